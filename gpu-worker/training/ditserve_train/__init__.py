@@ -1,0 +1,1 @@
+"""Training, export and evaluation of ditserve's MMDiT models (runs on the GPU machine)."""

@@ -1,0 +1,1 @@
+"""The three components of an SD3-style pipeline: VAE, text encoder and MMDiT."""
