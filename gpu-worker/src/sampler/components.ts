@@ -1,0 +1,75 @@
+import * as ort from 'onnxruntime-node';
+
+/**
+ * Typed calls into the three ONNX graphs, by the input/output names and shapes of the model
+ * contract (docs/model-format.md). This is the only file that knows those names.
+ */
+
+function output(result: ort.InferenceSession.OnnxValueMapType, name: string): Float32Array {
+  const tensor = result[name];
+  if (!(tensor instanceof ort.Tensor) || !(tensor.data instanceof Float32Array)) {
+    throw new Error(`the ONNX graph did not return a float32 "${name}"`);
+  }
+  return tensor.data;
+}
+
+export interface TextEmbeddings {
+  /** float32 [B, L, D] */
+  readonly hidden: Float32Array;
+  /** float32 [B, D] */
+  readonly pooled: Float32Array;
+}
+
+/** text_encoder: input_ids int64 [B, L] → last_hidden_state [B, L, D], pooled_output [B, D]. */
+export async function encodeText(
+  session: ort.InferenceSession,
+  inputIds: BigInt64Array,
+  batch: number,
+  length: number,
+): Promise<TextEmbeddings> {
+  const result = await session.run({
+    input_ids: new ort.Tensor('int64', inputIds, [batch, length]),
+  });
+  return { hidden: output(result, 'last_hidden_state'), pooled: output(result, 'pooled_output') };
+}
+
+export interface TransformerInputs {
+  /** float32 [B, C, h, w] */
+  readonly latents: Float32Array;
+  /** float32 [B]: σ × num_train_timesteps per sample */
+  readonly timestep: Float32Array;
+  readonly text: TextEmbeddings;
+  readonly batch: number;
+  /** [C, h, w] of one sample */
+  readonly latentShape: readonly [number, number, number];
+  readonly textLength: number;
+  readonly textWidth: number;
+}
+
+/** transformer: the velocity `sample` [B, C, h, w] for the given latents, timesteps and text. */
+export async function predictVelocity(
+  session: ort.InferenceSession,
+  x: TransformerInputs,
+): Promise<Float32Array> {
+  const b = x.batch;
+  const result = await session.run({
+    hidden_states: new ort.Tensor('float32', x.latents, [b, ...x.latentShape]),
+    timestep: new ort.Tensor('float32', x.timestep, [b]),
+    encoder_hidden_states: new ort.Tensor('float32', x.text.hidden, [b, x.textLength, x.textWidth]),
+    pooled_projections: new ort.Tensor('float32', x.text.pooled, [b, x.textWidth]),
+  });
+  return output(result, 'sample');
+}
+
+/** vae_decoder: latent_sample [B, C, h, w] (already unscaled) → RGB `sample` [B, 3, H, W]. */
+export async function decodeLatents(
+  session: ort.InferenceSession,
+  latents: Float32Array,
+  batch: number,
+  latentShape: readonly [number, number, number],
+): Promise<Float32Array> {
+  const result = await session.run({
+    latent_sample: new ort.Tensor('float32', latents, [batch, ...latentShape]),
+  });
+  return output(result, 'sample');
+}

@@ -1,0 +1,104 @@
+import { access } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { DeviceUnavailableError, ModelFileMissingError } from './errors.ts';
+import type { ModelConfig, OnnxComponent } from './model-config.ts';
+
+export type DeviceOption = 'cpu' | 'cuda' | 'auto';
+export type Device = 'cpu' | 'cuda';
+export const DEVICE_OPTIONS: readonly DeviceOption[] = ['cpu', 'cuda', 'auto'];
+
+export interface ExecutionOptions {
+  /** 'auto' (default) uses CUDA when onnxruntime-node has it and sessions open, else the CPU. */
+  readonly device?: DeviceOption;
+  /** CPU only: intra-op threads per session (default: the cores available to this process). */
+  readonly threads?: number;
+}
+
+export type Sessions = Partial<Record<OnnxComponent, ort.InferenceSession>>;
+
+export interface OpenedSessions {
+  readonly device: Device;
+  readonly sessions: Sessions;
+  /** Why 'auto' ended on the CPU (null when it did not fall back). */
+  readonly fallbackReason: string | null;
+}
+
+/** Whether this onnxruntime-node build can load a CUDA execution provider at all. */
+export function cudaListed(): boolean {
+  return ort.listSupportedBackends().some((backend) => backend.name === 'cuda');
+}
+
+function sessionOptions(device: Device, threads: number): ort.InferenceSession.SessionOptions {
+  // Warnings (e.g. about nodes placed on the CPU) go nowhere useful in a CLI or worker log.
+  const common = { graphOptimizationLevel: 'all', logSeverityLevel: 3 } as const;
+  return device === 'cuda'
+    ? { ...common, executionProviders: ['cuda'] }
+    : { ...common, executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 };
+}
+
+async function releaseAll(sessions: Sessions): Promise<void> {
+  await Promise.all(Object.values(sessions).map((session) => session.release()));
+}
+
+/** Opens one session per component on `device`, or none (releasing any already open). */
+async function openOn(config: ModelConfig, device: Device, threads: number): Promise<Sessions> {
+  const file = config.manifest.variants[device];
+  const sessions: Sessions = {};
+  try {
+    for (const [component, dir] of Object.entries(config.componentDirs) as [OnnxComponent, string][]) {
+      const path = join(dir, file);
+      try {
+        await access(path);
+      } catch (error) {
+        throw new ModelFileMissingError(`missing ONNX file for ${device}: ${path}`, { cause: error });
+      }
+      sessions[component] = await ort.InferenceSession.create(path, sessionOptions(device, threads));
+    }
+  } catch (error) {
+    await releaseAll(sessions);
+    throw error;
+  }
+  return sessions;
+}
+
+/**
+ * Opens the model's sessions on the requested device. An explicit 'cuda' never falls back: its
+ * failure is a DeviceUnavailableError carrying onnxruntime's message. 'auto' tries CUDA only when
+ * onnxruntime-node lists it, and reports why it ended on the CPU.
+ */
+export async function openSessions(
+  config: ModelConfig,
+  { device = 'auto', threads = availableParallelism() }: ExecutionOptions = {},
+): Promise<OpenedSessions> {
+  if (device === 'cpu') {
+    return { device: 'cpu', sessions: await openOn(config, 'cpu', threads), fallbackReason: null };
+  }
+  if (device === 'cuda') {
+    if (!cudaListed()) {
+      throw new DeviceUnavailableError('this onnxruntime-node build lists no CUDA backend');
+    }
+    try {
+      return { device: 'cuda', sessions: await openOn(config, 'cuda', threads), fallbackReason: null };
+    } catch (error) {
+      if (error instanceof ModelFileMissingError) throw error;
+      throw new DeviceUnavailableError(`CUDA sessions could not be created: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  let fallbackReason = 'onnxruntime-node lists no CUDA backend';
+  if (cudaListed()) {
+    // A failed CUDA probe is expected on CPU machines and reported as fallbackReason; without
+    // this, onnxruntime's logger prints the provider's load error in red on every start.
+    // (Process-wide, and it only takes effect before the first session is created.)
+    ort.env.logLevel = 'fatal';
+    try {
+      return { device: 'cuda', sessions: await openOn(config, 'cuda', threads), fallbackReason: null };
+    } catch (error) {
+      fallbackReason = `CUDA failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  return { device: 'cpu', sessions: await openOn(config, 'cpu', threads), fallbackReason };
+}

@@ -1,0 +1,78 @@
+import type * as ort from 'onnxruntime-node';
+import { decodeLatents, encodeText, predictVelocity } from './components.ts';
+import { ModelFileMissingError } from './errors.ts';
+import { openSessions, type Device, type ExecutionOptions } from './execution.ts';
+import { readModelConfig, type ModelConfig } from './model-config.ts';
+import { PromptTokenizer } from './tokenizer.ts';
+
+export interface LoadOptions extends ExecutionOptions {
+  /** Run each graph once on a tiny input so the first request does not pay for it (default true). */
+  readonly warmup?: boolean;
+}
+
+/** A loaded model: its checked configs, tokenizer and one ONNX session per component. */
+export interface DitModel {
+  readonly config: ModelConfig;
+  readonly tokenizer: PromptTokenizer;
+  readonly device: Device;
+  /** Why device 'auto' ended on the CPU; null otherwise. */
+  readonly fallbackReason: string | null;
+  readonly textEncoder: ort.InferenceSession;
+  readonly transformer: ort.InferenceSession;
+  /** null for pixel-space models. */
+  readonly vaeDecoder: ort.InferenceSession | null;
+  /** Frees the native sessions; the model is unusable afterwards. */
+  release(): Promise<void>;
+}
+
+/**
+ * One tiny run of each graph (batch 1, the smallest latent grid): onnxruntime allocates and, on
+ * CUDA, picks kernels on the first run, which would otherwise land on the first user's request.
+ */
+async function warmUp(model: DitModel): Promise<void> {
+  const { config, tokenizer } = model;
+  const length = tokenizer.maxLength;
+  const text = await encodeText(model.textEncoder, tokenizer.toInputIds([tokenizer.encode('')]), 1, length);
+  const p = config.transformer.patchSize;
+  const latentShape = [config.transformer.inChannels, p, p] as const;
+  const latents = new Float32Array(latentShape[0] * p * p);
+  await predictVelocity(model.transformer, {
+    latents,
+    timestep: new Float32Array([config.scheduler.numTrainTimesteps]),
+    text,
+    batch: 1,
+    latentShape,
+    textLength: length,
+    textWidth: config.textEncoder.hiddenSize,
+  });
+  if (model.vaeDecoder) await decodeLatents(model.vaeDecoder, latents, 1, latentShape);
+}
+
+/**
+ * Loads a model folder (docs/model-format.md): reads and cross-checks its configs, builds the
+ * tokenizer, opens one session per ONNX component on the chosen device, and warms them up.
+ */
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<DitModel> {
+  const config = await readModelConfig(dir);
+  const tokenizer = new PromptTokenizer(config.tokenizerJson, config.tokenizerConfig);
+  const { device, sessions, fallbackReason } = await openSessions(config, options);
+  const { text_encoder: textEncoder, transformer, vae_decoder: vaeDecoder = null } = sessions;
+  if (!textEncoder || !transformer) {
+    // readModelConfig requires both; this only guards the types.
+    throw new ModelFileMissingError(`${config.dir}: text_encoder and transformer are required`);
+  }
+  const model: DitModel = {
+    config,
+    tokenizer,
+    device,
+    fallbackReason,
+    textEncoder,
+    transformer,
+    vaeDecoder,
+    async release() {
+      await Promise.all(Object.values(sessions).map((session) => session.release()));
+    },
+  };
+  if (options.warmup ?? true) await warmUp(model);
+  return model;
+}
