@@ -5,7 +5,14 @@ import tseslint from 'typescript-eslint';
 
 export default defineConfig(
   {
-    ignores: ['node_modules/', 'dist/', 'coverage/', '.gpu-kit/', 'gpu-worker/training/', 'models/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'coverage/',
+      '.gpu-kit/',
+      'gpu-worker/training/',
+      'models/',
+    ],
   },
   eslint.configs.recommended,
   tseslint.configs.strictTypeChecked,

@@ -41,13 +41,19 @@ function report(error: unknown, json: boolean): number {
   if (isDitserveError(error)) {
     process.stderr.write(`ditserve: ${error.message}\n`);
     if (json) {
-      process.stdout.write(JSON.stringify({ error: { code: error.code, message: error.message } }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ error: { code: error.code, message: error.message } }) + '\n',
+      );
     }
     return usage ? 2 : 1;
   }
-  process.stderr.write(`ditserve: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `ditserve: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return 1;
 }
 
 const argv = process.argv.slice(2);
-process.exitCode = await main(argv).catch((error: unknown) => report(error, argv.includes('--json')));
+process.exitCode = await main(argv).catch((error: unknown) =>
+  report(error, argv.includes('--json')),
+);

@@ -1,6 +1,10 @@
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEVICE_OPTIONS, IMAGE_FORMATS, SAMPLER_NAMES } from '../../gpu-worker/src/sampler/index.ts';
+import {
+  DEVICE_OPTIONS,
+  IMAGE_FORMATS,
+  SAMPLER_NAMES,
+} from '../../gpu-worker/src/sampler/index.ts';
 import type { DeviceOption, ImageFormat, SamplerName } from '../../gpu-worker/src/sampler/index.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -55,7 +59,11 @@ const EXTENSIONS: Readonly<Record<string, ImageFormat>> = {
   '.jpeg': 'jpeg',
 };
 
-function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+function oneOf<T extends string>(
+  option: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
     throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got "${value}"`);
@@ -82,7 +90,8 @@ function decimal(option: string, value: string | undefined): number | undefined 
 function parseSize(value: string | undefined): [number, number] | undefined {
   if (value === undefined) return undefined;
   const match = /^(\d+)x(\d+)$/i.exec(value);
-  if (!match) throw new UsageError(`--size must look like 192x128 (width x height), got "${value}"`);
+  if (!match)
+    throw new UsageError(`--size must look like 192x128 (width x height), got "${value}"`);
   return [Number(match[1]), Number(match[2])];
 }
 

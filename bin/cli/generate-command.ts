@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   encodeImage,
+  ensureEncoder,
   generate,
   loadModel,
   metadataFor,
@@ -63,6 +64,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
     process.stdout.write(GENERATE_HELP);
     return 0;
   }
+  await ensureEncoder(args.format); // before minutes of work, not after
   const t0 = performance.now();
   const model = await load(args);
   const t1 = performance.now();
@@ -83,7 +85,11 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
           sampler: args.sampler,
         },
       ],
-      { onProgress: (step, total, elapsed) => { bar.update(step, total, elapsed); } },
+      {
+        onProgress: (step, total, elapsed) => {
+          bar.update(step, total, elapsed);
+        },
+      },
     );
   } finally {
     bar.clear();

@@ -1,3 +1,5 @@
+import type { Sharp, SharpOptions } from 'sharp';
+import { EncoderUnavailableError } from './errors.ts';
 import { encodePng } from './png.ts';
 
 export type ImageFormat = 'png' | 'webp' | 'jpeg';
@@ -58,6 +60,34 @@ export interface EncodeOptions {
   readonly quality?: number;
 }
 
+const firstLine = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0];
+
+type SharpFactory = (input: Uint8Array, options: SharpOptions) => Sharp;
+let sharpModule: Promise<SharpFactory> | undefined;
+
+/**
+ * Loads sharp (once) for WebP/JPEG. It is imported lazily so that PNG output works where sharp
+ * is not installed (the GPU machine's bundle); call this before expensive work to fail early.
+ */
+export async function ensureEncoder(format: ImageFormat): Promise<void> {
+  if (format !== 'png') await loadSharp();
+}
+
+function loadSharp(): Promise<SharpFactory> {
+  sharpModule ??= import('sharp').then(
+    (m) => m.default,
+    (error: unknown) => {
+      sharpModule = undefined;
+      throw new EncoderUnavailableError(
+        `WebP and JPEG output need the "sharp" package, which cannot be loaded here; write PNG instead (${firstLine(error)})`,
+        { cause: error },
+      );
+    },
+  );
+  return sharpModule;
+}
+
 /**
  * Encodes an image with its metadata. PNG output is deterministic (same input → same bytes).
  * sharp is imported only for WebP/JPEG, so PNG works where sharp is not installed.
@@ -69,8 +99,10 @@ export async function encodeImage(
   { quality = 90 }: EncodeOptions = {},
 ): Promise<Buffer> {
   if (format === 'png') return encodePng(image.pixels, image.width, image.height, metadata);
-  const { default: sharp } = await import('sharp');
-  const raw = sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: 3 } });
+  const sharp = await loadSharp();
+  const raw = sharp(image.pixels, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  });
   const exif = { IFD0: { ImageDescription: asciiJson(metadata), Software: 'ditserve' } };
   const encoded = format === 'webp' ? raw.webp({ quality }) : raw.jpeg({ quality, mozjpeg: true });
   return encoded.withExif(exif).toBuffer();

@@ -29,3 +29,8 @@ export class InvalidRequestError extends DitserveError {
 export class GenerationCanceledError extends DitserveError {
   readonly code = 'generation_canceled';
 }
+
+/** The requested image format needs an encoder that is not installed here (sharp for WebP/JPEG). */
+export class EncoderUnavailableError extends DitserveError {
+  readonly code = 'encoder_unavailable';
+}

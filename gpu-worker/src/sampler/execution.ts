@@ -47,14 +47,22 @@ async function openOn(config: ModelConfig, device: Device, threads: number): Pro
   const file = config.manifest.variants[device];
   const sessions: Sessions = {};
   try {
-    for (const [component, dir] of Object.entries(config.componentDirs) as [OnnxComponent, string][]) {
+    for (const [component, dir] of Object.entries(config.componentDirs) as [
+      OnnxComponent,
+      string,
+    ][]) {
       const path = join(dir, file);
       try {
         await access(path);
       } catch (error) {
-        throw new ModelFileMissingError(`missing ONNX file for ${device}: ${path}`, { cause: error });
+        throw new ModelFileMissingError(`missing ONNX file for ${device}: ${path}`, {
+          cause: error,
+        });
       }
-      sessions[component] = await ort.InferenceSession.create(path, sessionOptions(device, threads));
+      sessions[component] = await ort.InferenceSession.create(
+        path,
+        sessionOptions(device, threads),
+      );
     }
   } catch (error) {
     await releaseAll(sessions);
@@ -80,7 +88,11 @@ export async function openSessions(
       throw new DeviceUnavailableError('this onnxruntime-node build lists no CUDA backend');
     }
     try {
-      return { device: 'cuda', sessions: await openOn(config, 'cuda', threads), fallbackReason: null };
+      return {
+        device: 'cuda',
+        sessions: await openOn(config, 'cuda', threads),
+        fallbackReason: null,
+      };
     } catch (error) {
       if (error instanceof ModelFileMissingError) throw error;
       throw new DeviceUnavailableError(`CUDA sessions could not be created: ${String(error)}`, {
@@ -95,7 +107,11 @@ export async function openSessions(
     // (Process-wide, and it only takes effect before the first session is created.)
     ort.env.logLevel = 'fatal';
     try {
-      return { device: 'cuda', sessions: await openOn(config, 'cuda', threads), fallbackReason: null };
+      return {
+        device: 'cuda',
+        sessions: await openOn(config, 'cuda', threads),
+        fallbackReason: null,
+      };
     } catch (error) {
       fallbackReason = `CUDA failed: ${error instanceof Error ? error.message : String(error)}`;
     }

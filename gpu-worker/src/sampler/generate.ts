@@ -4,7 +4,12 @@ import { applyGuidance } from './guidance.ts';
 import type { DitModel } from './model.ts';
 import { latentNoise } from './noise.ts';
 import { toRgb8, unscaleLatents } from './pixels.ts';
-import { groupCompatible, resolveRequest, type GenerationRequest, type ResolvedRequest } from './request.ts';
+import {
+  groupCompatible,
+  resolveRequest,
+  type GenerationRequest,
+  type ResolvedRequest,
+} from './request.ts';
 import { createScheduler } from './schedulers/registry.ts';
 import type { VelocityFn } from './schedulers/types.ts';
 
@@ -71,7 +76,11 @@ export async function generate(
   };
   const results = new Array<GenerationResult>(requests.length);
   for (const group of groups) {
-    const images = await generateBatch(model, group.map((g) => g.request), progress);
+    const images = await generateBatch(
+      model,
+      group.map((g) => g.request),
+      progress,
+    );
     group.forEach((g, j) => {
       const image = images[j];
       if (image) results[g.index] = image;
@@ -115,7 +124,10 @@ async function generateBatch(
   const f = config.downsampleFactor;
   const latentShape = [config.transformer.inChannels, first.height / f, first.width / f] as const;
   const perSample = latentShape[0] * latentShape[1] * latentShape[2];
-  const x = latentNoise(batch.map((r) => r.seed), latentShape);
+  const x = latentNoise(
+    batch.map((r) => r.seed),
+    latentShape,
+  );
 
   // (5) Denoise: one transformer run of `rows` samples per model evaluation.
   const modelInput = guided ? new Float32Array(rows * perSample) : null;
@@ -164,12 +176,16 @@ async function generateBatch(
   // (8) uint8 RGB HWC per request.
   const plane = 3 * first.width * first.height;
   if (rgb.length !== b * plane) {
-    throw new Error(`decoder returned ${rgb.length} values, expected ${b}×3×${first.height}×${first.width}`);
+    throw new Error(
+      `decoder returned ${rgb.length} values, expected ${b}×3×${first.height}×${first.width}`,
+    );
   }
   return batch.map((request, s) => ({
     ...request,
     pixels: toRgb8(rgb.subarray(s * plane, (s + 1) * plane), first.width, first.height),
-    unknownWords: [...new Set([...(cond[s]?.unknownWords ?? []), ...(uncond[s]?.unknownWords ?? [])])],
+    unknownWords: [
+      ...new Set([...(cond[s]?.unknownWords ?? []), ...(uncond[s]?.unknownWords ?? [])]),
+    ],
     truncated: (cond[s]?.truncated ?? false) || (uncond[s]?.truncated ?? false),
   }));
 }

@@ -11,6 +11,7 @@ export {
 export { LIMITS, type GenerationRequest, type ResolvedRequest } from './request.ts';
 export {
   encodeImage,
+  ensureEncoder,
   IMAGE_FORMATS,
   metadataFor,
   MIME_TYPES,

@@ -51,7 +51,12 @@ export class JsonFields {
 
   number(key: string, { min = -Infinity, integer = false } = {}): number {
     const v = this.value[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      v < min ||
+      (integer && !Number.isInteger(v))
+    ) {
       const kind = integer ? 'an integer' : 'a number';
       this.fail(key, min === -Infinity ? kind : `${kind} ≥ ${min}`);
     }

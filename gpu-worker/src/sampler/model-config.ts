@@ -2,7 +2,12 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelConfigError, ModelFileMissingError, ModelNotFoundError } from './errors.ts';
 import { JsonFields, readJsonObject, type JsonObject } from './json-file.ts';
-import { isSamplerName, SAMPLER_NAMES, samplerForClassName, type SamplerName } from './schedulers/registry.ts';
+import {
+  isSamplerName,
+  SAMPLER_NAMES,
+  samplerForClassName,
+  type SamplerName,
+} from './schedulers/registry.ts';
 import type { SchedulerConfig } from './schedulers/types.ts';
 
 /** ONNX components that the sampler runs; each is a subfolder named as in model_index.json. */
@@ -100,7 +105,7 @@ function parseManifest(index: JsonFields): ModelManifest {
   return {
     name: m.string('name'),
     version: m.string('version'),
-    description: typeof m.value['description'] === 'string' ? m.value['description'] : '',
+    description: typeof m.value.description === 'string' ? m.value.description : '',
     defaults: {
       steps: d.integer('steps'),
       guidanceScale: d.number('guidance_scale', { min: 0 }),
@@ -170,7 +175,8 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
   const hasVae = isPresent(index.value, 'vae_decoder');
   const manifest = parseManifest(index);
 
-  const read = async (path: string) => new JsonFields(await readJsonObject(join(dir, path)), join(dir, path));
+  const read = async (path: string) =>
+    new JsonFields(await readJsonObject(join(dir, path)), join(dir, path));
   const scheduler = parseScheduler(await read('scheduler/scheduler_config.json'));
   const tokenizerJson = (await read('tokenizer/tokenizer.json')).value;
   const tokenizerConfig = await read('tokenizer/tokenizer_config.json');
@@ -215,7 +221,10 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
   );
   expectEqual(
     'latent channels',
-    [vaeDecoder ? 'vae_decoder latent_channels' : 'RGB channels (no vae_decoder)', vaeDecoder?.latentChannels ?? 3],
+    [
+      vaeDecoder ? 'vae_decoder latent_channels' : 'RGB channels (no vae_decoder)',
+      vaeDecoder?.latentChannels ?? 3,
+    ],
     ['transformer in_channels', transformer.inChannels],
   );
 

@@ -32,7 +32,12 @@ export interface DitModel {
 async function warmUp(model: DitModel): Promise<void> {
   const { config, tokenizer } = model;
   const length = tokenizer.maxLength;
-  const text = await encodeText(model.textEncoder, tokenizer.toInputIds([tokenizer.encode('')]), 1, length);
+  const text = await encodeText(
+    model.textEncoder,
+    tokenizer.toInputIds([tokenizer.encode('')]),
+    1,
+    length,
+  );
   const p = config.transformer.patchSize;
   const latentShape = [config.transformer.inChannels, p, p] as const;
   const latents = new Float32Array(latentShape[0] * p * p);

@@ -110,7 +110,10 @@ export function standardNormal(seed: number, count: number): Float32Array {
  * Initial latents for a batch: float32 [seeds.length, ...sampleShape] in C order, each sample
  * from its own seed (so a request's noise is the same whatever batch it is in).
  */
-export function latentNoise(seeds: readonly number[], sampleShape: readonly number[]): Float32Array {
+export function latentNoise(
+  seeds: readonly number[],
+  sampleShape: readonly number[],
+): Float32Array {
   const perSample = sampleShape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(seeds.length * perSample);
   seeds.forEach((seed, i) => {

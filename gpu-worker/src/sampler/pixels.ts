@@ -19,6 +19,10 @@ export function toRgb8(chw: Float32Array, width: number, height: number): Uint8A
 }
 
 /** latents / scaling_factor + shift_factor: back to the VAE's own latent space. */
-export function unscaleLatents(latents: Float32Array, scalingFactor: number, shiftFactor: number): Float32Array {
+export function unscaleLatents(
+  latents: Float32Array,
+  scalingFactor: number,
+  shiftFactor: number,
+): Float32Array {
   return latents.map((z) => z / scalingFactor + shiftFactor);
 }

@@ -35,7 +35,14 @@ function chunk(type: string, data: Uint8Array): Buffer {
   return out;
 }
 
-const isLatin1 = (text: string) => /^[\u0001-\u00ff]*$/.test(text);
+/** tEXt holds Latin-1 without NUL bytes. */
+function isLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0 || code > 0xff) return false;
+  }
+  return true;
+}
 
 /**
  * One text chunk: tEXt when the value is Latin-1 (what every viewer shows), otherwise iTXt
@@ -141,7 +148,7 @@ export function readPngText(png: Uint8Array): Record<string, string> {
   const buf = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
   if (!buf.subarray(0, 8).equals(SIGNATURE)) throw new RangeError('not a PNG file');
   const text: Record<string, string> = {};
-  for (let pos = 8; pos + 12 <= buf.length; ) {
+  for (let pos = 8; pos + 12 <= buf.length;) {
     const length = buf.readUInt32BE(pos);
     const type = buf.toString('latin1', pos + 4, pos + 8);
     const data = buf.subarray(pos + 8, pos + 8 + length);

@@ -73,7 +73,11 @@ export function resolveRequest(
       `${key} is longer than ${LIMITS.maxPromptChars} characters`,
     );
   }
-  check(integerIn(resolved.seed, 0, MAX_SEED), where, `seed must be an integer in [0, ${MAX_SEED}]`);
+  check(
+    integerIn(resolved.seed, 0, MAX_SEED),
+    where,
+    `seed must be an integer in [0, ${MAX_SEED}]`,
+  );
   check(
     integerIn(resolved.steps, 1, LIMITS.maxSteps),
     where,

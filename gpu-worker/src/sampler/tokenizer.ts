@@ -40,7 +40,7 @@ export class PromptTokenizer {
    * @param tokenizerConfig parsed tokenizer/tokenizer_config.json (holds model_max_length)
    */
   constructor(tokenizerJson: object, tokenizerConfig: Record<string, unknown>) {
-    const maxLength = tokenizerConfig['model_max_length'];
+    const maxLength = tokenizerConfig.model_max_length;
     if (typeof maxLength !== 'number' || !Number.isInteger(maxLength) || maxLength < 2) {
       throw new ModelConfigError(
         `tokenizer_config.json: model_max_length must be an integer ≥ 2 (room for [BOS] and [EOS]), got ${JSON.stringify(maxLength)}`,
