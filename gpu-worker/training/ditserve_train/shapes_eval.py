@@ -8,8 +8,6 @@ positions the prompt states. A category's score is its pass rate; overall is the
 from __future__ import annotations
 
 from itertools import permutations
-from typing import Callable
-
 import numpy as np
 
 from . import vocab as V
@@ -54,11 +52,15 @@ def score(spec: SceneSpec, det: Detection) -> bool:
     return False
 
 
-def evaluate(prompts: list[tuple[SceneSpec, str]], images: list[np.ndarray]) -> dict[str, float]:
-    """Per-category pass rates and their mean ('overall'); images[i] belongs to prompts[i]."""
+def evaluate(prompts: list[tuple[SceneSpec, str]], images: list[np.ndarray], pool=None) -> dict[str, float]:
+    """Per-category pass rates and their mean ('overall'); images[i] belongs to prompts[i].
+
+    `pool` (a process pool with .map) spreads the detector over CPU cores.
+    """
+    detections = list(pool.map(detect, images, chunksize=8)) if pool else [detect(img) for img in images]
     passed: dict[str, list[bool]] = {c: [] for c in CATEGORIES}
-    for (spec, _), img in zip(prompts, images):
-        passed[spec.category].append(score(spec, detect(img)))
+    for (spec, _), det in zip(prompts, detections):
+        passed[spec.category].append(score(spec, det))
     table = {c: float(np.mean(v)) for c, v in passed.items() if v}
     table["overall"] = float(np.mean([table[c] for c in CATEGORIES if c in table]))
     return table
@@ -71,7 +73,3 @@ def format_table(table: dict[str, float], counts: dict[str, int] | None = None) 
             extra = f" {counts.get(c, '')} |" if counts else ""
             rows.append(f"| {c} | {table[c]:.3f} |{extra}")
     return "\n".join(rows)
-
-
-def generate_and_score(prompts: list[tuple[SceneSpec, str]], generate: Callable[[list[str]], list[np.ndarray]]) -> dict[str, float]:
-    return evaluate(prompts, generate([cap for _, cap in prompts]))

@@ -1,0 +1,109 @@
+"""The model card (models/<name>/README.md), written from a run's results so every figure is reproducible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import vocab as V
+from .shapes_eval import format_table
+
+
+def _fmt_params(n: int) -> str:
+    return f"{n / 1e6:.2f} M"
+
+
+def write_card(folder: Path, r: dict) -> None:
+    p = r["params"]
+    parity = "\n".join(
+        f"| {k} | {v['max_abs_error']:.2e} | {v['max_abs_value']:.2f} |" if "max_abs_error" in v else f"| {k} | not run on CPU: {v['error']} | |"
+        for k, v in r["parity"].items()
+    )
+    golden = "\n".join(f"| {k} | {v['max_abs_diff_255']} | {v['mean_abs_diff_255']:.4f} |" for k, v in r["golden"].items())
+    aspect = "\n".join(f"| {k} | {v['overall']:.3f} |" for k, v in r["test_aspect"].items())
+    sweep = ", ".join(f"g={g}: {s:.3f}" for g, s in r["guidance_sweep"].items())
+    d = r["defaults"]
+    text = f"""# {r['name']} — a small SD3-style MMDiT for the shapes domain
+
+The embedded default model of ditserve: trained from scratch in one GPU command, shipped in the
+repository, and served on CPU by `npm start`. It draws flat-colored geometric shapes on plain
+backgrounds from English captions. It knows nothing outside the vocabulary below.
+
+## Architecture (like Stable Diffusion 3, scaled down)
+| component | what | parameters |
+| --- | --- | --- |
+| tokenizer | WordLevel, {r['vocab_size']} tokens, NFKC + lowercase, max {r['max_length']} tokens | – |
+| text_encoder | {r['te']['num_layers']}-layer transformer, width {r['te']['hidden_size']}, {r['te']['num_heads']} heads; per-token states + pooled vector (masked mean → linear) | {_fmt_params(p['text_encoder'])} |
+| transformer | MMDiT: {r['dit']['depth']} joint blocks, width {r['dit']['hidden_size']}, {r['dit']['num_heads']} heads, MLP ×{r['dit']['mlp_ratio']}, patch {r['dit']['patch_size']}; separate text/image streams with joint attention, QK RMSNorm, adaLN-Zero from timestep + pooled text, 2D sin-cos positions for any grid; the last block's text stream is pre-only (as SD3) | {_fmt_params(p['transformer'])} |
+| vae_decoder | convolutional, 8× up-sampling from {r['vae']['latent_channels']} latent channels; scaling_factor {r['vae']['scaling_factor']}, shift_factor {r['vae']['shift_factor']} (measured on data) | {_fmt_params(p['vae_decoder'])} |
+
+Files: fp32 `model.onnx` (CPU) and fp16 `model.fp16.onnx` (CUDA) per component, opset 17, dynamic
+batch (and latent height/width for the transformer and decoder); {r['shipped_mb']:.1f} MB in all.
+Defaults: {d['steps']} steps, guidance {d['guidance_scale']}, sampler `{d['sampler']}` (flow-matching Euler, shift {r['shift']}), {d['width']}×{d['height']}.
+Sizes trained: {', '.join(f'{w}×{h}' for w, h in V.SIZES_PX)} (1:1, 3:2, 2:3).
+
+## Vocabulary
+- shapes: {', '.join(V.SHAPES)}
+- colors: {', '.join(V.COLORS)}; backgrounds: {', '.join(V.BACKGROUNDS)} (white when unsaid)
+- sizes: {', '.join(V.SIZES)}; counts: one (a/an), two, three
+- positions: {', '.join(V.POSITIONS)} (e.g. "in the top left corner", "on the left", "in the center")
+- relations: {', '.join(f'A {r} B' for r in V.RELATIONS)} (with paraphrases such as "to the left of", "beneath")
+- scenes hold 1–3 objects; words outside the vocabulary become `[UNK]` and are ignored by the model.
+
+## Data
+Procedural and rendered on the GPU on the fly (no files): scene specifications are sampled on CPU
+workers, laid out without overlap, and rendered anti-aliased; captions come from several templates
+with paraphrases. What a caption leaves open (color, size, place, background) is drawn at random.
+Caption combinations are split by a hash of their canonical content into **train (80%)**,
+**validation (10%)** and **test (10%)**: a held-out combination never appears in training under
+any paraphrase. Validation prompts are scored during training and pick the checkpoint, the stop
+and the default guidance; test prompts are scored once, below.
+
+## Training
+Rectified flow (x_t = (1−t)·x0 + t·ε, target ε − x0), logit-normal t, 10% caption dropout,
+AdamW, bf16 autocast, EMA {r['ema_decay']}. VAE first ({r['vae_steps']} steps), then text encoder + MMDiT jointly
+({r['dit_steps']} steps of batch {r['batch_size']}; best validation at step {r['best_step']}).
+
+- command (one GPU command, from the repository root): `{r['command']}`
+- seed {r['seed']}; wall time {r['wall_s']:.0f} s on {r['device']} (torch {r['torch']})
+- loss curves: `training/dit_curve.csv`, `training/vae_curve.csv`; validation: `training/val_curve.csv`
+- VAE reconstruction PSNR {r['vae_psnr']:.1f} dB; ShapesEval of VAE reconstructions of ground-truth
+  renders (validation prompts, an upper bound for the DiT): {r['vae_ceiling']:.3f}
+- default guidance picked on validation: {sweep}
+
+## ShapesEval (held-out test prompts, scored once)
+{r['test_images']} images ({r['test_prompts']} prompts × {r['test_seeds']} seeds), {d['width']}×{d['height']}, default steps and
+guidance, fp32 weights (PyTorch, TF32 off). The detector (color segmentation + template fit of the
+renderer's own shapes) scores ≥ 0.98 on ground-truth renders and ≤ 0.20 on renders paired with
+another prompt of the category (`gpu-worker/training/tests/test_detector.py`).
+
+{format_table(r['test'])}
+
+The same shipped fp32 ONNX files through onnxruntime (CPU), one seed per test prompt:
+overall {r['test_onnx']['overall']:.3f} (PyTorch on the same images' prompts and seed: {r['test_torch_seed0']['overall']:.3f}).
+
+Other aspect ratios (one seed per test prompt):
+
+| size | overall |
+| --- | --- |
+{aspect}
+
+## PyTorch vs ONNX parity
+Max abs error of onnxruntime (CPU, Python) against PyTorch fp32 on random inputs of three shapes:
+
+| component/variant | max abs error | max abs value |
+| --- | --- | --- |
+{parity}
+
+Full sampling runs (`tests/fixtures/golden/`), onnxruntime CPU vs the PyTorch reference image:
+
+| case | max abs diff (of 255) | mean abs diff |
+| --- | --- | --- |
+{golden}
+
+## Known limits
+- Only the closed vocabulary above; no text, textures, rotation, overlap, or more than 3 objects.
+- Object size is learned but not scored by ShapesEval; "small" objects are the weakest.
+- Best at the trained sizes; other multiples of 8 px run with lower quality.
+- The fp16 variant is checked against fp32 by the TypeScript CUDA run (docs/gpu.md), not here.
+"""
+    (folder / "README.md").write_text(text)

@@ -1,0 +1,62 @@
+"""On-the-fly training batches: CPU workers sample scenes and captions, the GPU renders them.
+
+Workers only produce small arrays (layouts and token ids); pixels never leave the GPU.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from . import vocab as V
+from .layout import LayoutError, layout, to_arrays
+from .render import render
+from .scenes import caption, sample_train
+from .tokenizer import WordTokenizer
+
+# Aspect buckets are drawn per batch: square half the time, landscape and portrait a quarter each.
+BUCKET_WEIGHTS = (2, 1, 1)
+
+
+class SceneBatches(IterableDataset):
+    def __init__(self, batch_size: int, seed: int, caption_dropout: float = 0.1, buckets=V.SIZES_PX):
+        super().__init__()
+        self.batch_size, self.seed, self.dropout, self.buckets = batch_size, seed, caption_dropout, buckets
+
+    def __iter__(self) -> Iterator[dict]:
+        info = get_worker_info()
+        wid = info.id if info else 0
+        rng = random.Random(self.seed * 1000 + wid)
+        tok = WordTokenizer()
+        weights = BUCKET_WEIGHTS[: len(self.buckets)]
+        while True:
+            w, h = rng.choices(self.buckets, weights)[0]
+            scenes, texts = [], []
+            while len(scenes) < self.batch_size:
+                spec = sample_train(rng)
+                try:
+                    scenes.append(layout(spec, w, h, rng))
+                except LayoutError:
+                    continue
+                texts.append("" if rng.random() < self.dropout else caption(spec, rng))
+            yield {"arrays": to_arrays(scenes), "ids": tok.batch(texts), "size": (w, h)}
+
+
+def batches(batch_size: int, seed: int, workers: int, **kw) -> Iterator[dict]:
+    ds = SceneBatches(batch_size, seed, **kw)
+    loader = DataLoader(ds, batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None,
+                        persistent_workers=bool(workers))
+    return iter(loader)
+
+
+def to_device(batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images [B,3,H,W] in [-1,1], input_ids [B,L]) on the device."""
+    w, h = (int(v) for v in batch["size"])
+    arrays = {k: np.asarray(v) for k, v in batch["arrays"].items()}
+    images = render(arrays, h, w, device)
+    ids = torch.as_tensor(np.asarray(batch["ids"]), device=device)
+    return images, ids

@@ -1,0 +1,36 @@
+"""Writes the model folder's non-ONNX files: model_index.json, scheduler and tokenizer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .tokenizer import WordTokenizer
+from .vocab import SIZES_PX, manifest_vocabulary
+
+VERSION = "1.0.0"
+
+
+def write_manifest(folder: Path, name: str, tok: WordTokenizer, shift: float, defaults: dict, description: str) -> None:
+    (folder / "scheduler").mkdir(parents=True, exist_ok=True)
+    (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps(
+        {"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": 1000, "shift": shift}, indent=2) + "\n")
+    tok.save(folder / "tokenizer")
+    index = {
+        "_class_name": "DitservePipeline",
+        "scheduler": ["ditserve", "FlowMatchEulerDiscreteScheduler"],
+        "tokenizer": ["ditserve", "WordLevelTokenizer"],
+        "text_encoder": ["ditserve", "TextEncoder"],
+        "transformer": ["ditserve", "MMDiT"],
+        "vae_decoder": ["ditserve", "VaeDecoder"],
+        "ditserve": {
+            "name": name,
+            "version": VERSION,
+            "description": description,
+            "defaults": defaults,
+            "sizes": [list(s) for s in SIZES_PX],
+            "vocabulary": manifest_vocabulary(),
+            "variants": {"cpu": "model.onnx", "cuda": "model.fp16.onnx"},
+        },
+    }
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")

@@ -1,0 +1,161 @@
+"""One command: VAE -> text encoder + MMDiT -> guidance pick -> test eval -> ONNX export -> card.
+
+    python3 -m ditserve_train.run --out /tmp/run --seconds 540
+
+Everything lands in <out>/model/<name>/ (the folder to ship) and <out>/golden/ (test vectors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import scenes
+from .card import write_card
+from .export import export_all, parity
+from .golden import write_golden
+from .ground_truth import render_specs
+from .log import Log
+from .manifest import write_manifest
+from .ort_pipeline import OrtPipeline
+from .shapes_eval import evaluate, format_table
+from .tokenizer import WordTokenizer
+from .train_dit import DitRun, train_dit, validate
+from .train_vae import train_vae
+from .vocab import SIZES_PX
+
+POST_TRAINING_RESERVE_S = 120.0  # guidance sweep, test eval, export, parity, golden, card
+TEST_SEEDS = 4
+
+
+def _vae_ceiling(vae, prompts, device, pool) -> float:
+    """ShapesEval of VAE round trips of ground-truth renders: the best a perfect DiT could score."""
+    imgs = render_specs([s for s, _ in prompts], 128, 128, seed=11)
+    x = torch.as_tensor(np.stack(imgs), device=device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        rec = vae.decode_latents(vae.encode_latents(x))
+    from .flow import to_uint8
+
+    return evaluate(prompts, list(to_uint8(rec)), pool)["overall"]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--name", default="shapes-mmdit-s")
+    ap.add_argument("--seconds", type=float, default=540.0, help="wall-clock budget of the whole run")
+    ap.add_argument("--vae-seconds", type=float, default=70.0)
+    ap.add_argument("--seed", type=int, default=20261126)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--workers", type=int, default=10)
+    ap.add_argument("--vae-batch", type=int, default=64)
+    ap.add_argument("--val-per-category", type=int, default=16)
+    ap.add_argument("--test-per-category", type=int, default=40)
+    args = ap.parse_args(argv)
+    t_start = time.time()
+    # The detector pool is forked before CUDA starts, so its workers never touch the GPU.
+    pool = mp.get_context("fork").Pool(max(2, (mp.cpu_count() or 4) - args.workers - 1))
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cuda.matmul.allow_tf32 = False  # evaluation and export are fp32
+    torch.backends.cudnn.allow_tf32 = False
+    log = Log(args.out / "training")
+    log.event("start", argv=sys.argv, device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu", torch=torch.__version__)
+
+    tok = WordTokenizer()
+    vae = train_vae(device, args.vae_seconds, args.vae_batch, args.seed, args.workers, log)
+    val = scenes.eval_prompts("val", args.val_per_category, seed=7)
+    ceiling = _vae_ceiling(vae, val, device, pool)
+    log.event("vae_ceiling", overall=ceiling)
+
+    dit_seconds = args.seconds - (time.time() - t_start) - POST_TRAINING_RESERVE_S
+    run = DitRun(seconds=dit_seconds, batch_size=args.batch, val_per_category=args.val_per_category)
+    te, dit, pipe, val = train_dit(vae, tok, device, run, args.seed, args.workers, pool, log)
+
+    # Default guidance, picked on validation prompts only.
+    sweep = {g: validate(pipe, val, run, pool, guidance=g)["overall"] for g in (3.0, 4.5, 6.0)}
+    guidance = max(sweep, key=sweep.get)
+    defaults = {"steps": run.steps, "guidance_scale": guidance, "width": 128, "height": 128, "sampler": "euler"}
+    log.event("guidance_sweep", **{str(k): v for k, v in sweep.items()}, chosen=guidance)
+
+    # Test prompts: scored once, with the chosen defaults.
+    test = scenes.eval_prompts("test", args.test_per_category)
+    prompts = [p for p in test for _ in range(TEST_SEEDS)]
+    seeds = [1000 + i for i in range(len(prompts))]
+    images = pipe([c for _, c in prompts], seeds, 128, 128, run.steps, guidance)
+    table = evaluate(prompts, images, pool)
+    counts = {c: sum(1 for s, _ in prompts if s.category == c) for c in scenes.CATEGORIES}
+    log.event("test", **table)
+    aspect = {}
+    for w, h in SIZES_PX[1:]:
+        imgs = pipe([c for _, c in test], [2000 + i for i in range(len(test))], w, h, run.steps, guidance)
+        aspect[f"{w}x{h}"] = evaluate(test, imgs, pool)
+        log.event("test_aspect", size=f"{w}x{h}", **aspect[f"{w}x{h}"])
+
+    # Ship: manifest, ONNX (fp32 + fp16), parity, golden vectors, ORT eval, card.
+    model_dir = args.out / "model" / args.name
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    desc = "SD3-style MMDiT trained from scratch on procedural shapes scenes (ditserve's embedded default)."
+    write_manifest(model_dir, args.name, tok, run.shift, defaults, desc)
+    params = export_all(te, dit, vae, model_dir, device if device.type == "cuda" else None)
+    par = parity(te, dit, vae, model_dir)
+    log.event("parity", **{k: v for k, v in par.items()})
+    golden = write_golden(pipe, model_dir, args.out / "golden")
+    log.event("golden", **golden)
+
+    ort = OrtPipeline(model_dir)
+    ids = tok.batch([c for _, c in test])
+    uncond = tok.batch([""] * len(test))
+    onnx_imgs: list[np.ndarray] = []
+    for i in range(0, len(test), 64):
+        onnx_imgs.extend(ort(ids[i : i + 64], uncond[i : i + 64], [1000 + TEST_SEEDS * j for j in range(i, min(i + 64, len(test)))],
+                             128, 128, run.steps, guidance))
+    test_onnx = evaluate(test, onnx_imgs, pool)
+    test_torch_seed0 = evaluate(test, images[::TEST_SEEDS], pool)
+    log.event("test_onnx", **test_onnx)
+
+    log.write_curves()
+    shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
+    results = {
+        "name": args.name, "command": "bash gpu-worker/training/retrain.sh", "seed": args.seed,
+        "wall_s": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "max_length": tok.max_length,
+        "te": te.cfg.to_json(), "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift,
+        "defaults": defaults, "ema_decay": run.ema_decay, "batch_size": run.batch_size,
+        "vae_steps": _last_event(args.out, "vae_done")["steps"], "dit_steps": _last_event(args.out, "dit_done")["steps"],
+        "best_step": max(log.curves["val"], key=lambda r: r["overall"])["step"],
+        "vae_psnr": _last_event(args.out, "vae_reconstruction")["psnr_db"], "vae_ceiling": ceiling,
+        "guidance_sweep": sweep, "test": table, "test_counts": counts, "test_prompts": len(test),
+        "test_seeds": TEST_SEEDS, "test_images": len(prompts), "test_aspect": aspect, "test_onnx": test_onnx,
+        "test_torch_seed0": test_torch_seed0, "parity": par, "golden": golden, "shipped_mb": shipped / 1e6,
+    }
+    (args.out / "training" / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    train_dir = model_dir / "training"
+    train_dir.mkdir(exist_ok=True)
+    for f in ("dit_curve.csv", "vae_curve.csv", "val_curve.csv", "results.json"):
+        if (args.out / "training" / f).exists():
+            shutil.copy(args.out / "training" / f, train_dir / f)
+    write_card(model_dir, results)
+    print("\nShapesEval (held-out test prompts)\n" + format_table(table, counts), flush=True)
+    pool.terminate()
+    return results
+
+
+def _last_event(out: Path, kind: str) -> dict:
+    rows = [json.loads(line) for line in (out / "training" / "events.jsonl").read_text().splitlines()]
+    return [r for r in rows if r["event"] == kind][-1]
+
+
+if __name__ == "__main__":
+    main()

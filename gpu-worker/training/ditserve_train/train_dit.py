@@ -1,0 +1,113 @@
+"""Phase 2: the text encoder and the MMDiT, trained jointly with rectified flow.
+
+Validation prompts (a split disjoint from train and test) are scored with ShapesEval during
+training; the best EMA weights are kept, and training stops early when validation stalls.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from .data import batches, to_device
+from .flow import flow_loss
+from .log import Log
+from .models.mmdit import MMDiT, MMDiTConfig
+from .models.text_encoder import TextEncoder, TextEncoderConfig
+from .models.vae import Vae
+from .pipeline import TorchPipeline
+from .scenes import eval_prompts
+from .shapes_eval import evaluate
+from .tokenizer import WordTokenizer
+
+
+@dataclass
+class DitRun:
+    seconds: float
+    batch_size: int = 256
+    lr: float = 1e-3
+    ema_decay: float = 0.999
+    val_every_s: float = 50.0
+    val_per_category: int = 16
+    patience: int = 3
+    steps: int = 20
+    guidance: float = 4.0
+    shift: float = 3.0
+
+
+def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.lerp_(p, 1 - decay)
+
+
+def validate(pipe: TorchPipeline, prompts, run: DitRun, pool, guidance: float | None = None, steps: int | None = None) -> dict:
+    images = pipe([c for _, c in prompts], list(range(len(prompts))), 128, 128, steps or run.steps,
+                  run.guidance if guidance is None else guidance)
+    return evaluate(prompts, images, pool)
+
+
+def train_dit(vae: Vae, tok: WordTokenizer, device: torch.device, run: DitRun, seed: int, workers: int, pool,
+              log: Log, te_cfg: TextEncoderConfig | None = None, dit_cfg: MMDiTConfig | None = None):
+    torch.manual_seed(seed)
+    te = TextEncoder(te_cfg or TextEncoderConfig(vocab_size=len(tok.vocab), max_length=tok.max_length)).to(device)
+    dit = MMDiT(dit_cfg or MMDiTConfig(in_channels=vae.cfg.latent_channels, out_channels=vae.cfg.latent_channels,
+                                       joint_attention_dim=te.cfg.hidden_size, pooled_projection_dim=te.cfg.hidden_size)).to(device)
+    params = [*te.parameters(), *dit.parameters()]
+    log.event("params", text_encoder=sum(p.numel() for p in te.parameters()), transformer=sum(p.numel() for p in dit.parameters()),
+              vae_decoder=sum(p.numel() for p in vae.decoder.parameters()))
+    opt = torch.optim.AdamW(params, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.01)
+    ema_te, ema_dit = copy.deepcopy(te).eval(), copy.deepcopy(dit).eval()
+    val = eval_prompts("val", run.val_per_category, seed=7)
+    pipe = TorchPipeline(ema_te, ema_dit, vae, tok, run.shift)
+    it = batches(run.batch_size, seed + 2, workers)
+    best = {"score": -1.0, "state": None, "step": 0}
+    t0, step, last_val, stale, smooth = time.time(), 0, time.time(), 0, None
+    while True:  # at least one step and one validation, whatever the budget
+        elapsed = time.time() - t0
+        # Warm-up, then constant, then a cosine decay over the last 30% of the time budget.
+        frac = min(elapsed / max(run.seconds, 1e-6), 1.0)
+        lr = run.lr * min(1.0, (step + 1) / 300) * (1.0 if frac < 0.7 else 0.5 + 0.5 * math.cos(math.pi * (frac - 0.7) / 0.3))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        images, ids = to_device(next(it), device)
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            x0 = vae.encode_latents(images).float()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            hidden, pooled = te(ids)
+            loss = flow_loss(dit, x0, (hidden, pooled))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        decay = min(run.ema_decay, (1 + step) / (10 + step))
+        _ema_update(ema_te, te, decay)
+        _ema_update(ema_dit, dit, decay)
+        step += 1
+        smooth = loss.item() if smooth is None else 0.98 * smooth + 0.02 * loss.item()
+        if step % 100 == 0:
+            log.scalar("dit", step=step, t=round(elapsed, 1), loss=round(smooth, 5), lr=round(lr, 6))
+        done = time.time() - t0 >= run.seconds
+        if done or time.time() - last_val > run.val_every_s:
+            table = validate(pipe, val, run, pool)
+            last_val = time.time()
+            log.scalar("val", step=step, t=round(elapsed, 1), **{k: round(v, 4) for k, v in table.items()})
+            if table["overall"] > best["score"]:
+                best = {"score": table["overall"], "step": step,
+                        "state": (copy.deepcopy(ema_te.state_dict()), copy.deepcopy(ema_dit.state_dict()))}
+                stale = 0
+            else:
+                stale += 1
+                if stale >= run.patience and frac > 0.5:
+                    log.event("early_stop", step=step)
+                    break
+        if done:
+            break
+    ema_te.load_state_dict(best["state"][0])
+    ema_dit.load_state_dict(best["state"][1])
+    log.event("dit_done", steps=step, best_step=best["step"], best_val=best["score"], seconds=round(time.time() - t0, 1))
+    return ema_te, ema_dit, pipe, val

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Retrains the shipped model from scratch on the GPU machine and prints the ShapesEval table.
+#   bash gpu-worker/training/retrain.sh [OUT_DIR]      (from the repository root; < 10 min on one H100)
+# Then copy OUT_DIR/model/shapes-mmdit-s to models/ and OUT_DIR/golden to tests/fixtures/golden.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$PWD/runs/$(date +%Y%m%d-%H%M%S)}
+export PYTHONPATH=$here${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+cd "$here"
+# The detector must prove itself before it scores anything.
+python3 -m pytest -q -p no:cacheprovider tests
+python3 -m ditserve_train.run --out "$out" --seconds "${DITSERVE_TRAIN_SECONDS:-500}"
