@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> dict:
     run = DitRun(seconds=dit_seconds, batch_size=args.batch, val_per_category=args.val_per_category)
     te, dit, pipe, val = train_dit(vae, tok, device, run, args.seed, args.workers, pool, log)
 
+    torch.save({"text_encoder": te.state_dict(), "transformer": dit.state_dict(), "vae": vae.state_dict(),
+                "configs": {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae": vae.cfg.to_json()}},
+               args.out / "checkpoint.pt")
+
     # Default guidance, picked on validation prompts only.
     sweep = {g: validate(pipe, val, run, pool, guidance=g)["overall"] for g in (3.0, 4.5, 6.0)}
     guidance = max(sweep, key=sweep.get)
