@@ -106,6 +106,11 @@ describe('readModelConfig', () => {
       'inconsistent model: latent channels: vae_decoder latent_channels = 4 but transformer in_channels = 3',
     ],
     [
+      'transformer/config.json',
+      (c: Record<string, unknown>) => (c.out_channels = 4),
+      'inconsistent model: velocity channels: transformer out_channels = 4 but transformer in_channels = 3',
+    ],
+    [
       'tokenizer/tokenizer_config.json',
       (c: Record<string, unknown>) => (c.model_max_length = 16),
       'inconsistent model: sequence length: text_encoder max_length = 8 but tokenizer_config model_max_length = 16',

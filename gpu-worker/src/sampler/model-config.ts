@@ -228,6 +228,15 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
     ['transformer in_channels', transformer.inChannels],
   );
 
+  if (tr.has('out_channels')) {
+    // The velocity must have the latents' shape: x ← x + Δσ·v.
+    expectEqual(
+      'velocity channels',
+      ['transformer out_channels', tr.integer('out_channels')],
+      ['transformer in_channels', transformer.inChannels],
+    );
+  }
+
   const downsampleFactor = vaeDecoder?.downsampleFactor ?? 1;
   const sizeMultiple = downsampleFactor * transformer.patchSize;
   const { width, height } = manifest.defaults;
