@@ -58,7 +58,12 @@ export async function predictVelocity(
     encoder_hidden_states: new ort.Tensor('float32', x.text.hidden, [b, x.textLength, x.textWidth]),
     pooled_projections: new ort.Tensor('float32', x.text.pooled, [b, x.textWidth]),
   });
-  return output(result, 'sample');
+  const v = output(result, 'sample');
+  if (v.length !== x.latents.length) {
+    // The solver adds v to the latents element-wise: a shape mismatch must not pass silently.
+    throw new Error(`transformer returned ${v.length} values for ${x.latents.length} latents`);
+  }
+  return v;
 }
 
 /** vae_decoder: latent_sample [B, C, h, w] (already unscaled) → RGB `sample` [B, 3, H, W]. */
