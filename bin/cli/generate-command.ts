@@ -8,7 +8,12 @@ import {
   metadataFor,
   ModelNotFoundError,
 } from '../../gpu-worker/src/sampler/index.ts';
-import { DEFAULT_MODEL_DIR, GENERATE_HELP, parseGenerateArgs } from './generate-args.ts';
+import {
+  DEFAULT_MODEL_DIR,
+  GENERATE_HELP,
+  parseGenerateArgs,
+  type GenerateArgs,
+} from './generate-args.ts';
 import { ProgressBar } from './progress-bar.ts';
 
 /** What `ditserve generate --json` prints (one JSON object on stdout). */
@@ -39,7 +44,7 @@ export interface GenerateReport {
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-async function load(args: ReturnType<typeof parseGenerateArgs>) {
+async function load(args: GenerateArgs) {
   try {
     return await loadModel(args.modelDir, {
       device: args.device,
