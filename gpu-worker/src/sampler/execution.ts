@@ -80,41 +80,23 @@ export async function openSessions(
   config: ModelConfig,
   { device = 'auto', threads = availableParallelism() }: ExecutionOptions = {},
 ): Promise<OpenedSessions> {
-  if (device === 'cpu') {
-    return { device: 'cpu', sessions: await openOn(config, 'cpu', threads), fallbackReason: null };
-  }
-  if (device === 'cuda') {
+  let fallbackReason: string | null = null;
+  if (device !== 'cpu') {
     if (!cudaListed()) {
-      throw new DeviceUnavailableError('this onnxruntime-node build lists no CUDA backend');
+      fallbackReason = 'this onnxruntime-node build lists no CUDA backend';
+    } else {
+      // A failed CUDA probe is expected on CPU machines and reported as fallbackReason; without
+      // this, onnxruntime's logger prints the provider's load error in red on every start.
+      // (Process-wide, and it only takes effect before the first session is created.)
+      if (device === 'auto') ort.env.logLevel = 'fatal';
+      try {
+        return { device: 'cuda', sessions: await openOn(config, 'cuda', threads), fallbackReason };
+      } catch (error) {
+        if (device === 'cuda' && error instanceof ModelFileMissingError) throw error;
+        fallbackReason = `CUDA failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
     }
-    try {
-      return {
-        device: 'cuda',
-        sessions: await openOn(config, 'cuda', threads),
-        fallbackReason: null,
-      };
-    } catch (error) {
-      if (error instanceof ModelFileMissingError) throw error;
-      throw new DeviceUnavailableError(`CUDA sessions could not be created: ${String(error)}`, {
-        cause: error,
-      });
-    }
-  }
-  let fallbackReason = 'onnxruntime-node lists no CUDA backend';
-  if (cudaListed()) {
-    // A failed CUDA probe is expected on CPU machines and reported as fallbackReason; without
-    // this, onnxruntime's logger prints the provider's load error in red on every start.
-    // (Process-wide, and it only takes effect before the first session is created.)
-    ort.env.logLevel = 'fatal';
-    try {
-      return {
-        device: 'cuda',
-        sessions: await openOn(config, 'cuda', threads),
-        fallbackReason: null,
-      };
-    } catch (error) {
-      fallbackReason = `CUDA failed: ${error instanceof Error ? error.message : String(error)}`;
-    }
+    if (device === 'cuda') throw new DeviceUnavailableError(fallbackReason);
   }
   return { device: 'cpu', sessions: await openOn(config, 'cpu', threads), fallbackReason };
 }
