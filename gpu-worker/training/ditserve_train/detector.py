@@ -21,7 +21,7 @@ from .render import coverage
 
 MIN_AREA = 30  # px; a small star at 128 px covers ~100
 MAX_COLOR_DIST = 75.0
-MIN_IOU = 0.6
+MIN_IOU = 0.5
 _OBJ_NAMES = list(V.COLORS)
 _OBJ_RGB = np.array([V.COLORS[c] for c in _OBJ_NAMES], np.float32)
 
@@ -56,21 +56,29 @@ def _extents(shape: str) -> tuple[float, float, float, float]:
 
 
 def _fit(mask: np.ndarray, box: tuple[slice, slice]) -> tuple[str, float, float, float, float]:
+    # Templates are drawn only in a window around the component (it lies inside its box).
     h, w = mask.shape
     y0, y1, x0, x1 = box[0].start, box[0].stop, box[1].start, box[1].stop
+    wy0, wy1, wx0, wx1 = max(y0 - 3, 0), min(y1 + 3, h), max(x0 - 3, 0), min(x1 + 3, w)
+    window = mask[wy0:wy1, wx0:wx1]
     best = ("unknown", 0.0, 0.0, 0.0, 0.0)
     for s in V.SHAPES:
         ex0, ex1, ey0, ey1 = _extents(s)
         r = ((x1 - x0) / (ex1 - ex0) + (y1 - y0) / (ey1 - ey0)) / 2
         cx = (x0 + x1) / 2 - (ex0 + ex1) / 2 * r
         cy = (y0 + y1) / 2 - (ey0 + ey1) / 2 * r
-        tmpl = coverage(torch.tensor(V.SHAPES.index(s)), torch.tensor(cx), torch.tensor(cy),
-                        torch.tensor(max(r, 1.0)), h, w).numpy() >= 0.5
-        inter = np.logical_and(tmpl, mask).sum()
-        iou = inter / max(np.logical_or(tmpl, mask).sum(), 1)
+        tmpl = coverage(torch.tensor(V.SHAPES.index(s)), torch.tensor(cx - wx0), torch.tensor(cy - wy0),
+                        torch.tensor(max(r, 1.0)), wy1 - wy0, wx1 - wx0).numpy() >= 0.5
+        inter = np.logical_and(tmpl, window).sum()
+        iou = inter / max(np.logical_or(tmpl, window).sum(), 1)
         if iou > best[1]:
             best = (s, float(iou), float(cx), float(cy), float(r))
     return best if best[1] >= MIN_IOU else ("unknown", *best[1:])
+
+
+def init_worker() -> None:
+    """For detector processes: one thread each, or torch's pools oversubscribe the CPU."""
+    torch.set_num_threads(1)
 
 
 def detect(img: np.ndarray) -> Detection:

@@ -51,27 +51,28 @@ def _relation_holds(rel: str, a: Placed, b: Placed, w: int, h: int) -> bool:
 def layout(spec: SceneSpec, w: int, h: int, rng: random.Random) -> tuple[list[Placed], str]:
     """Concrete objects and background for a spec; raises LayoutError if nothing fits."""
     unit = min(w, h)
-    placed: list[Placed] = []
-    for o in spec.objects:
-        for _ in range(o.count):
-            size = o.size or rng.choice(list(V.SIZES))
-            color = o.color or rng.choice(list(V.COLORS))
-            placed.append(Placed(o.shape, color, V.SIZES[size] * unit, 0.0, 0.0))
-    fixed = [o.position for o in spec.objects for _ in range(o.count)]
-    for _ in range(200):
-        for p, pos in zip(placed, fixed):
-            if pos:
-                p.cx, p.cy = _place_absolute(pos, p.radius, w, h, rng)
-            else:
-                x0, x1 = _fit_range(p.radius, w)
-                y0, y1 = _fit_range(p.radius, h)
-                p.cx, p.cy = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        apart = all(
-            np.hypot(a.cx - b.cx, a.cy - b.cy) >= a.radius + b.radius + GAP_PX
-            for i, a in enumerate(placed) for b in placed[i + 1:]
-        )
-        if apart and (spec.relation is None or _relation_holds(spec.relation, placed[0], placed[1], w, h)):
-            return placed, spec.background or V.DEFAULT_BACKGROUND
+    for _ in range(5):  # redraw what the caption left open when it cannot be placed
+        placed = []
+        for o in spec.objects:
+            for _ in range(o.count):
+                size = o.size or rng.choice(list(V.SIZES))
+                color = o.color or rng.choice(list(V.COLORS))
+                placed.append(Placed(o.shape, color, V.SIZES[size] * unit, 0.0, 0.0))
+        fixed = [o.position for o in spec.objects for _ in range(o.count)]
+        for _ in range(200):
+            for p, pos in zip(placed, fixed):
+                if pos:
+                    p.cx, p.cy = _place_absolute(pos, p.radius, w, h, rng)
+                else:
+                    x0, x1 = _fit_range(p.radius, w)
+                    y0, y1 = _fit_range(p.radius, h)
+                    p.cx, p.cy = rng.uniform(x0, x1), rng.uniform(y0, y1)
+            apart = all(
+                np.hypot(a.cx - b.cx, a.cy - b.cy) >= a.radius + b.radius + GAP_PX
+                for i, a in enumerate(placed) for b in placed[i + 1:]
+            )
+            if apart and (spec.relation is None or _relation_holds(spec.relation, placed[0], placed[1], w, h)):
+                return placed, spec.background or V.DEFAULT_BACKGROUND
     raise LayoutError(f"cannot lay out {spec.key()} on {w}x{h}")
 
 

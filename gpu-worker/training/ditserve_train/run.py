@@ -23,6 +23,7 @@ from . import scenes
 from .card import write_card
 from .export import export_all, parity
 from .golden import write_golden
+from .detector import init_worker
 from .ground_truth import render_specs
 from .log import Log
 from .manifest import write_manifest
@@ -45,7 +46,7 @@ def _vae_ceiling(vae, prompts, device, pool) -> float:
         rec = vae.decode_latents(vae.encode_latents(x))
     from .flow import to_uint8
 
-    return evaluate(prompts, list(to_uint8(rec)), pool)["overall"]
+    return evaluate(prompts, list(to_uint8(rec)), pool)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seconds", type=float, default=540.0, help="wall-clock budget of the whole run")
     ap.add_argument("--vae-seconds", type=float, default=70.0)
     ap.add_argument("--seed", type=int, default=20261126)
-    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--workers", type=int, default=10)
     ap.add_argument("--vae-batch", type=int, default=64)
     ap.add_argument("--val-per-category", type=int, default=16)
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     t_start = time.time()
     # The detector pool is forked before CUDA starts, so its workers never touch the GPU.
-    pool = mp.get_context("fork").Pool(max(2, (mp.cpu_count() or 4) - args.workers - 1))
+    pool = mp.get_context("fork").Pool(max(2, (mp.cpu_count() or 4) - args.workers - 1), initializer=init_worker)
     random.seed(args.seed)
     np.random.seed(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -76,7 +77,8 @@ def main(argv: list[str] | None = None) -> dict:
     vae = train_vae(device, args.vae_seconds, args.vae_batch, args.seed, args.workers, log)
     val = scenes.eval_prompts("val", args.val_per_category, seed=7)
     ceiling = _vae_ceiling(vae, val, device, pool)
-    log.event("vae_ceiling", overall=ceiling)
+    log.event("vae_ceiling", **ceiling)
+    ceiling = ceiling["overall"]
 
     dit_seconds = args.seconds - (time.time() - t_start) - POST_TRAINING_RESERVE_S
     run = DitRun(seconds=dit_seconds, batch_size=args.batch, val_per_category=args.val_per_category)
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
     seeds = [1000 + i for i in range(len(prompts))]
     images = pipe([c for _, c in prompts], seeds, 128, 128, run.steps, guidance)
     table = evaluate(prompts, images, pool)
+    save_grid(images[::TEST_SEEDS][:48], [c for _, c in test][:48], args.out / "samples")
     counts = {c: sum(1 for s, _ in prompts if s.category == c) for c in scenes.CATEGORIES}
     log.event("test", **table)
     aspect = {}
@@ -154,6 +157,20 @@ def main(argv: list[str] | None = None) -> dict:
     print("\nShapesEval (held-out test prompts)\n" + format_table(table, counts), flush=True)
     pool.terminate()
     return results
+
+
+def save_grid(images: list[np.ndarray], captions: list[str], stem: Path, cols: int = 8) -> None:
+    """A contact sheet of samples (PNG) and their captions (TXT), for a human look."""
+    from PIL import Image
+
+    h, w, _ = images[0].shape
+    rows = (len(images) + cols - 1) // cols
+    sheet = np.full((rows * (h + 2), cols * (w + 2), 3), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        sheet[r * (h + 2) : r * (h + 2) + h, c * (w + 2) : c * (w + 2) + w] = img
+    Image.fromarray(sheet).save(stem.with_suffix(".png"))
+    stem.with_suffix(".txt").write_text("\n".join(f"{i}: {c}" for i, c in enumerate(captions)) + "\n")
 
 
 def _last_event(out: Path, kind: str) -> dict:

@@ -22,7 +22,7 @@ BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 
 DEFAULT_BACKGROUND = "white"
 
 # Radius of the shape's circumscribed circle as a fraction of min(width, height).
-SIZES = {"small": 0.085, "medium": 0.13, "large": 0.185}
+SIZES = {"small": 0.1, "medium": 0.145, "large": 0.2}
 
 # A 3x3 grid of placements: (column, row) with 0 = left/top, 2 = right/bottom.
 POSITIONS = {
