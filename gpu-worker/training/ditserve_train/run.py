@@ -34,7 +34,7 @@ from .train_dit import DitRun, train_dit, validate
 from .train_vae import train_vae
 from .vocab import SIZES_PX
 
-POST_TRAINING_RESERVE_S = 120.0  # guidance sweep, test eval, export, parity, golden, card
+POST_TRAINING_RESERVE_S = 90.0  # guidance sweep, test eval, export, parity, golden, card
 TEST_SEEDS = 4
 
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--name", default="shapes-mmdit-s")
     ap.add_argument("--seconds", type=float, default=540.0, help="wall-clock budget of the whole run")
-    ap.add_argument("--vae-seconds", type=float, default=70.0)
+    ap.add_argument("--vae-seconds", type=float, default=65.0)
     ap.add_argument("--seed", type=int, default=20261126)
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--workers", type=int, default=10)

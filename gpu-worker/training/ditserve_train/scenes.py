@@ -149,7 +149,9 @@ def sample_eval_spec(category: str, rng: random.Random) -> SceneSpec:
         o = ObjectSpec(rng.choice(V.SHAPES), _maybe(rng, 0.5, V.COLORS), count=rng.choice(list(V.COUNTS)))
         return SceneSpec((o,), background=bg, category=category)
     if category == "two_object":
-        return SceneSpec(_distinct_pair(rng, False, True), background=bg, category=category)
+        a, b = _distinct_pair(rng, False, True)
+        a, b = (ObjectSpec(o.shape, size=_maybe(rng, 0.3, V.SIZES)) for o in (a, b))
+        return SceneSpec((a, b), background=bg, category=category)
     if category == "color_attr":
         while True:
             a, b = _distinct_pair(rng, True, True)

@@ -34,6 +34,8 @@ class DitRun:
     val_every_s: float = 50.0
     val_per_category: int = 16
     patience: int = 3
+    echo: int = 2  # optimizer steps per rendered+encoded batch (data echoing; fresh t and noise each)
+    compile: bool = True
     steps: int = 20
     guidance: float = 4.0
     shift: float = 3.0
@@ -42,6 +44,17 @@ class DitRun:
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     with torch.no_grad():  # one fused kernel per dtype instead of one per parameter
         torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
+
+
+def _train_step(te, fwd, x0, ids, opt, params, device) -> torch.Tensor:
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        hidden, pooled = te(ids)
+        loss = flow_loss(fwd, x0, (hidden, pooled))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    return loss
 
 
 def validate(pipe: TorchPipeline, prompts, run: DitRun, pool, guidance: float | None = None, steps: int | None = None) -> dict:
@@ -64,6 +77,8 @@ def train_dit(vae: Vae, tok: WordTokenizer, device: torch.device, run: DitRun, s
     val = eval_prompts("val", run.val_per_category, seed=7)
     pipe = TorchPipeline(ema_te, ema_dit, vae, tok, run.shift)
     it = batches(run.batch_size, seed + 2, workers)
+    # One dynamic-shape compile covers all aspect buckets (measured: ~3x faster steps on an H100).
+    fwd = torch.compile(dit, dynamic=True) if run.compile and device.type == "cuda" else dit
     best = {"score": -1.0, "state": None, "step": 0}
     t0, step, last_val, stale, loss_sum = time.time(), 0, time.time(), 0, None
     t_log = t0
@@ -74,16 +89,18 @@ def train_dit(vae: Vae, tok: WordTokenizer, device: torch.device, run: DitRun, s
         lr = run.lr * min(1.0, (step + 1) / 300) * (1.0 if frac < 0.7 else 0.5 + 0.5 * math.cos(math.pi * (frac - 0.7) / 0.3))
         for g in opt.param_groups:
             g["lr"] = lr
-        images, ids = to_device(next(it), device)
-        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            x0 = vae.encode_latents(images).float()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            hidden, pooled = te(ids)
-            loss = flow_loss(dit, x0, (hidden, pooled))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        if step % run.echo == 0:
+            images, ids = to_device(next(it), device)
+            with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                x0 = vae.encode_latents(images).float()
+        try:
+            loss = _train_step(te, fwd, x0, ids, opt, params, device)
+        except Exception as exc:  # a compiler failure must not cost the run: fall back to eager
+            if fwd is dit:
+                raise
+            log.event("compile_failed", error=str(exc).splitlines()[0][:300])
+            fwd = dit
+            loss = _train_step(te, fwd, x0, ids, opt, params, device)
         decay = min(run.ema_decay, (1 + step) / (10 + step))
         _ema_update(ema_te, te, decay)
         _ema_update(ema_dit, dit, decay)

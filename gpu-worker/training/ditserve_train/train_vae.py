@@ -12,15 +12,17 @@ from .data import batches, to_device
 from .log import Log
 from .models.vae import Vae, VaeConfig
 
+LR = 1.5e-3
+
 
 def train_vae(device: torch.device, seconds: float, batch_size: int, seed: int, workers: int, log: Log) -> Vae:
     torch.manual_seed(seed)
     vae = Vae(VaeConfig()).to(device)
-    opt = torch.optim.AdamW(vae.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.0)
+    opt = torch.optim.AdamW(vae.parameters(), lr=LR, betas=(0.9, 0.99), weight_decay=0.0)
     it = batches(batch_size, seed + 1, workers, caption_dropout=0.0)
     t0, step = time.time(), 0
     while (elapsed := time.time() - t0) < seconds:
-        lr = 1e-3 * min(1.0, (step + 1) / 200) * (0.5 + 0.5 * math.cos(math.pi * min(elapsed / seconds, 1.0)))
+        lr = LR * min(1.0, (step + 1) / 200) * (0.5 + 0.5 * math.cos(math.pi * min(elapsed / seconds, 1.0)))
         for g in opt.param_groups:
             g["lr"] = lr
         images, _ = to_device(next(it), device)

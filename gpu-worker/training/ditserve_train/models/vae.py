@@ -11,8 +11,8 @@ from torch import nn
 
 @dataclass
 class VaeConfig:
-    latent_channels: int = 8
-    encoder_channels: tuple[int, ...] = (48, 96, 128, 160)
+    latent_channels: int = 16
+    encoder_channels: tuple[int, ...] = (32, 64, 128, 160)
     decoder_channels: tuple[int, ...] = (96, 64, 40, 32)
     downsample_factor: int = 8
     scaling_factor: float = 1.0
@@ -37,7 +37,9 @@ class Encoder(nn.Module):
     def __init__(self, cfg: VaeConfig):
         super().__init__()
         ch = cfg.encoder_channels
-        layers: list[nn.Module] = [nn.Conv2d(3, ch[0], 3, padding=1), ResBlock(ch[0])]
+        # No residual block at full resolution: it would cost more than the whole DiT step, and
+        # the encoder runs on every training batch (it is not shipped, only the decoder is).
+        layers: list[nn.Module] = [nn.Conv2d(3, ch[0], 3, padding=1), nn.SiLU()]
         for a, b in zip(ch, ch[1:]):
             layers += [nn.Conv2d(a, b, 3, stride=2, padding=1), ResBlock(b)]
         layers += [ResBlock(ch[-1]), nn.GroupNorm(8, ch[-1]), nn.SiLU(), nn.Conv2d(ch[-1], 2 * cfg.latent_channels, 3, padding=1)]
