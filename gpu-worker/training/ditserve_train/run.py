@@ -34,7 +34,7 @@ from .train_dit import DitRun, train_dit, validate
 from .train_vae import train_vae
 from .vocab import SIZES_PX
 
-POST_TRAINING_RESERVE_S = 90.0  # guidance sweep, test eval, export, parity, golden, card
+POST_TRAINING_RESERVE_S = 80.0  # guidance sweep, test eval, export, parity, golden, card
 TEST_SEEDS = 4
 
 

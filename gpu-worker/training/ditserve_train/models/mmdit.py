@@ -14,7 +14,7 @@ from torch import nn
 class MMDiTConfig:
     in_channels: int = 8
     out_channels: int = 8
-    patch_size: int = 1
+    patch_size: int = 2
     hidden_size: int = 128
     depth: int = 6
     num_heads: int = 4
