@@ -7,8 +7,8 @@ import { maxAbsDiff } from './helpers/closed-form.ts';
 
 /**
  * The shipped model against the PyTorch reference sampler (fp32), on cases written by
- * gpu-worker/training/ditserve_train/golden.py. It runs once both the model and the golden
- * cases are in the checkout; the training side promises agreement within 2/255 per pixel.
+ * gpu-worker/training/ditserve_train/golden.py; the training side promises agreement within 2/255
+ * per pixel (onnxruntime in Python matched it within 1/255).
  */
 const MODEL_DIR = 'models/shapes-mmdit-s';
 const GOLDEN_DIR = 'tests/fixtures/golden';
@@ -28,15 +28,17 @@ interface GoldenCase {
   image: string;
 }
 
-const available = existsSync(join(MODEL_DIR, 'model_index.json')) && existsSync(GOLDEN_DIR);
-const cases: GoldenCase[] = available
-  ? readdirSync(GOLDEN_DIR)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(GOLDEN_DIR, f), 'utf8')) as GoldenCase)
-      .filter((c) => typeof c.image === 'string' && Array.isArray(c.input_ids))
-  : [];
+const cases: GoldenCase[] = readdirSync(GOLDEN_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => JSON.parse(readFileSync(join(GOLDEN_DIR, f), 'utf8')) as GoldenCase)
+  .filter((c) => typeof c.image === 'string' && Array.isArray(c.input_ids));
 
-describe.skipIf(cases.length === 0)(`golden images of ${MODEL_DIR}`, () => {
+describe(`golden images of ${MODEL_DIR}`, () => {
+  it('has the shipped model and its golden cases', () => {
+    expect(existsSync(join(MODEL_DIR, 'model_index.json'))).toBe(true);
+    expect(cases.length).toBeGreaterThanOrEqual(2);
+  });
+
   let model: DitModel;
   beforeAll(async () => {
     model = await loadModel(MODEL_DIR, { device: 'cpu' });
