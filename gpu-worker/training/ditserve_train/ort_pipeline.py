@@ -9,7 +9,6 @@ import numpy as np
 
 from .flow import sigmas
 from .noise import latent_noise
-from .tokenizer import WordTokenizer
 
 
 class OrtPipeline:
@@ -48,7 +47,3 @@ class OrtPipeline:
         z = x / np.float32(self.vae_cfg["scaling_factor"]) + np.float32(self.vae_cfg["shift_factor"])
         img = self.vae.run(None, {"latent_sample": z.astype(np.float32)})[0]
         return np.floor(np.clip((img + 1) / 2, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
-
-
-def tokenize(tok: WordTokenizer, texts: list[str]) -> np.ndarray:
-    return tok.batch(texts)

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--name", default="shapes-mmdit-s")
-    ap.add_argument("--seconds", type=float, default=540.0, help="wall-clock budget of the whole run")
+    ap.add_argument("--seconds", type=float, default=535.0, help="wall-clock budget of the whole run")
     ap.add_argument("--vae-seconds", type=float, default=65.0)
     ap.add_argument("--seed", type=int, default=20261126)
     ap.add_argument("--batch", type=int, default=512)
@@ -150,9 +150,10 @@ def main(argv: list[str] | None = None) -> dict:
     (args.out / "training" / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     train_dir = model_dir / "training"
     train_dir.mkdir(exist_ok=True)
-    for f in ("dit_curve.csv", "vae_curve.csv", "val_curve.csv", "results.json"):
-        if (args.out / "training" / f).exists():
-            shutil.copy(args.out / "training" / f, train_dir / f)
+    for f in ("dit_curve.csv", "vae_curve.csv", "val_curve.csv", "results.json", "samples.png", "samples.txt"):
+        src = args.out / "training" / f if f.endswith((".csv", ".json")) else args.out / f
+        if src.exists():
+            shutil.copy(src, train_dir / f)
     write_card(model_dir, results)
     print("\nShapesEval (held-out test prompts)\n" + format_table(table, counts), flush=True)
     pool.terminate()
