@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .noise import latent_noise
 from .ort_pipeline import OrtPipeline

@@ -3,7 +3,6 @@
     PYTHONPATH=gpu-worker/training python3 gpu-worker/training/scripts/profile_step.py
 """
 
-import random
 import time
 
 import torch
