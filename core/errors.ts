@@ -1,11 +1,36 @@
 /**
+ * Every stable error code and the HTTP status the API answers with. A new error class must add
+ * its code here (DitserveError.code is typed by this table), so the mapping stays exhaustive.
+ */
+export const HTTP_STATUS = {
+  // A client's mistake: 4xx, never 5xx.
+  usage: 400,
+  invalid_request: 422,
+  model_not_found: 404,
+  invalid_transition: 409,
+  generation_canceled: 409,
+  // The deployment's fault or state: 5xx.
+  model_file_missing: 500,
+  model_config_invalid: 500,
+  encoder_unavailable: 501,
+  device_unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof HTTP_STATUS;
+
+/** The HTTP status of an error: its code's entry, or 500 for anything ditserve did not raise. */
+export function httpStatusOf(error: unknown): number {
+  return isDitserveError(error) ? HTTP_STATUS[error.code] : 500;
+}
+
+/**
  * The root of ditserve's error hierarchy. Every error that ditserve raises on purpose extends
  * DitserveError and carries a stable, machine-readable `code`: the CLI turns it into a one-line
  * message (no stack trace for a user's mistake) and the API will map it to an HTTP status.
  * Messages are written for the person who has to act on them; codes never change once shipped.
  */
 export abstract class DitserveError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
