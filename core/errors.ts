@@ -7,6 +7,8 @@ export const HTTP_STATUS = {
   usage: 400,
   invalid_request: 422,
   model_not_found: 404,
+  job_not_found: 404,
+  version_conflict: 409,
   invalid_transition: 409,
   generation_canceled: 409,
   // The deployment's fault or state: 5xx.

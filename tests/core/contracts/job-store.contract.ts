@@ -1,0 +1,68 @@
+import { expect, it } from 'vitest';
+import { transition } from '../../../core/job.ts';
+import {
+  JobNotFoundError,
+  VersionConflictError,
+  type JobRecord,
+  type JobStore,
+} from '../../../core/ports/job-store.ts';
+
+/**
+ * The behaviour every JobStore adapter must show. Call it inside a describe() with a factory for
+ * a fresh, empty store; the filesystem and S3 adapters will run the same suite.
+ */
+export function jobStoreContract(makeStore: () => Promise<JobStore> | JobStore): void {
+  const job = (id: string, tenant = 't1', minute = 0): JobRecord<{ prompt: string }> => ({
+    id,
+    tenant,
+    status: 'queued',
+    version: 1,
+    createdAt: new Date(Date.UTC(2026, 10, 26, 10, minute)).toISOString(),
+    data: { prompt: `prompt ${id}` },
+  });
+
+  it('creates, reads back an equal copy, and refuses a second create of the same id', async () => {
+    const store = await makeStore();
+    await store.create(job('a'));
+    expect(await store.get('t1', 'a')).toEqual(job('a'));
+    await expect(store.create(job('a'))).rejects.toBeInstanceOf(VersionConflictError);
+  });
+
+  it('hides other tenants’ jobs as not found', async () => {
+    const store = await makeStore();
+    await store.create(job('a', 't1'));
+    await expect(store.get('t2', 'a')).rejects.toBeInstanceOf(JobNotFoundError);
+    expect(await store.list('t2')).toEqual([]);
+  });
+
+  it('applies a transition only on the version that was read', async () => {
+    const store = await makeStore();
+    await store.create(job('a'));
+    const read = await store.get<{ prompt: string }>('t1', 'a');
+    const running = transition(read, 'running', new Date());
+    await store.put(running, read.version);
+    // A second writer that read the same version loses the race.
+    await expect(
+      store.put(transition(read, 'canceled', new Date()), read.version),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await store.get('t1', 'a')).status).toBe('running');
+  });
+
+  it('lists a tenant’s jobs newest first, with limit and status filter', async () => {
+    const store = await makeStore();
+    await store.create(job('old', 't1', 1));
+    await store.create(job('new', 't1', 2));
+    await store.create(job('other', 't2', 3));
+    expect((await store.list('t1')).map((j) => j.id)).toEqual(['new', 'old']);
+    expect((await store.list('t1', { limit: 1 })).map((j) => j.id)).toEqual(['new']);
+    expect(await store.list('t1', { status: 'running' })).toEqual([]);
+  });
+
+  it('returns copies: mutating a read record does not change the store', async () => {
+    const store = await makeStore();
+    await store.create(job('a'));
+    const read = await store.get<{ prompt: string }>('t1', 'a');
+    read.data.prompt = 'changed';
+    expect((await store.get<{ prompt: string }>('t1', 'a')).data.prompt).toBe('prompt a');
+  });
+}
