@@ -5,6 +5,7 @@ The TypeScript golden test must reproduce reference images within 2/255 per pixe
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def write_golden(pipe: TorchPipeline, model_dir: Path, out: Path) -> dict:
     from PIL import Image
 
     out.mkdir(parents=True, exist_ok=True)
-    cpu = TorchPipeline(*(m.float().cpu().eval() for m in (pipe.text_encoder, pipe.transformer, pipe.vae)), pipe.tokenizer, pipe.shift)
+    # Copies: moving the caller's (GPU) models to the CPU would change them under its feet.
+    models = (copy.deepcopy(m).float().cpu().eval() for m in (pipe.text_encoder, pipe.transformer, pipe.vae))
+    cpu = TorchPipeline(*models, pipe.tokenizer, pipe.shift)
     ort = OrtPipeline(model_dir)
     report = {}
     for case in CASES:

@@ -22,6 +22,7 @@ import torch
 from . import scenes
 from .card import write_card
 from .export import export_all, parity
+from .flow import to_uint8
 from .golden import write_golden
 from .detector import init_worker
 from .ground_truth import render_specs
@@ -44,8 +45,6 @@ def _vae_ceiling(vae, prompts, device, pool) -> float:
     x = torch.as_tensor(np.stack(imgs), device=device).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
         rec = vae.decode_latents(vae.encode_latents(x))
-    from .flow import to_uint8
-
     return evaluate(prompts, list(to_uint8(rec)), pool)
 
 
@@ -81,8 +80,8 @@ def main(argv: list[str] | None = None) -> dict:
     ceiling = ceiling["overall"]
 
     dit_seconds = args.seconds - (time.time() - t_start) - POST_TRAINING_RESERVE_S
-    run = DitRun(seconds=dit_seconds, batch_size=args.batch, val_per_category=args.val_per_category)
-    te, dit, pipe, val = train_dit(vae, tok, device, run, args.seed, args.workers, pool, log)
+    run = DitRun(seconds=dit_seconds, batch_size=args.batch)
+    te, dit, pipe = train_dit(vae, tok, val, device, run, args.seed, args.workers, pool, log)
 
     torch.save({"text_encoder": te.state_dict(), "transformer": dit.state_dict(), "vae": vae.state_dict(),
                 "configs": {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae": vae.cfg.to_json()}},

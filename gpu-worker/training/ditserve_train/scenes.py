@@ -106,7 +106,7 @@ def _distinct_pair(rng: random.Random, colored: bool, distinct_shapes: bool) -> 
         cb = rng.choice(list(V.COLORS)) if colored else None
         if distinct_shapes and a == b:
             continue
-        if (a, ca) != (b, cb) and (not colored or ca != cb or a != b):
+        if (a, ca) != (b, cb):
             return ObjectSpec(a, ca), ObjectSpec(b, cb)
 
 

@@ -20,7 +20,6 @@ from .models.mmdit import MMDiT, MMDiTConfig
 from .models.text_encoder import TextEncoder, TextEncoderConfig
 from .models.vae import Vae
 from .pipeline import TorchPipeline
-from .scenes import eval_prompts
 from .shapes_eval import evaluate
 from .tokenizer import WordTokenizer
 
@@ -32,7 +31,6 @@ class DitRun:
     lr: float = 2e-3
     ema_decay: float = 0.999
     val_every_s: float = 75.0
-    val_per_category: int = 16
     patience: int = 3
     echo: int = 2  # optimizer steps per rendered+encoded batch (data echoing; fresh t and noise each)
     compile: bool = True
@@ -63,7 +61,7 @@ def validate(pipe: TorchPipeline, prompts, run: DitRun, pool, guidance: float | 
     return evaluate(prompts, images, pool)
 
 
-def train_dit(vae: Vae, tok: WordTokenizer, device: torch.device, run: DitRun, seed: int, workers: int, pool,
+def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitRun, seed: int, workers: int, pool,
               log: Log, te_cfg: TextEncoderConfig | None = None, dit_cfg: MMDiTConfig | None = None):
     torch.manual_seed(seed)
     te = TextEncoder(te_cfg or TextEncoderConfig(vocab_size=len(tok.vocab), max_length=tok.max_length)).to(device)
@@ -74,7 +72,6 @@ def train_dit(vae: Vae, tok: WordTokenizer, device: torch.device, run: DitRun, s
               vae_decoder=sum(p.numel() for p in vae.decoder.parameters()))
     opt = torch.optim.AdamW(params, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.01, fused=device.type == "cuda")
     ema_te, ema_dit = copy.deepcopy(te).eval(), copy.deepcopy(dit).eval()
-    val = eval_prompts("val", run.val_per_category, seed=7)
     pipe = TorchPipeline(ema_te, ema_dit, vae, tok, run.shift)
     it = batches(run.batch_size, seed + 2, workers)
     # One static compile per aspect bucket (~40 s each); the compiled step is ~3x faster than eager
@@ -130,4 +127,4 @@ def train_dit(vae: Vae, tok: WordTokenizer, device: torch.device, run: DitRun, s
     ema_te.load_state_dict(best["state"][0])
     ema_dit.load_state_dict(best["state"][1])
     log.event("dit_done", steps=step, best_step=best["step"], best_val=best["score"], seconds=round(time.time() - t0, 1))
-    return ema_te, ema_dit, pipe, val
+    return ema_te, ema_dit, pipe
