@@ -5,17 +5,35 @@
 export const HTTP_STATUS = {
   // A client's mistake: 4xx, never 5xx.
   usage: 400,
-  invalid_request: 422,
+  malformed_json: 400,
+  unauthorized: 401,
+  forbidden_origin: 403,
+  not_found: 404,
   model_not_found: 404,
   job_not_found: 404,
+  blob_not_found: 404,
+  key_not_found: 404,
+  url_expired: 403,
+  method_not_allowed: 405,
   version_conflict: 409,
   invalid_transition: 409,
   generation_canceled: 409,
+  idempotency_conflict: 409,
+  job_not_terminal: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  invalid_request: 422,
+  content_policy: 422,
+  webhook_url_refused: 422,
+  rate_limited: 429,
+  too_many_queued: 429,
   // The deployment's fault or state: 5xx.
   model_file_missing: 500,
   model_config_invalid: 500,
   encoder_unavailable: 501,
   device_unavailable: 503,
+  store_unavailable: 503,
+  internal: 500,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof HTTP_STATUS;

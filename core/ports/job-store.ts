@@ -18,6 +18,33 @@ export class VersionConflictError extends DitserveError {
   readonly code = 'version_conflict';
 }
 
+/** A store or queue could not be reached or refused for reasons of its own (retryable). */
+export class StoreUnavailableError extends DitserveError {
+  readonly code = 'store_unavailable';
+}
+
+export interface ListOptions {
+  /** At most this many jobs (adapters cap it at 100). */
+  readonly limit?: number | undefined;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  readonly cursor?: string | undefined;
+  readonly status?: JobStatus | undefined;
+}
+
+export interface JobPage<D> {
+  readonly jobs: JobRecord<D>[];
+  /** Present when more jobs follow. */
+  readonly nextCursor?: string | undefined;
+}
+
+/** What an Idempotency-Key maps to: the job it created and a fingerprint of the request body. */
+export interface IdempotencyRecord {
+  readonly keyHash: string;
+  readonly fingerprint: string;
+  readonly jobId: string;
+  readonly createdAt: string;
+}
+
 /**
  * The source of truth for jobs. Every write is conditional: `create` fails on an existing id,
  * `put` only replaces the version the caller read. Adapters translate vendor errors (S3
@@ -28,9 +55,16 @@ export interface JobStore {
   get<D>(tenant: string, id: string): Promise<JobRecord<D>>;
   /** Replaces the record whose version is `expectedVersion` with `next` (next.version > it). */
   put<D>(next: JobRecord<D>, expectedVersion: number): Promise<void>;
-  /** A tenant's jobs, newest first. */
-  list<D>(
+  /** A tenant's jobs, newest first (createdAt, then id), one page at a time. */
+  list<D>(tenant: string, options?: ListOptions): Promise<JobPage<D>>;
+  /**
+   * Records `record` under (tenant, keyHash) unless a record is already there; returns the
+   * existing record in that case and undefined when this call claimed the key. Atomic.
+   */
+  claimIdempotencyKey(
     tenant: string,
-    options?: { limit?: number; status?: JobStatus },
-  ): Promise<JobRecord<D>[]>;
+    record: IdempotencyRecord,
+  ): Promise<IdempotencyRecord | undefined>;
+  /** Cheap reachability check for /readyz. */
+  ping(): Promise<void>;
 }

@@ -1,13 +1,18 @@
 import {
   JobNotFoundError,
   VersionConflictError,
+  type IdempotencyRecord,
+  type JobPage,
   type JobRecord,
   type JobStore,
+  type ListOptions,
 } from '../../ports/job-store.ts';
+import { pageOf } from '../page.ts';
 
 /** JobStore in process memory: for tests and single-process runs; nothing survives a restart. */
 export class MemoryJobStore implements JobStore {
   readonly #jobs = new Map<string, JobRecord>();
+  readonly #idempotency = new Map<string, IdempotencyRecord>();
 
   #key(tenant: string, id: string): string {
     return `${tenant}/${id}`;
@@ -43,14 +48,30 @@ export class MemoryJobStore implements JobStore {
     return Promise.resolve();
   }
 
-  list<D>(
+  list<D>(tenant: string, options: ListOptions = {}): Promise<JobPage<D>> {
+    const mine = [...this.#jobs.values()].filter(
+      (j) => j.tenant === tenant && (!options.status || j.status === options.status),
+    );
+    return Promise.resolve(
+      pageOf(
+        mine.map((j) => structuredClone(j) as JobRecord<D>),
+        options,
+      ),
+    );
+  }
+
+  claimIdempotencyKey(
     tenant: string,
-    options: { limit?: number; status?: JobRecord['status'] } = {},
-  ): Promise<JobRecord<D>[]> {
-    const mine = [...this.#jobs.values()]
-      .filter((j) => j.tenant === tenant && (!options.status || j.status === options.status))
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
-      .slice(0, options.limit ?? Infinity);
-    return Promise.resolve(mine.map((j) => structuredClone(j) as JobRecord<D>));
+    record: IdempotencyRecord,
+  ): Promise<IdempotencyRecord | undefined> {
+    const key = this.#key(tenant, record.keyHash);
+    const existing = this.#idempotency.get(key);
+    if (existing) return Promise.resolve(structuredClone(existing));
+    this.#idempotency.set(key, structuredClone(record));
+    return Promise.resolve(undefined);
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -32,7 +32,7 @@ export function jobStoreContract(makeStore: () => Promise<JobStore> | JobStore):
     const store = await makeStore();
     await store.create(job('a', 't1'));
     await expect(store.get('t2', 'a')).rejects.toBeInstanceOf(JobNotFoundError);
-    expect(await store.list('t2')).toEqual([]);
+    expect((await store.list('t2')).jobs).toEqual([]);
   });
 
   it('applies a transition only on the version that was read', async () => {
@@ -53,9 +53,33 @@ export function jobStoreContract(makeStore: () => Promise<JobStore> | JobStore):
     await store.create(job('old', 't1', 1));
     await store.create(job('new', 't1', 2));
     await store.create(job('other', 't2', 3));
-    expect((await store.list('t1')).map((j) => j.id)).toEqual(['new', 'old']);
-    expect((await store.list('t1', { limit: 1 })).map((j) => j.id)).toEqual(['new']);
-    expect(await store.list('t1', { status: 'running' })).toEqual([]);
+    expect((await store.list('t1')).jobs.map((j) => j.id)).toEqual(['new', 'old']);
+    const first = await store.list('t1', { limit: 1 });
+    expect(first.jobs.map((j) => j.id)).toEqual(['new']);
+    const second = await store.list('t1', { limit: 1, cursor: first.nextCursor });
+    expect(second.jobs.map((j) => j.id)).toEqual(['old']);
+    expect(second.nextCursor).toBeUndefined();
+    expect((await store.list('t1', { status: 'running' })).jobs).toEqual([]);
+  });
+
+  it('claims an idempotency key once per tenant and returns the first claim after that', async () => {
+    const store = await makeStore();
+    const rec = {
+      keyHash: 'k'.repeat(64),
+      fingerprint: 'f1',
+      jobId: 'a',
+      createdAt: '2026-11-26T00:00:00.000Z',
+    };
+    expect(await store.claimIdempotencyKey('t1', rec)).toBeUndefined();
+    expect(
+      await store.claimIdempotencyKey('t1', { ...rec, fingerprint: 'f2', jobId: 'b' }),
+    ).toEqual(rec);
+    expect(await store.claimIdempotencyKey('t2', { ...rec, jobId: 'c' })).toBeUndefined();
+  });
+
+  it('answers ping', async () => {
+    const store = await makeStore();
+    await expect(store.ping()).resolves.toBeUndefined();
   });
 
   it('returns copies: mutating a read record does not change the store', async () => {
