@@ -34,6 +34,11 @@ export const HTTP_STATUS = {
   device_unavailable: 503,
   store_unavailable: 503,
   internal: 500,
+  generation_failed: 500,
+  wait_timeout: 504,
+  // Webhooks: redeliver on a job without a (subscribed) webhook; an unusable signing secret.
+  webhook_not_configured: 409,
+  webhook_secret_invalid: 500,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof HTTP_STATUS;

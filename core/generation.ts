@@ -75,6 +75,8 @@ export interface GenerationData {
   readonly timings?: GenerationTimings | undefined;
   /** How many times a worker has started this job (redeliveries after a crash add one). */
   readonly attempts?: number | undefined;
+  /** Things the client should know but that did not stop the job (e.g. unknown words). */
+  readonly warnings?: readonly string[] | undefined;
   /** Jobs still queued after this instant become expired instead of running. */
   readonly expiresAt?: string | undefined;
 }

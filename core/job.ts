@@ -2,7 +2,7 @@ import { DitserveError } from './errors.ts';
 
 /**
  * A job's lifecycle (../shared/design.md): queued → running → succeeded | failed | canceled;
- * queued → canceled | expired; running → queued only when a draining worker hands work back.
+ * queued → canceled | expired | failed; running → queued only when a draining worker hands work back.
  * Stores apply transitions as conditional writes on `version`; this module only decides whether a
  * transition is legal, so every adapter enforces the same machine.
  */
@@ -16,7 +16,8 @@ export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set([
 ]);
 
 const NEXT: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
-  queued: ['running', 'canceled', 'expired'],
+  // queued → failed: the job could not be enqueued, or a worker cannot run it at all.
+  queued: ['running', 'canceled', 'expired', 'failed'],
   running: ['succeeded', 'failed', 'canceled', 'queued'],
   succeeded: [],
   failed: [],

@@ -14,6 +14,7 @@ const ALLOWED = new Set([
   'queued>running',
   'queued>canceled',
   'queued>expired',
+  'queued>failed',
   'running>succeeded',
   'running>failed',
   'running>canceled',

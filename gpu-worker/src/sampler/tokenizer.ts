@@ -65,6 +65,15 @@ export class PromptTokenizer {
   }
 
   encode(prompt: string): EncodedPrompt {
+    const { ids, unknownWords } = this.encodeUnpadded(prompt);
+    const truncated = ids.length > this.maxLength;
+    const fitted = truncated ? [...ids.slice(0, this.maxLength - 1), EOS] : ids;
+    const padded = fitted.concat(new Array<number>(this.maxLength - fitted.length).fill(PAD));
+    return { ids: padded, unknownWords, truncated };
+  }
+
+  /** [BOS] words… [EOS] without the fixed-length cut: what the prompt really needs. */
+  encodeUnpadded(prompt: string): { ids: number[]; unknownWords: string[] } {
     const { tokens, ids: rawIds } = this.#tokenizer.encode(prompt);
     const unknownWords = new Set<string>();
     // @huggingface/tokenizers 0.2.0 gives `undefined` (not [UNK]) for out-of-vocabulary words
@@ -76,10 +85,7 @@ export class PromptTokenizer {
       }
       return rawIds[i] ?? UNK;
     });
-    const truncated = ids.length > this.maxLength;
-    const fitted = truncated ? [...ids.slice(0, this.maxLength - 1), EOS] : ids;
-    const padded = fitted.concat(new Array<number>(this.maxLength - fitted.length).fill(PAD));
-    return { ids: padded, unknownWords: [...unknownWords], truncated };
+    return { ids, unknownWords: [...unknownWords] };
   }
 
   /** `input_ids` for the text encoder: int64 [prompts.length, maxLength], row-major. */

@@ -1,0 +1,80 @@
+import { DitserveError } from '../../core/errors.ts';
+
+/** One problem with one field of a request; `allowed` says what would have been accepted. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+  readonly allowed?: string | undefined;
+}
+
+/** The request is well-formed JSON but breaks the contract (422, every problem listed). */
+export class ValidationError extends DitserveError {
+  readonly code = 'invalid_request';
+  readonly problems: readonly FieldProblem[];
+
+  constructor(problems: readonly FieldProblem[]) {
+    const first = problems[0];
+    super(
+      first
+        ? `${first.field ? `${first.field}: ` : ''}${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`
+        : 'invalid request',
+    );
+    this.problems = problems;
+  }
+
+  static field(field: string, message: string, allowed?: string): ValidationError {
+    return new ValidationError([{ field, message, allowed }]);
+  }
+}
+
+export class MalformedJsonError extends DitserveError {
+  readonly code = 'malformed_json';
+}
+
+export class UnauthorizedError extends DitserveError {
+  readonly code = 'unauthorized';
+}
+
+export class NotFoundError extends DitserveError {
+  readonly code = 'not_found';
+}
+
+export class MethodNotAllowedError extends DitserveError {
+  readonly code = 'method_not_allowed';
+}
+
+export class PayloadTooLargeError extends DitserveError {
+  readonly code = 'payload_too_large';
+}
+
+export class UnsupportedMediaTypeError extends DitserveError {
+  readonly code = 'unsupported_media_type';
+}
+
+export class ContentPolicyError extends DitserveError {
+  readonly code = 'content_policy';
+}
+
+export class IdempotencyConflictError extends DitserveError {
+  readonly code = 'idempotency_conflict';
+}
+
+export class UrlExpiredError extends DitserveError {
+  readonly code = 'url_expired';
+}
+
+/** Backpressure: the client should retry after `retryAfterSeconds`. */
+export class RateLimitedError extends DitserveError {
+  readonly code: 'rate_limited' | 'too_many_queued';
+  readonly retryAfterSeconds: number;
+
+  constructor(
+    code: 'rate_limited' | 'too_many_queued',
+    message: string,
+    retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.code = code;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

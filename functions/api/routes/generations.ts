@@ -1,0 +1,234 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import { isTerminal } from '../../../core/job.ts';
+import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
+import type { ApiEnv } from '../env.ts';
+import { createRouter, validationHook } from '../router.ts';
+import {
+  Generation,
+  GenerationCreate,
+  GenerationList,
+  IdParam,
+  ListQuery,
+} from '../schemas/generation.ts';
+import { BODY_ERRORS, COMMON_ERRORS, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
+import { cancelGeneration } from '../services/cancel.ts';
+import { toView } from '../services/job-view.ts';
+import { submitGeneration } from '../services/submit.ts';
+import { waitForJob, watchJob } from '../services/wait-for-job.ts';
+import { emitJobEvent } from '../services/job-events.ts';
+import type { Context } from 'hono';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+const Headers = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'Same key + same body → the same job; a different body → 409.' }),
+  prefer: z.string().optional().openapi({
+    description: '`wait=N`: hold up to N seconds and answer 200 with the finished job.',
+  }),
+});
+
+const create = createRoute({
+  method: 'post',
+  path: '/v1/generations',
+  summary: 'Create a generation',
+  request: {
+    headers: Headers,
+    body: { required: true, content: { 'application/json': { schema: GenerationCreate } } },
+  },
+  responses: {
+    200: json(Generation, 'Finished within `Prefer: wait`.'),
+    202: json(Generation, 'Queued (or still running when the wait ran out).'),
+    ...BODY_ERRORS,
+    ...COMMON_ERRORS,
+    ...CONFLICT,
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/generations/{id}',
+  summary: 'Get a generation',
+  request: { params: IdParam },
+  responses: { 200: json(Generation, 'The generation.'), ...COMMON_ERRORS, ...NOT_FOUND },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/generations',
+  summary: 'List your generations, newest first',
+  request: { query: ListQuery },
+  responses: { 200: json(GenerationList, 'One page.'), 422: BODY_ERRORS[422], ...COMMON_ERRORS },
+});
+
+const cancel = createRoute({
+  method: 'post',
+  path: '/v1/generations/{id}/cancel',
+  summary: 'Cancel a generation',
+  description: 'A queued generation is canceled at once, a running one at its next step.',
+  request: { params: IdParam },
+  responses: {
+    200: json(Generation, 'Canceled, or cancellation requested (`cancel_requested`).'),
+    ...COMMON_ERRORS,
+    ...NOT_FOUND,
+    ...CONFLICT,
+  },
+});
+
+const events = createRoute({
+  method: 'get',
+  path: '/v1/generations/{id}/events',
+  summary: 'Server-Sent Events of status and progress until the generation ends',
+  request: { params: IdParam },
+  responses: {
+    200: {
+      description:
+        'text/event-stream: `status` and `progress` events carrying the generation, then `done`.',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    ...COMMON_ERRORS,
+    ...NOT_FOUND,
+  },
+});
+
+/** `Prefer: wait=N` (RFC 7240), capped by the deployment. */
+function preferredWait(header: string | undefined, max: number): number | undefined {
+  const match = header ? /(?:^|[,;\s])wait=(\d+)/i.exec(header) : null;
+  return match?.[1] ? Math.min(Number(match[1]), max) : undefined;
+}
+
+function origin(c: Context<ApiEnv>): string {
+  return new URL(c.req.url).origin;
+}
+
+async function queuePosition(c: Context<ApiEnv>, job: GenerationJob): Promise<number | undefined> {
+  if (job.status !== 'queued') return undefined;
+  const queued = await c.var.deps.jobs.list<GenerationData>(job.tenant, {
+    status: 'queued',
+    limit: 100,
+  });
+  const ahead = queued.jobs.filter(
+    (j) => j.createdAt < job.createdAt || (j.createdAt === job.createdAt && j.id < job.id),
+  );
+  return ahead.length + 1;
+}
+
+async function view(c: Context<ApiEnv>, job: GenerationJob, withPosition = false) {
+  return toView(
+    job,
+    c.var.deps.blobs,
+    origin(c),
+    c.var.limits.urlTtlSeconds,
+    withPosition ? await queuePosition(c, job) : undefined,
+  );
+}
+
+export function generationsRoutes() {
+  const app = createRouter();
+
+  app.openapi(
+    create,
+    async (c) => {
+      const body = c.req.valid('json');
+      const { deps, limits } = c.var;
+      const now = deps.now?.() ?? new Date();
+      const caller = { tenant: c.var.tenant, keyId: c.var.keyId, requestId: c.var.requestId };
+      const { job, replayed } = await submitGeneration(
+        deps,
+        limits,
+        caller,
+        body,
+        c.req.header('idempotency-key'),
+        now,
+      );
+      if (replayed) c.header('idempotent-replayed', 'true');
+      c.header('location', `/v1/generations/${job.id}`);
+      const wait = preferredWait(c.req.header('prefer'), limits.maxWaitSeconds);
+      let current = job;
+      if (wait !== undefined && !isTerminal(job.status)) {
+        c.header('preference-applied', `wait=${wait}`);
+        current = await waitForJob(deps.jobs, job.tenant, job.id, {
+          intervalMs: deps.pollIntervalMs ?? 250,
+          deadline: Date.now() + wait * 1000,
+          signal: c.req.raw.signal,
+        });
+      }
+      const status = isTerminal(current.status) && (wait !== undefined || replayed) ? 200 : 202;
+      return c.json(await view(c, current, current.status === 'queued'), status);
+    },
+    validationHook(GenerationCreate),
+  );
+
+  app.openapi(list, async (c) => {
+    const q = c.req.valid('query');
+    const page = await c.var.deps.jobs.list<GenerationData>(c.var.tenant, {
+      limit: q.limit ?? 20,
+      cursor: q.cursor,
+      status: q.status,
+    });
+    return c.json(
+      {
+        object: 'list' as const,
+        data: await Promise.all(page.jobs.map((job) => view(c, job))),
+        has_more: page.nextCursor !== undefined,
+        next_cursor: page.nextCursor,
+      },
+      200,
+    );
+  });
+
+  app.openapi(get, async (c) => {
+    const job = await c.var.deps.jobs.get<GenerationData>(c.var.tenant, c.req.valid('param').id);
+    return c.json(await view(c, job, true), 200);
+  });
+
+  app.openapi(cancel, async (c) => {
+    const { deps } = c.var;
+    const outcome = await cancelGeneration(
+      deps.jobs,
+      c.var.tenant,
+      c.req.valid('param').id,
+      deps.now?.() ?? new Date(),
+    );
+    if (outcome.canceledNow) await emitJobEvent(deps, outcome.job, 'generation.canceled');
+    return c.json(await view(c, outcome.job), 200);
+  });
+
+  app.openapi(events, async (c) => {
+    const { deps } = c.var;
+    const id = c.req.valid('param').id;
+    // Read once before streaming so that an unknown id is a 404, not an empty stream.
+    await deps.jobs.get(c.var.tenant, id);
+    return streamSSE(c, async (stream) => {
+      let lastStatus = '';
+      let counter = 0;
+      const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n'), 15_000);
+      try {
+        for await (const job of watchJob(deps.jobs, c.var.tenant, id, {
+          intervalMs: deps.pollIntervalMs ?? 250,
+          deadline: Date.now() + 15 * 60_000,
+          signal: c.req.raw.signal,
+        })) {
+          const event = job.status !== lastStatus ? 'status' : 'progress';
+          lastStatus = job.status;
+          const data = JSON.stringify(await view(c, job));
+          await stream.writeSSE({ event, data, id: String(++counter) });
+          if (isTerminal(job.status))
+            await stream.writeSSE({ event: 'done', data, id: String(++counter) });
+        }
+      } finally {
+        clearInterval(heartbeat);
+      }
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,57 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createRouter } from '../router.ts';
+
+const Health = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.record(z.string(), z.string()).optional(),
+  })
+  .openapi('Health');
+
+const live = createRoute({
+  method: 'get',
+  path: '/healthz',
+  summary: 'Liveness: the API process answers',
+  responses: {
+    200: { description: 'Alive.', content: { 'application/json': { schema: Health } } },
+  },
+});
+
+const ready = createRoute({
+  method: 'get',
+  path: '/readyz',
+  summary: 'Readiness: the job store and the queue answer',
+  responses: {
+    200: { description: 'Ready.', content: { 'application/json': { schema: Health } } },
+    503: {
+      description: 'A dependency is down.',
+      content: { 'application/json': { schema: Health } },
+    },
+  },
+});
+
+async function check(probe: () => Promise<void>): Promise<string> {
+  try {
+    await probe();
+    return 'ok';
+  } catch (error) {
+    return `unavailable: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+export function healthRoutes() {
+  const app = createRouter();
+  app.openapi(live, (c) => c.json({ status: 'ok' as const }, 200));
+  app.openapi(ready, async (c) => {
+    const { jobs, queue } = c.var.deps;
+    const checks = {
+      job_store: await check(() => jobs.ping()),
+      queue: await check(() => queue.ping()),
+    };
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    return ok
+      ? c.json({ status: 'ok' as const, checks }, 200)
+      : c.json({ status: 'unavailable' as const, checks }, 503);
+  });
+  return app;
+}

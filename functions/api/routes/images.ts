@@ -1,0 +1,131 @@
+import { createRoute } from '@hono/zod-openapi';
+import { Buffer } from 'node:buffer';
+import type { GenerationJob } from '../../../core/generation.ts';
+import { isTerminal } from '../../../core/job.ts';
+import { DitserveError, type ErrorCode } from '../../../core/errors.ts';
+import { ValidationError } from '../errors.ts';
+import { createRouter, validationHook } from '../router.ts';
+import { OpenAiImageRequest, OpenAiImagesResponse } from '../schemas/openai.ts';
+import { BODY_ERRORS, COMMON_ERRORS } from '../schemas/problem.ts';
+import { submitGeneration } from '../services/submit.ts';
+import { waitForJob } from '../services/wait-for-job.ts';
+
+/** A generation that ended without images, surfaced with the job's own error code. */
+class GenerationEndedError extends DitserveError {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/images/generations',
+  summary: 'OpenAI-compatible image generation (synchronous)',
+  description:
+    'Accepts the OpenAI Images API body; `seed`, `steps`, `guidance_scale` and `negative_prompt` are ditserve extras.',
+  request: {
+    body: { required: true, content: { 'application/json': { schema: OpenAiImageRequest } } },
+  },
+  responses: {
+    200: {
+      description: 'The images.',
+      content: { 'application/json': { schema: OpenAiImagesResponse } },
+    },
+    ...BODY_ERRORS,
+    ...COMMON_ERRORS,
+  },
+});
+
+function sizeOf(size: string | undefined): {
+  width?: number | undefined;
+  height?: number | undefined;
+} {
+  if (!size || size === 'auto') return {};
+  const [w, h] = size.split('x').map(Number);
+  return { width: w, height: h };
+}
+
+function failure(job: GenerationJob): DitserveError {
+  if (job.status === 'canceled')
+    return new GenerationEndedError('generation_canceled', `generation ${job.id} was canceled`);
+  if (job.status === 'expired')
+    return new GenerationEndedError('wait_timeout', `generation ${job.id} expired in the queue`);
+  if (job.status === 'failed') {
+    return new GenerationEndedError(
+      'generation_failed',
+      `generation ${job.id} failed: ${job.data.error?.message ?? 'unknown error'}`,
+    );
+  }
+  return new GenerationEndedError(
+    'wait_timeout',
+    `generation ${job.id} did not finish in time; follow it at GET /v1/generations/${job.id}`,
+  );
+}
+
+export function imagesRoutes() {
+  const app = createRouter();
+  app.openapi(
+    route,
+    async (c) => {
+      const body = c.req.valid('json');
+      const { deps, limits } = c.var;
+      if (body.guidance !== undefined && body.guidance_scale !== undefined) {
+        throw ValidationError.field(
+          'guidance',
+          'give guidance or guidance_scale, not both',
+          'one of them',
+        );
+      }
+      const { job } = await submitGeneration(
+        deps,
+        limits,
+        { tenant: c.var.tenant, keyId: c.var.keyId, requestId: c.var.requestId },
+        {
+          prompt: body.prompt,
+          negative_prompt: body.negative_prompt,
+          model:
+            body.model && deps.models.list().some((m) => m.id === body.model)
+              ? body.model
+              : undefined,
+          ...sizeOf(body.size),
+          steps: body.steps,
+          guidance_scale: body.guidance_scale ?? body.guidance,
+          seed: body.seed,
+          num_images: body.n,
+          output_format: body.output_format,
+          metadata: body.user ? { user: body.user } : undefined,
+        },
+        c.req.header('idempotency-key'),
+        deps.now?.() ?? new Date(),
+      );
+      const done = await waitForJob(deps.jobs, job.tenant, job.id, {
+        intervalMs: deps.pollIntervalMs ?? 250,
+        deadline: Date.now() + limits.maxWaitSeconds * 1000,
+        signal: c.req.raw.signal,
+      });
+      if (!isTerminal(done.status) || done.status !== 'succeeded') throw failure(done);
+      const outputs = done.data.outputs ?? [];
+      const data = await Promise.all(
+        outputs.map(async (o) =>
+          body.response_format === 'b64_json'
+            ? { b64_json: Buffer.from((await deps.blobs.get(o.key)).bytes).toString('base64') }
+            : { url: (await deps.blobs.signedUrl(o.key, limits.urlTtlSeconds)).url },
+        ),
+      );
+      c.header('x-ditserve-generation-id', done.id);
+      return c.json(
+        {
+          created: Math.floor(Date.parse(done.createdAt) / 1000),
+          data,
+          output_format: done.data.params.outputFormat,
+          size: `${done.data.params.width}x${done.data.params.height}`,
+        },
+        200,
+      );
+    },
+    validationHook(OpenAiImageRequest),
+  );
+  return app;
+}

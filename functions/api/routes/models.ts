@@ -1,0 +1,81 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ModelInfo } from '../../../core/model-catalog.ts';
+import { NotFoundError } from '../errors.ts';
+import { createRouter } from '../router.ts';
+import { OUTPUT_FORMATS } from '../schemas/generation.ts';
+import { Model, ModelList } from '../schemas/model.ts';
+import { COMMON_ERRORS, NOT_FOUND } from '../schemas/problem.ts';
+
+function modelView(m: ModelInfo): z.infer<typeof Model> {
+  return {
+    id: m.id,
+    object: 'model',
+    version: m.version,
+    description: m.description,
+    defaults: {
+      width: m.defaults.width,
+      height: m.defaults.height,
+      steps: m.defaults.steps,
+      guidance_scale: m.defaults.guidanceScale,
+      sampler: m.defaults.sampler,
+      output_format: 'png',
+    },
+    sizes: m.sizes.map(([w, h]) => `${w}x${h}`),
+    aspect_ratios: Object.fromEntries(
+      Object.entries(m.aspectRatios).map(([r, [w, h]]) => [r, `${w}x${h}`]),
+    ),
+    samplers: [...m.samplers],
+    output_formats: [...OUTPUT_FORMATS],
+    limits: {
+      steps: { min: m.limits.minSteps, max: m.limits.maxSteps },
+      guidance_scale: { min: 0, max: m.limits.maxGuidanceScale },
+      prompt_chars: m.limits.maxPromptChars,
+      prompt_tokens: m.limits.maxPromptTokens,
+      num_images: { min: 1, max: m.limits.maxImages },
+    },
+    vocabulary: Object.fromEntries(Object.entries(m.vocabulary).map(([k, v]) => [k, [...v]])),
+  };
+}
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/models',
+  summary: 'Models you can ask for, with their limits and defaults',
+  responses: {
+    200: { description: 'All models.', content: { 'application/json': { schema: ModelList } } },
+    ...COMMON_ERRORS,
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/models/{id}',
+  summary: 'One model',
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .max(128)
+        .openapi({ param: { name: 'id', in: 'path' }, example: 'shapes-mmdit-s' }),
+    }),
+  },
+  responses: {
+    200: { description: 'The model.', content: { 'application/json': { schema: Model } } },
+    ...COMMON_ERRORS,
+    ...NOT_FOUND,
+  },
+});
+
+export function modelsRoutes() {
+  const app = createRouter();
+  app.openapi(list, (c) =>
+    c.json({ object: 'list' as const, data: c.var.deps.models.list().map(modelView) }, 200),
+  );
+  app.openapi(get, (c) => {
+    const id = c.req.valid('param').id;
+    const model = c.var.deps.models.list().find((m) => m.id === id);
+    if (!model) throw new NotFoundError(`no model "${id}"`);
+    return c.json(modelView(model), 200);
+  });
+  return app;
+}

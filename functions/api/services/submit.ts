@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
+import { newJobId } from '../../../core/ids.ts';
+import { transition } from '../../../core/job.ts';
+import { JobNotFoundError, StoreUnavailableError } from '../../../core/ports/job-store.ts';
+import type { ApiDeps, ApiLimits } from '../deps.ts';
+import {
+  ContentPolicyError,
+  IdempotencyConflictError,
+  RateLimitedError,
+  ValidationError,
+} from '../errors.ts';
+import type { GenerationCreateBody } from '../schemas/generation.ts';
+import { blocklistPolicy } from './prompt-policy.ts';
+import { resolveParams } from './resolve-params.ts';
+
+export interface Caller {
+  readonly tenant: string;
+  readonly keyId: string | undefined;
+  readonly requestId: string;
+}
+
+export interface Submitted {
+  readonly job: GenerationJob;
+  /** True when an Idempotency-Key matched an earlier request: nothing new was created. */
+  readonly replayed: boolean;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** JSON with sorted keys, so that {a,b} and {b,a} fingerprint alike. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const defaultPolicy = blocklistPolicy();
+
+async function checkBackpressure(deps: ApiDeps, tenant: string, limits: ApiLimits): Promise<void> {
+  const max = limits.maxQueuedPerTenant;
+  const queued = await deps.jobs.list(tenant, { status: 'queued', limit: max });
+  if (queued.jobs.length >= max) {
+    throw new RateLimitedError(
+      'too_many_queued',
+      `${max} generations are already queued for this tenant; wait for some to finish`,
+      5,
+    );
+  }
+}
+
+/**
+ * Validates a request against its model, applies the prompt policy and backpressure, honours
+ * the Idempotency-Key, stores the job (queued) and enqueues its id. A job is never left queued
+ * without a message: if the enqueue fails, the job is marked failed (retryable) and the caller
+ * gets 503.
+ */
+export async function submitGeneration(
+  deps: ApiDeps,
+  limits: ApiLimits,
+  caller: Caller,
+  body: GenerationCreateBody,
+  idempotencyKey: string | undefined,
+  now: Date,
+): Promise<Submitted> {
+  const { params, warnings } = resolveParams(body, deps.models);
+  const policy = deps.promptPolicy ?? defaultPolicy;
+  const decision = await policy(params.prompt, { tenant: caller.tenant, field: 'prompt' });
+  if (!decision.allowed) throw new ContentPolicyError(decision.reason);
+  if (body.webhook && deps.checkWebhookUrl) {
+    const reason = deps.checkWebhookUrl(body.webhook.url);
+    if (reason) throw ValidationError.field('webhook.url', reason, 'a public https URL');
+  }
+
+  let jobId = newJobId(now.getTime());
+  if (idempotencyKey !== undefined) {
+    const fingerprint = sha256(canonical(body));
+    const existing = await deps.jobs.claimIdempotencyKey(caller.tenant, {
+      keyHash: sha256(idempotencyKey),
+      fingerprint,
+      jobId,
+      createdAt: now.toISOString(),
+    });
+    if (existing) {
+      if (existing.fingerprint !== fingerprint) {
+        throw new IdempotencyConflictError(
+          'this Idempotency-Key was already used with a different request body',
+        );
+      }
+      try {
+        return {
+          job: await deps.jobs.get<GenerationData>(caller.tenant, existing.jobId),
+          replayed: true,
+        };
+      } catch (error) {
+        // The first request claimed the key but died before storing its job: finish its work.
+        if (!(error instanceof JobNotFoundError)) throw error;
+        jobId = existing.jobId;
+      }
+    }
+  }
+
+  await checkBackpressure(deps, caller.tenant, limits);
+  const job: GenerationJob = {
+    id: jobId,
+    tenant: caller.tenant,
+    status: 'queued',
+    version: 1,
+    createdAt: now.toISOString(),
+    data: {
+      params,
+      webhook: body.webhook,
+      metadata: body.metadata,
+      keyId: caller.keyId,
+      warnings: warnings.length ? warnings : undefined,
+      expiresAt: new Date(now.getTime() + limits.queuedJobTtlSeconds * 1000).toISOString(),
+    },
+  };
+  await deps.jobs.create(job);
+  try {
+    await deps.queue.send({ tenant: caller.tenant, jobId, traceId: caller.requestId });
+  } catch (error) {
+    await markUnqueued(deps, job, now).catch(() => undefined);
+    throw new StoreUnavailableError('the job queue is unavailable; nothing was queued, retry', {
+      cause: error,
+    });
+  }
+  return { job, replayed: false };
+}
+
+async function markUnqueued(deps: ApiDeps, job: GenerationJob, now: Date): Promise<void> {
+  const failed: GenerationJob = {
+    ...transition(job, 'failed', now),
+    data: {
+      ...job.data,
+      error: { code: 'store_unavailable', message: 'the job could not be queued', retryable: true },
+    },
+  };
+  await deps.jobs.put(failed, job.version);
+}
