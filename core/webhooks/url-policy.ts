@@ -1,0 +1,94 @@
+import { DitserveError } from '../errors.ts';
+import { classifyAddress, type AddressClass } from './ip-ranges.ts';
+
+/**
+ * Where webhooks may go, checked without network access so the API can refuse a URL at submit
+ * time (422 webhook_url_refused). The dispatcher repeats the check on every delivery against the
+ * resolved addresses (ssrf.ts), since DNS can change between submit and delivery.
+ */
+export interface WebhookUrlPolicy {
+  /**
+   * Local mode: allow plain http (and https) to loopback — `localhost`, 127.0.0.0/8, ::1 — so a
+   * receiver on the same machine works. Never set it on a shared deployment.
+   */
+  readonly allowLoopbackHttp?: boolean | undefined;
+}
+
+export class WebhookUrlRefusedError extends DitserveError {
+  readonly code = 'webhook_url_refused';
+}
+
+export const MAX_WEBHOOK_URL_LENGTH = 2048;
+
+// Names that resolve inside the network whatever public DNS says (search domains, mDNS, cloud
+// internal zones); refused even before resolution so the reason is clear at submit time.
+const INTERNAL_SUFFIXES = ['.localhost', '.local', '.internal', '.localdomain', '.home.arpa'];
+
+/** Why an address may not be called, or undefined when it may. */
+export function refusalForAddress(
+  verdict: AddressClass,
+  policy: WebhookUrlPolicy,
+): string | undefined {
+  switch (verdict.kind) {
+    case 'public':
+      return undefined;
+    case 'loopback':
+      return policy.allowLoopbackHttp ? undefined : 'loopback addresses are not allowed';
+    case 'blocked':
+      return `address is in a refused range: ${verdict.range}`;
+    case 'invalid':
+      return 'not an IP address';
+  }
+}
+
+function isLoopbackName(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost');
+}
+
+function hostnameRefusal(hostname: string, policy: WebhookUrlPolicy): string | undefined {
+  if (isLoopbackName(hostname)) {
+    return policy.allowLoopbackHttp ? undefined : 'loopback hosts are not allowed';
+  }
+  if (!hostname.includes('.')) return 'single-label hostnames are not allowed';
+  if (INTERNAL_SUFFIXES.some((suffix) => hostname.endsWith(suffix))) {
+    return 'internal hostnames are not allowed';
+  }
+  return undefined;
+}
+
+/**
+ * The reason `url` may not receive webhooks, or undefined when it may (as far as can be told
+ * without DNS). IPv4 written oddly (`0x7f.1`, `2130706433`) is normalised by the URL parser
+ * before the range check, so it cannot slip through.
+ */
+export function checkWebhookUrl(url: string, policy: WebhookUrlPolicy = {}): string | undefined {
+  if (url.length > MAX_WEBHOOK_URL_LENGTH) return `URL is longer than ${MAX_WEBHOOK_URL_LENGTH}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'not a valid URL';
+  }
+  if (parsed.username !== '' || parsed.password !== '')
+    return 'credentials in the URL are not allowed';
+  // A trailing dot is the same DNS name; strip it so suffix checks see the usual form.
+  const hostname = parsed.hostname.replace(/\.$/, '').toLowerCase();
+  const literal = classifyAddress(hostname);
+  const loopback =
+    literal.kind === 'invalid' ? isLoopbackName(hostname) : literal.kind === 'loopback';
+  if (parsed.protocol === 'http:') {
+    if (!policy.allowLoopbackHttp) return 'only https URLs are allowed';
+    if (!loopback) return 'http is allowed to loopback only; use https';
+  } else if (parsed.protocol !== 'https:') {
+    return 'only https URLs are allowed';
+  }
+  return literal.kind === 'invalid'
+    ? hostnameRefusal(hostname, policy)
+    : refusalForAddress(literal, policy);
+}
+
+/** checkWebhookUrl that throws WebhookUrlRefusedError (422) with the reason. */
+export function assertWebhookUrl(url: string, policy: WebhookUrlPolicy = {}): void {
+  const reason = checkWebhookUrl(url, policy);
+  if (reason !== undefined) throw new WebhookUrlRefusedError(`webhook URL refused: ${reason}`);
+}

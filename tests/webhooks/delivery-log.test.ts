@@ -1,0 +1,56 @@
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { S3DeliveryLog } from '../../core/adapters/aws/s3-delivery-log.ts';
+import { FsDeliveryLog } from '../../core/adapters/local/fs-delivery-log.ts';
+import { MemoryDeliveryLog } from '../../core/adapters/memory/memory-delivery-log.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+import { deliveryLogContract } from './delivery-log.contract.ts';
+import { startMoto } from './moto.ts';
+import { deliveryLogPrefix } from '../../core/ports/delivery-log.ts';
+
+deliveryLogContract('memory', () => Promise.resolve(new MemoryDeliveryLog()));
+
+deliveryLogContract('filesystem', async () => new FsDeliveryLog(await tempDir()));
+
+const endpoint = await startMoto();
+const s3 = new S3Client({
+  endpoint,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+async function bucket(): Promise<string> {
+  const name = `deliveries-${randomUUID()}`;
+  await s3.send(new CreateBucketCommand({ Bucket: name }));
+  return name;
+}
+
+deliveryLogContract('S3 (moto)', async () => new S3DeliveryLog(s3, await bucket()));
+
+describe('delivery log storage layout', () => {
+  it('keeps S3 entries under webhooks/{tenant}/{jobId}/', async () => {
+    const name = await bucket();
+    const log = new S3DeliveryLog(s3, name);
+    await log.append('acme', 'gen_x', {
+      webhookId: 'msg_1',
+      type: 'generation.failed',
+      attempt: 1,
+      at: '2025-01-01T00:00:00.000Z',
+      outcome: 'gone',
+      statusCode: 410,
+      durationMs: 3,
+    });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: name }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual([
+      expect.stringMatching(
+        /^webhooks\/acme\/gen_x\/deliveries\/001735689600000-0001-[0-9a-f]{8}\.json$/,
+      ),
+    ]);
+  });
+
+  it('refuses ids that could escape their prefix', () => {
+    expect(() => deliveryLogPrefix('acme', '../other')).toThrow(RangeError);
+    expect(() => deliveryLogPrefix('a/b', 'gen_1')).toThrow(RangeError);
+  });
+});
