@@ -1,0 +1,165 @@
+import { readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  JobNotFoundError,
+  VersionConflictError,
+  type IdempotencyRecord,
+  type JobPage,
+  type JobRecord,
+  type JobStore,
+  type ListOptions,
+} from '../../ports/job-store.ts';
+import { pageOf } from '../page.ts';
+import {
+  atBoundary,
+  checkFolder,
+  createFileExclusive,
+  errnoOf,
+  isSafeSegment,
+  readJson,
+} from './fs-files.ts';
+
+export interface FsJobStoreOptions {
+  /** The data folder: jobs under `jobs/{tenant}/{jobId}/`, claims under `idempotency/{tenant}/`. */
+  readonly root: string;
+}
+
+const REVISION = /^job\.(\d+)\.json$/;
+
+interface Latest {
+  readonly revision: number;
+  readonly job: JobRecord;
+}
+
+/**
+ * JobStore in a local folder, safe for several processes on one host. Each write of a job is a
+ * new revision file `jobs/{tenant}/{id}/job.{n}.json` created with link() (which never replaces):
+ * the writer that creates revision n+1 after reading revision n wins, every other one gets
+ * EEXIST and a VersionConflictError. The newest revision is the record; older ones are pruned.
+ */
+export class FsJobStore implements JobStore {
+  readonly #root: string;
+
+  constructor(options: FsJobStoreOptions) {
+    this.#root = options.root;
+  }
+
+  create<D>(job: JobRecord<D>): Promise<void> {
+    return atBoundary(async () => {
+      const dir = this.#jobDir(job.tenant, job.id);
+      if (!dir) throw new RangeError(`unsafe job id or tenant: ${job.tenant}/${job.id}`);
+      if (!(await createFileExclusive(join(dir, 'job.0.json'), JSON.stringify(job)))) {
+        throw new VersionConflictError(`job ${job.id} already exists`);
+      }
+    });
+  }
+
+  get<D>(tenant: string, id: string): Promise<JobRecord<D>> {
+    return atBoundary(async () => {
+      const dir = this.#jobDir(tenant, id);
+      const latest = dir && (await this.#latest(dir));
+      if (!latest) throw new JobNotFoundError(`no job ${id}`);
+      return latest.job as JobRecord<D>;
+    });
+  }
+
+  put<D>(next: JobRecord<D>, expectedVersion: number): Promise<void> {
+    return atBoundary(async () => {
+      const dir = this.#jobDir(next.tenant, next.id);
+      const latest = dir && (await this.#latest(dir));
+      if (!dir || !latest) throw new JobNotFoundError(`no job ${next.id}`);
+      const conflict = new VersionConflictError(
+        `job ${next.id} is at version ${latest.job.version}, not ${expectedVersion}`,
+      );
+      if (latest.job.version !== expectedVersion || next.version <= expectedVersion) throw conflict;
+      const mine = latest.revision + 1;
+      if (!(await createFileExclusive(join(dir, `job.${mine}.json`), JSON.stringify(next)))) {
+        throw conflict;
+      }
+      // Revision `mine` may have been free only because a faster writer already pruned it after
+      // writing a later one; then this write is not the newest and must not claim success.
+      const revisions = await this.#revisions(dir);
+      if (revisions.some((r) => r > mine)) {
+        await unlink(join(dir, `job.${mine}.json`)).catch(() => undefined);
+        throw conflict;
+      }
+      await Promise.all(
+        revisions
+          .filter((r) => r < mine)
+          .map((r) => unlink(join(dir, `job.${r}.json`)).catch(() => undefined)),
+      );
+    });
+  }
+
+  list<D>(tenant: string, options: ListOptions = {}): Promise<JobPage<D>> {
+    return atBoundary(async () => {
+      if (!isSafeSegment(tenant)) return { jobs: [] };
+      const tenantDir = join(this.#root, 'jobs', tenant);
+      const ids = await readdir(tenantDir).catch((error: unknown) => {
+        if (errnoOf(error) === 'ENOENT') return [];
+        throw error;
+      });
+      const jobs: JobRecord<D>[] = [];
+      for (const id of ids) {
+        const latest = isSafeSegment(id) ? await this.#latest(join(tenantDir, id)) : undefined;
+        if (latest && (!options.status || latest.job.status === options.status)) {
+          jobs.push(latest.job as JobRecord<D>);
+        }
+      }
+      return pageOf(jobs, options);
+    });
+  }
+
+  claimIdempotencyKey(
+    tenant: string,
+    record: IdempotencyRecord,
+  ): Promise<IdempotencyRecord | undefined> {
+    return atBoundary(async () => {
+      if (!isSafeSegment(tenant) || !isSafeSegment(record.keyHash)) {
+        throw new RangeError(`unsafe tenant or key hash: ${tenant}/${record.keyHash}`);
+      }
+      const path = join(this.#root, 'idempotency', tenant, `${record.keyHash}.json`);
+      if (await createFileExclusive(path, JSON.stringify(record))) return undefined;
+      return (await readJson(path)) as IdempotencyRecord;
+    });
+  }
+
+  ping(): Promise<void> {
+    return atBoundary(() => checkFolder(this.#root));
+  }
+
+  #jobDir(tenant: string, id: string): string | undefined {
+    return isSafeSegment(tenant) && isSafeSegment(id)
+      ? join(this.#root, 'jobs', tenant, id)
+      : undefined;
+  }
+
+  async #revisions(dir: string): Promise<number[]> {
+    try {
+      return (await readdir(dir)).flatMap((name) => {
+        const match = REVISION.exec(name);
+        return match ? [Number(match[1])] : [];
+      });
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
+  async #latest(dir: string): Promise<Latest | undefined> {
+    // A writer may prune the revision we picked between readdir and read: look again.
+    for (;;) {
+      const revisions = await this.#revisions(dir);
+      if (revisions.length === 0) return undefined;
+      const revision = Math.max(...revisions);
+      try {
+        const job = JSON.parse(
+          await readFile(join(dir, `job.${revision}.json`), 'utf8'),
+        ) as JobRecord;
+        return { revision, job };
+      } catch (error) {
+        if (errnoOf(error) !== 'ENOENT') throw error;
+      }
+    }
+  }
+}
