@@ -48,7 +48,9 @@ export async function makeApi(overrides: Partial<ApiDeps> = {}) {
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...headers,
       },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      ...(body === undefined
+        ? {}
+        : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
   return { app, deps, jobs, queue, outbox, blobs, keys, alice: alice.key, bob: bob.key, call };
 }

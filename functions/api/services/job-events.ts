@@ -1,4 +1,5 @@
 import type { GenerationJob, WebhookEventType } from '../../../core/generation.ts';
+import { enqueueWebhookEvent } from '../../../core/webhooks/outbox.ts';
 import type { ApiDeps } from '../deps.ts';
 
 /** Webhook events the API itself causes (cancel of a queued job); the worker emits the rest. */
@@ -7,16 +8,5 @@ export async function emitJobEvent(
   job: GenerationJob,
   type: WebhookEventType,
 ): Promise<void> {
-  const hook = job.data.webhook;
-  if (!deps.outbox || !hook) return;
-  if (hook.events && !hook.events.includes(type)) return;
-  await deps.outbox.send({
-    id: `msg_${job.id}_${type}`,
-    tenant: job.tenant,
-    jobId: job.id,
-    type,
-    url: hook.url,
-    timestamp: new Date().toISOString(),
-    data: { id: job.id, status: job.status },
-  });
+  if (deps.outbox) await enqueueWebhookEvent(deps.outbox, job, type);
 }

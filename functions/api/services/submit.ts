@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
-import { newJobId } from '../../../core/ids.ts';
 import { transition } from '../../../core/job.ts';
-import { JobNotFoundError, StoreUnavailableError } from '../../../core/ports/job-store.ts';
+import {
+  JobNotFoundError,
+  StoreUnavailableError,
+  VersionConflictError,
+} from '../../../core/ports/job-store.ts';
 import type { ApiDeps, ApiLimits } from '../deps.ts';
 import {
   ContentPolicyError,
@@ -11,6 +14,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import type { GenerationCreateBody } from '../schemas/generation.ts';
+import { nextJobId } from './job-id.ts';
 import { blocklistPolicy } from './prompt-policy.ts';
 import { resolveParams } from './resolve-params.ts';
 
@@ -75,7 +79,7 @@ export async function submitGeneration(
     if (reason) throw ValidationError.field('webhook.url', reason, 'a public https URL');
   }
 
-  let jobId = newJobId(now.getTime());
+  let jobId = nextJobId(now.getTime());
   if (idempotencyKey !== undefined) {
     const fingerprint = sha256(canonical(body));
     const existing = await deps.jobs.claimIdempotencyKey(caller.tenant, {
@@ -119,7 +123,14 @@ export async function submitGeneration(
       expiresAt: new Date(now.getTime() + limits.queuedJobTtlSeconds * 1000).toISOString(),
     },
   };
-  await deps.jobs.create(job);
+  try {
+    await deps.jobs.create(job);
+  } catch (error) {
+    // Another request with the same key (the first, or a retry finishing its work) stored the
+    // job under this id first: this one is a replay of it.
+    if (!(idempotencyKey !== undefined && error instanceof VersionConflictError)) throw error;
+    return { job: await deps.jobs.get<GenerationData>(caller.tenant, jobId), replayed: true };
+  }
   try {
     await deps.queue.send({ tenant: caller.tenant, jobId, traceId: caller.requestId });
   } catch (error) {
