@@ -1,6 +1,7 @@
 import { isDitserveError } from '../core/errors.ts';
 import { InvalidRequestError } from '../gpu-worker/src/sampler/index.ts';
 import { generateCommand } from './cli/generate-command.ts';
+import { keysCommand } from './cli/keys-command.ts';
 import { serveCommand } from './cli/serve-command.ts';
 import { UsageError } from './cli/usage-error.ts';
 
@@ -8,7 +9,8 @@ const HELP = `Usage: ditserve <command> [options]
 
 Commands:
   generate <prompt>   generate an image from a text prompt (ditserve generate --help)
-  serve               run the HTTP API (not built yet)
+  serve               run API + worker + webhooks locally (ditserve serve --help)
+  keys                create, list and revoke API keys (ditserve keys --help)
 
 Exit codes: 0 success, 1 runtime error, 2 usage error.
 `;
@@ -19,7 +21,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'generate':
       return generateCommand(rest);
     case 'serve':
-      return serveCommand();
+      return serveCommand(rest);
+    case 'keys':
+      return keysCommand(rest);
     case undefined:
     case '-h':
     case '--help':

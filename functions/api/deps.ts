@@ -1,5 +1,6 @@
 import type { JobMessage, WebhookEventMessage } from '../../core/generation.ts';
 import type { ModelCatalog } from '../../core/model-catalog.ts';
+import type { DeliveryLog } from '../../core/ports/delivery-log.ts';
 import type { BlobStore } from '../../core/ports/blob-store.ts';
 import type { JobStore } from '../../core/ports/job-store.ts';
 import type { KeyStore } from '../../core/ports/key-store.ts';
@@ -46,6 +47,8 @@ export interface ApiDeps {
   readonly models: ModelCatalog;
   /** Where webhook events go; without it, cancel-by-API emits no webhook. */
   readonly outbox?: MessageQueue<WebhookEventMessage> | undefined;
+  /** Webhook delivery attempts per job (GET …/webhook/deliveries). */
+  readonly deliveryLog?: DeliveryLog | undefined;
   readonly auth: AuthMode;
   readonly limits?: Partial<ApiLimits> | undefined;
   readonly promptPolicy?: PromptPolicy | undefined;

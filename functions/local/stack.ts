@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { JobMessage, WebhookEventMessage } from '../../core/generation.ts';
+import { FsBlobStore } from '../../core/adapters/local/fs-blob-store.ts';
+import { FsDeliveryLog } from '../../core/adapters/local/fs-delivery-log.ts';
+import { verifyFileSignature } from '../../core/adapters/local/file-signature.ts';
+import { FsJobStore } from '../../core/adapters/local/fs-job-store.ts';
+import { FsKeyStore } from '../../core/adapters/local/fs-key-store.ts';
+import { FsMessageQueue } from '../../core/adapters/local/fs-message-queue.ts';
+import { loadModelCatalog } from '../../core/model-catalog.ts';
+import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
+import { loadModel, type DeviceOption, type DitModel } from '../../gpu-worker/src/sampler/index.ts';
+import type { WorkerListener } from '../../gpu-worker/src/worker/state.ts';
+import { Worker } from '../../gpu-worker/src/worker/worker.ts';
+import { createApp } from '../api/app.ts';
+import type { ApiLimits, AuthMode } from '../api/deps.ts';
+import type { Logger } from '../api/logger.ts';
+import { listen } from '../api/server.ts';
+import { createLocalDispatcher } from '../webhook-dispatcher/local-dispatcher.ts';
+
+export interface LocalStackOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly modelDirs: readonly string[];
+  readonly device: DeviceOption;
+  readonly threads?: number | undefined;
+  /** Worker loops in this process (each holds its own model sessions). */
+  readonly workers: number;
+  readonly maxBatchImages: number;
+  /** Keys even on loopback. */
+  readonly requireKeys: boolean;
+  /** Let webhooks go to http://localhost (a receiver on this machine). */
+  readonly allowLoopbackWebhooks: boolean;
+  readonly limits?: Partial<ApiLimits> | undefined;
+  readonly logger: Logger;
+  readonly onWorkerEvent?: WorkerListener | undefined;
+  /** Long-poll length of the worker and dispatcher; short values make stop() quicker. */
+  readonly pollWaitSeconds?: number | undefined;
+  readonly visibilitySeconds?: number | undefined;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly port: number;
+  readonly auth: AuthMode;
+  readonly dataDir: string;
+  /** Resolves when the models are loaded and the workers poll. */
+  readonly ready: Promise<void>;
+  readonly workers: readonly Worker[];
+  /** Graceful: workers drain (in-flight jobs finish or go back to the queue), then the API closes. */
+  stop(drainTimeoutMs?: number): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+/** The secret behind local signed file URLs, made once per data folder. */
+async function signingSecret(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'file-signing.key');
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    const secret = randomBytes(32).toString('base64url');
+    await writeFile(path, secret, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    return (await readFile(path, 'utf8')).trim();
+  }
+}
+
+/**
+ * The embedded default: API + worker(s) + webhook dispatcher in one process over the local
+ * adapters (filesystem store, queues and blobs in one data folder). The API listens first, so
+ * /healthz answers while the models load; /readyz and jobs work as soon as the stores do (jobs
+ * simply wait in the durable queue until a worker is ready).
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const secret = await signingSecret(dataDir);
+  const jobs = new FsJobStore({ root: dataDir });
+  const queue = new FsMessageQueue<JobMessage>({
+    dir: join(dataDir, 'queues', 'jobs'),
+    visibilitySeconds: options.visibilitySeconds ?? 60,
+    deadLetter: { dir: join(dataDir, 'queues', 'jobs-dead-letter'), maxReceives: 5 },
+  });
+  const outbox = new FsMessageQueue<WebhookEventMessage>({
+    dir: join(dataDir, 'queues', 'webhooks'),
+    deadLetter: { dir: join(dataDir, 'queues', 'webhooks-dead-letter'), maxReceives: 10 },
+  });
+  const keys = new FsKeyStore({ root: dataDir });
+  const deliveryLog = new FsDeliveryLog(dataDir);
+  const catalog = await loadModelCatalog(options.modelDirs);
+  const policy = { allowLoopbackHttp: options.allowLoopbackWebhooks };
+  const auth: AuthMode =
+    isLoopback(options.host) && !options.requireKeys
+      ? { kind: 'open', tenant: 'local' }
+      : { kind: 'keys' };
+
+  // The blob store's URLs need the port, known only once listening: the app is built after.
+  let handler: (request: Request) => Response | Promise<Response> = () =>
+    new Response(null, { status: 503 });
+  const server = await listen({ fetch: (request: Request) => handler(request) }, options);
+  const blobs = new FsBlobStore({
+    root: join(dataDir, 'blobs'),
+    baseUrl: server.url,
+    signingSecret: secret,
+  });
+  const app = createApp({
+    jobs,
+    queue,
+    outbox,
+    blobs,
+    keys,
+    deliveryLog,
+    models: catalog,
+    auth,
+    limits: options.limits,
+    logger: options.logger,
+    checkWebhookUrl: (url) => checkWebhookUrl(url, policy),
+    files: {
+      verify: (key, expires, sig, now) => verifyFileSignature(secret, key, expires, sig, now),
+    },
+  });
+  handler = (request) => app.fetch(request);
+
+  const dispatcher = createLocalDispatcher({
+    outbox,
+    keys,
+    log: deliveryLog,
+    policy,
+    waitSeconds: options.pollWaitSeconds ?? 5,
+    onError: (error) => { options.logger.warn('webhook dispatch failed', { error: String(error) }); },
+  });
+  dispatcher.start();
+
+  const workers: Worker[] = [];
+  const loaded: DitModel[] = [];
+  const stopping = { now: false };
+  const ready = (async () => {
+    for (let i = 0; i < options.workers; i++) {
+      const models = new Map<string, DitModel>();
+      for (const dir of options.modelDirs) {
+        const model = await loadModel(dir, {
+          device: options.device,
+          warmup: true,
+          ...(options.threads ? { threads: options.threads } : {}),
+        });
+        loaded.push(model);
+        models.set(model.config.manifest.name, model);
+      }
+      if (stopping.now) return;
+      const worker = new Worker({
+        jobs,
+        queue,
+        blobs,
+        outbox,
+        models,
+        maxBatchImages: options.maxBatchImages,
+        pollWaitSeconds: options.pollWaitSeconds ?? 20,
+        visibilitySeconds: options.visibilitySeconds ?? 60,
+        onEvent: options.onWorkerEvent,
+      });
+      workers.push(worker);
+      worker.start();
+    }
+  })();
+
+  return {
+    url: server.url,
+    port: server.port,
+    auth,
+    dataDir,
+    ready,
+    workers,
+    async stop(drainTimeoutMs = 30_000) {
+      stopping.now = true;
+      await ready.catch(() => undefined);
+      await Promise.all(workers.map((w) => w.stop(drainTimeoutMs)));
+      await dispatcher.stop();
+      await server.close();
+      await Promise.all(loaded.map((m) => m.release()));
+    },
+  };
+}
