@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { WebhookEventMessage } from '../../core/generation.ts';
 import { dispatchEvent, type DispatchDeps } from './dispatch.ts';
+import { parseOutboxMessage } from './parse.ts';
 
 export interface HandlerDeps extends DispatchDeps {
   /** Told about every message that goes back to the queue (and from there to the DLQ). */
@@ -25,7 +25,7 @@ export function createWebhookHandler(
     const failures = await Promise.all(
       event.Records.map(async (record) => {
         try {
-          await dispatchEvent(JSON.parse(record.body) as WebhookEventMessage, deps);
+          await dispatchEvent(parseOutboxMessage(record.body), deps);
           return undefined;
         } catch (error) {
           deps.onError?.(error, record);

@@ -38,13 +38,19 @@ describe('webhook dispatcher Lambda handler', () => {
         record('delivered', succeededEvent(ok.url)),
         record('retried', succeededEvent(down.url)),
         record('garbage', '{not json'),
+        record('no-url', { ...succeededEvent(ok.url), url: undefined }),
+        record('bad-type', { ...succeededEvent(ok.url), type: 'generation.exploded' }),
       ],
     };
 
     const response = await handler(event);
 
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'garbage' }] });
-    expect(errors).toEqual(['garbage']);
+    const malformed = ['garbage', 'no-url', 'bad-type'];
+    expect(response).toEqual({
+      batchItemFailures: malformed.map((itemIdentifier) => ({ itemIdentifier })),
+    });
+    expect(errors).toEqual(malformed);
+    expect(ok.received).toHaveLength(1);
     expect(h.outbox.sent).toHaveLength(1);
     expect(h.outbox.sent[0]?.body).toMatchObject({ url: down.url, attempt: 1 });
   });

@@ -21,6 +21,8 @@ async function freePort(): Promise<number> {
 export async function startMoto(): Promise<string> {
   const port = await freePort();
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  let spawnError: Error | undefined;
+  child.on('error', (error) => (spawnError = error));
   afterAll(() => {
     child.kill();
   });
@@ -33,6 +35,7 @@ export async function startMoto(): Promise<string> {
     } catch {
       // Not listening yet.
     }
+    if (spawnError) throw spawnError;
     if (Date.now() > deadline) throw new Error('moto_server did not start');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
