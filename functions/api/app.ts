@@ -15,11 +15,12 @@ import { generationsRoutes } from './routes/generations.ts';
 import { healthRoutes } from './routes/health.ts';
 import { imagesRoutes } from './routes/images.ts';
 import { modelsRoutes } from './routes/models.ts';
+import { webhooksRoutes } from './routes/webhooks.ts';
 
 export const API_VERSION = '1.0.0';
 
 /** Everything a tenant owns; `/x/*` also matches `/x` in Hono. */
-const TENANT_ROUTES = ['/v1/generations/*', '/v1/images/*', '/v1/models/*'];
+const TENANT_ROUTES = ['/v1/generations/*', '/v1/images/*', '/v1/models/*', '/v1/webhooks/*'];
 
 /** Paths (and methods) that take a JSON body: they get the 415/413/400 checks first. */
 const JSON_BODY_ROUTES = ['/v1/generations', '/v1/images/generations'];
@@ -61,14 +62,16 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   });
 
   // Signed file URLs (/v1/files) are their own authorization: no key, no tenant rate limit.
-  for (const path of TENANT_ROUTES) {
-    app.use(path, auth(deps.auth, deps.keys), rateLimit(limits.requestsPerSecond, limits.burst));
-  }
+  // One instance of each for all tenant routes: a bucket per tenant, not per tenant and route.
+  const authenticate = auth(deps.auth, deps.keys);
+  const throttle = rateLimit(limits.requestsPerSecond, limits.burst);
+  for (const path of TENANT_ROUTES) app.use(path, authenticate, throttle);
   for (const path of JSON_BODY_ROUTES) app.post(path, jsonBody(limits.maxBodyBytes));
 
   app.route('/', generationsRoutes());
   app.route('/', imagesRoutes());
   app.route('/', modelsRoutes());
+  app.route('/', webhooksRoutes());
 
   app.notFound((c) => {
     const known = app.routes.some((r) => r.method !== 'ALL' && matches(r.path, c.req.path));

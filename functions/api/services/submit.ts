@@ -17,6 +17,7 @@ import type { GenerationCreateBody } from '../schemas/generation.ts';
 import { nextJobId } from './job-id.ts';
 import { blocklistPolicy } from './prompt-policy.ts';
 import { resolveParams } from './resolve-params.ts';
+import { ensureWebhookSecret } from './webhook-secret.ts';
 
 export interface Caller {
   readonly tenant: string;
@@ -78,6 +79,8 @@ export async function submitGeneration(
     const reason = deps.checkWebhookUrl(body.webhook.url);
     if (reason) throw ValidationError.field('webhook.url', reason, 'a public https URL');
   }
+  // Deliveries are signed: make sure the tenant has a secret before the first event exists.
+  if (body.webhook) await ensureWebhookSecret(deps.keys, caller.tenant, now);
 
   let jobId = nextJobId(now.getTime());
   if (idempotencyKey !== undefined) {

@@ -1,0 +1,139 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { GenerationData } from '../../../core/generation.ts';
+import { redeliverWebhook } from '../../../core/webhooks/outbox.ts';
+import { NotFoundError } from '../errors.ts';
+import { createRouter } from '../router.ts';
+import { IdParam } from '../schemas/generation.ts';
+import { COMMON_ERRORS, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
+import { ensureWebhookSecret, rotateWebhookSecret } from '../services/webhook-secret.ts';
+
+const Secret = z
+  .object({
+    secret: z.string().openapi({ description: 'Verify `webhook-signature` with this (whsec_…).' }),
+    previous: z.array(z.string()).openapi({ description: 'Rotated-out secrets still signing.' }),
+  })
+  .openapi('WebhookSecret');
+
+const Delivery = z.object({
+  webhook_id: z.string(),
+  type: z.string(),
+  attempt: z.int(),
+  at: z.string(),
+  outcome: z.string(),
+  status_code: z.int().optional(),
+  error: z.string().optional(),
+  duration_ms: z.number(),
+  next_retry_at: z.string().optional(),
+});
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+const getSecret = createRoute({
+  method: 'get',
+  path: '/v1/webhooks/secret',
+  summary: 'Your webhook signing secret (created on first use)',
+  responses: { 200: json(Secret, 'The current secret.'), ...COMMON_ERRORS },
+});
+
+const rotate = createRoute({
+  method: 'post',
+  path: '/v1/webhooks/secret/rotate',
+  summary: 'Rotate the signing secret; the old one keeps signing for 24 h',
+  responses: { 200: json(Secret, 'The new secret and those still signing.'), ...COMMON_ERRORS },
+});
+
+const deliveries = createRoute({
+  method: 'get',
+  path: '/v1/generations/{id}/webhook/deliveries',
+  summary: 'Webhook delivery attempts for a generation, oldest first',
+  request: { params: IdParam },
+  responses: {
+    200: json(z.object({ object: z.literal('list'), data: z.array(Delivery) }), 'Attempts.'),
+    ...COMMON_ERRORS,
+    ...NOT_FOUND,
+  },
+});
+
+const redeliver = createRoute({
+  method: 'post',
+  path: '/v1/generations/{id}/webhook/redeliver',
+  summary: 'Send a finished generation’s terminal webhook again (same webhook-id)',
+  request: { params: IdParam },
+  responses: {
+    202: json(z.object({ webhook_id: z.string(), type: z.string() }), 'Queued for delivery.'),
+    ...COMMON_ERRORS,
+    ...NOT_FOUND,
+    ...CONFLICT,
+  },
+});
+
+export function webhooksRoutes() {
+  const app = createRouter();
+  const now = (c: { var: { deps: { now?: (() => Date) | undefined } } }) =>
+    c.var.deps.now?.() ?? new Date();
+
+  app.openapi(getSecret, async (c) => {
+    const [secret = '', ...previous] = await ensureWebhookSecret(
+      c.var.deps.keys,
+      c.var.tenant,
+      now(c),
+    );
+    return c.json({ secret, previous }, 200);
+  });
+
+  app.openapi(rotate, async (c) => {
+    const [secret = '', ...previous] = await rotateWebhookSecret(
+      c.var.deps.keys,
+      c.var.tenant,
+      now(c),
+      24 * 3600,
+    );
+    return c.json({ secret, previous }, 200);
+  });
+
+  app.openapi(deliveries, async (c) => {
+    const { deps, tenant } = c.var;
+    const id = c.req.valid('param').id;
+    await deps.jobs.get<GenerationData>(tenant, id);
+    const log = deps.deliveryLog ? await deps.deliveryLog.list(tenant, id) : [];
+    return c.json(
+      {
+        object: 'list' as const,
+        data: log.map((a) => ({
+          webhook_id: a.webhookId,
+          type: a.type,
+          attempt: a.attempt,
+          at: a.at,
+          outcome: a.outcome,
+          status_code: a.statusCode,
+          error: a.error,
+          duration_ms: a.durationMs,
+          next_retry_at: a.nextRetryAt,
+        })),
+      },
+      200,
+    );
+  });
+
+  app.openapi(redeliver, async (c) => {
+    const { deps, tenant, limits } = c.var;
+    if (!deps.outbox) throw new NotFoundError('this deployment has no webhook outbox');
+    const id = c.req.valid('param').id;
+    const job = await deps.jobs.get<GenerationData>(tenant, id);
+    const outputUrls = await Promise.all(
+      (job.data.outputs ?? []).map(
+        async (o) => (await deps.blobs.signedUrl(o.key, limits.urlTtlSeconds)).url,
+      ),
+    );
+    await ensureWebhookSecret(deps.keys, tenant, now(c));
+    const event = await redeliverWebhook({ jobs: deps.jobs, outbox: deps.outbox }, tenant, id, {
+      outputUrls,
+    });
+    return c.json({ webhook_id: event.id, type: event.type }, 202);
+  });
+
+  return app;
+}
