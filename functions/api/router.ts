@@ -1,5 +1,6 @@
 import { OpenAPIHono, type Hook, type z } from '@hono/zod-openapi';
 import type { ApiEnv } from './env.ts';
+import { JobNotFoundError } from '../../core/ports/job-store.ts';
 import { ValidationError } from './errors.ts';
 import { fieldProblems } from './schemas/zod-problems.ts';
 
@@ -11,6 +12,15 @@ export function validationHook<I, P extends string>(
     if (!result.success) throw new ValidationError(fieldProblems(result.error, schema));
     return undefined;
   };
+}
+
+/**
+ * For routes whose only input is a generation id in the path: an id that cannot exist is a
+ * generation that does not exist (404, as for another tenant's), not a malformed request.
+ */
+export function notFoundHook(result: { success: boolean }): undefined {
+  if (!result.success) throw new JobNotFoundError('no such generation');
+  return undefined;
 }
 
 /** Every resource's sub-app starts here, so validation failures look the same everywhere. */

@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { isTerminal } from '../../../core/job.ts';
 import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
 import type { ApiEnv } from '../env.ts';
-import { createRouter, validationHook } from '../router.ts';
+import { createRouter, notFoundHook, validationHook } from '../router.ts';
 import {
   Generation,
   GenerationCreate,
@@ -185,50 +185,62 @@ export function generationsRoutes() {
     );
   });
 
-  app.openapi(get, async (c) => {
-    const job = await c.var.deps.jobs.get<GenerationData>(c.var.tenant, c.req.valid('param').id);
-    return c.json(await view(c, job, true), 200);
-  });
+  app.openapi(
+    get,
+    async (c) => {
+      const job = await c.var.deps.jobs.get<GenerationData>(c.var.tenant, c.req.valid('param').id);
+      return c.json(await view(c, job, true), 200);
+    },
+    notFoundHook,
+  );
 
-  app.openapi(cancel, async (c) => {
-    const { deps } = c.var;
-    const outcome = await cancelGeneration(
-      deps.jobs,
-      c.var.tenant,
-      c.req.valid('param').id,
-      deps.now?.() ?? new Date(),
-    );
-    if (outcome.canceledNow) await emitJobEvent(deps, outcome.job, 'generation.canceled');
-    return c.json(await view(c, outcome.job), 200);
-  });
+  app.openapi(
+    cancel,
+    async (c) => {
+      const { deps } = c.var;
+      const outcome = await cancelGeneration(
+        deps.jobs,
+        c.var.tenant,
+        c.req.valid('param').id,
+        deps.now?.() ?? new Date(),
+      );
+      if (outcome.canceledNow) await emitJobEvent(deps, outcome.job, 'generation.canceled');
+      return c.json(await view(c, outcome.job), 200);
+    },
+    notFoundHook,
+  );
 
-  app.openapi(events, async (c) => {
-    const { deps } = c.var;
-    const id = c.req.valid('param').id;
-    // Read once before streaming so that an unknown id is a 404, not an empty stream.
-    await deps.jobs.get(c.var.tenant, id);
-    return streamSSE(c, async (stream) => {
-      let lastStatus = '';
-      let counter = 0;
-      const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n'), 15_000);
-      try {
-        for await (const job of watchJob(deps.jobs, c.var.tenant, id, {
-          intervalMs: deps.pollIntervalMs ?? 250,
-          deadline: Date.now() + 15 * 60_000,
-          signal: c.req.raw.signal,
-        })) {
-          const event = job.status !== lastStatus ? 'status' : 'progress';
-          lastStatus = job.status;
-          const data = JSON.stringify(await view(c, job));
-          await stream.writeSSE({ event, data, id: String(++counter) });
-          if (isTerminal(job.status))
-            await stream.writeSSE({ event: 'done', data, id: String(++counter) });
+  app.openapi(
+    events,
+    async (c) => {
+      const { deps } = c.var;
+      const id = c.req.valid('param').id;
+      // Read once before streaming so that an unknown id is a 404, not an empty stream.
+      await deps.jobs.get(c.var.tenant, id);
+      return streamSSE(c, async (stream) => {
+        let lastStatus = '';
+        let counter = 0;
+        const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n'), 15_000);
+        try {
+          for await (const job of watchJob(deps.jobs, c.var.tenant, id, {
+            intervalMs: deps.pollIntervalMs ?? 250,
+            deadline: Date.now() + 15 * 60_000,
+            signal: c.req.raw.signal,
+          })) {
+            const event = job.status !== lastStatus ? 'status' : 'progress';
+            lastStatus = job.status;
+            const data = JSON.stringify(await view(c, job));
+            await stream.writeSSE({ event, data, id: String(++counter) });
+            if (isTerminal(job.status))
+              await stream.writeSSE({ event: 'done', data, id: String(++counter) });
+          }
+        } finally {
+          clearInterval(heartbeat);
         }
-      } finally {
-        clearInterval(heartbeat);
-      }
-    });
-  });
+      });
+    },
+    notFoundHook,
+  );
 
   return app;
 }

@@ -64,6 +64,31 @@ function failure(job: GenerationJob): DitserveError {
   );
 }
 
+/** Native field names → the OpenAI body's, so 422s point at what the client sent. */
+const OPENAI_FIELD: Readonly<Record<string, string>> = {
+  width: 'size',
+  height: 'size',
+  num_images: 'n',
+  'metadata.user': 'user',
+};
+
+async function openAiFields<T>(usedGuidance: boolean, submit: () => Promise<T>): Promise<T> {
+  try {
+    return await submit();
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new ValidationError(
+      error.problems.map((p) => ({
+        ...p,
+        field:
+          p.field === 'guidance_scale' && usedGuidance
+            ? 'guidance'
+            : (OPENAI_FIELD[p.field] ?? p.field),
+      })),
+    );
+  }
+}
+
 export function imagesRoutes() {
   const app = createRouter();
   app.openapi(
@@ -78,27 +103,29 @@ export function imagesRoutes() {
           'one of them',
         );
       }
-      const { job } = await submitGeneration(
-        deps,
-        limits,
-        { tenant: c.var.tenant, keyId: c.var.keyId, requestId: c.var.requestId },
-        {
-          prompt: body.prompt,
-          negative_prompt: body.negative_prompt,
-          model:
-            body.model && deps.models.list().some((m) => m.id === body.model)
-              ? body.model
-              : undefined,
-          ...sizeOf(body.size),
-          steps: body.steps,
-          guidance_scale: body.guidance_scale ?? body.guidance,
-          seed: body.seed,
-          num_images: body.n,
-          output_format: body.output_format,
-          metadata: body.user ? { user: body.user } : undefined,
-        },
-        c.req.header('idempotency-key'),
-        deps.now?.() ?? new Date(),
+      const { job } = await openAiFields(body.guidance !== undefined, () =>
+        submitGeneration(
+          deps,
+          limits,
+          { tenant: c.var.tenant, keyId: c.var.keyId, requestId: c.var.requestId },
+          {
+            prompt: body.prompt,
+            negative_prompt: body.negative_prompt,
+            model:
+              body.model && deps.models.list().some((m) => m.id === body.model)
+                ? body.model
+                : undefined,
+            ...sizeOf(body.size),
+            steps: body.steps,
+            guidance_scale: body.guidance_scale ?? body.guidance,
+            seed: body.seed,
+            num_images: body.n,
+            output_format: body.output_format,
+            metadata: body.user ? { user: body.user } : undefined,
+          },
+          c.req.header('idempotency-key'),
+          deps.now?.() ?? new Date(),
+        ),
       );
       const done = await waitForJob(deps.jobs, job.tenant, job.id, {
         intervalMs: deps.pollIntervalMs ?? 250,

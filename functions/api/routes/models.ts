@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { ModelInfo } from '../../../core/model-catalog.ts';
-import { NotFoundError } from '../errors.ts';
+import { UnknownModelError, type ModelInfo } from '../../../core/model-catalog.ts';
 import { createRouter } from '../router.ts';
 import { OUTPUT_FORMATS } from '../schemas/generation.ts';
 import { Model, ModelList } from '../schemas/model.ts';
@@ -74,7 +73,14 @@ export function modelsRoutes() {
   app.openapi(get, (c) => {
     const id = c.req.valid('param').id;
     const model = c.var.deps.models.list().find((m) => m.id === id);
-    if (!model) throw new NotFoundError(`no model "${id}"`);
+    if (!model) {
+      throw new UnknownModelError(
+        `no model "${id}"; available: ${c.var.deps.models
+          .list()
+          .map((m) => m.id)
+          .join(', ')}`,
+      );
+    }
     return c.json(modelView(model), 200);
   });
   return app;

@@ -28,7 +28,8 @@ const Metadata = z
     z.string().max(METADATA_LIMITS.maxValueChars),
   )
   .refine((m) => Object.keys(m).length <= METADATA_LIMITS.maxKeys, {
-    error: `at most ${METADATA_LIMITS.maxKeys} keys`,
+    error: `has more than ${METADATA_LIMITS.maxKeys} keys`,
+    params: { allowed: `at most ${METADATA_LIMITS.maxKeys} keys` },
   })
   .openapi({
     description: `Your own string map, stored and echoed back (≤ ${METADATA_LIMITS.maxKeys} keys).`,

@@ -84,7 +84,7 @@ export function fieldProblems(
           field: at(issue.path),
           message: issue.message.endsWith('received undefined')
             ? 'is required'
-            : `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`,
+            : `must be ${issue.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`}`,
           allowed: issue.expected === 'int' ? 'an integer' : issue.expected,
         });
         break;
@@ -95,6 +95,16 @@ export function fieldProblems(
           allowed: `a valid ${issue.format}`,
         });
         break;
+      case 'custom': {
+        // Refinements say what they accept through params.allowed.
+        const allowed: unknown = issue.params?.allowed;
+        problems.push({
+          field: at(issue.path),
+          message: issue.message,
+          allowed: typeof allowed === 'string' ? allowed : undefined,
+        });
+        break;
+      }
       default:
         problems.push({ field: at(issue.path), message: issue.message, allowed: range(issue) });
     }
