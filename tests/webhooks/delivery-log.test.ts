@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3DeliveryLog } from '../../core/adapters/aws/s3-delivery-log.ts';
 import { FsDeliveryLog } from '../../core/adapters/local/fs-delivery-log.ts';
 import { MemoryDeliveryLog } from '../../core/adapters/memory/memory-delivery-log.ts';
 import { deliveryLogPrefix } from '../../core/ports/delivery-log.ts';
+import { startMoto, type Moto } from '../helpers/moto.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 import { deliveryLogContract } from './delivery-log.contract.ts';
-import { startMoto } from './moto.ts';
 import { fakeS3 } from './s3-fake.ts';
 
 deliveryLogContract('memory', () => Promise.resolve(new MemoryDeliveryLog()));
@@ -31,14 +31,14 @@ function hasMoto(): boolean {
 // Real S3 semantics where moto_server is installed; CI's bare Node relies on the fake above.
 describe.runIf(hasMoto())('S3 delivery log against moto_server', () => {
   // Started in beforeAll: a skipped describe still runs its body to collect the tests.
+  let moto: Moto | undefined;
   let s3: S3Client;
   beforeAll(async () => {
-    s3 = new S3Client({
-      endpoint: await startMoto(),
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    moto = await startMoto();
+    s3 = moto.s3;
+  });
+  afterAll(async () => {
+    await moto?.stop();
   });
   async function bucket(): Promise<string> {
     const name = `deliveries-${randomUUID()}`;
