@@ -148,7 +148,7 @@ describe('413, 415 and 400 on JSON bodies', () => {
         headers: { authorization: `Bearer ${api.alice}`, 'content-type': 'application/json' },
         body,
         duplex: 'half',
-      } as RequestInit);
+      });
       await expectProblem(response, 413, 'payload_too_large');
     },
   );
