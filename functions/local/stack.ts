@@ -1,14 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join, resolve } from 'node:path';
-import type { JobMessage, WebhookEventMessage } from '../../core/generation.ts';
-import { FsBlobStore } from '../../core/adapters/local/fs-blob-store.ts';
-import { FsDeliveryLog } from '../../core/adapters/local/fs-delivery-log.ts';
-import { verifyFileSignature } from '../../core/adapters/local/file-signature.ts';
-import { FsJobStore } from '../../core/adapters/local/fs-job-store.ts';
-import { FsKeyStore } from '../../core/adapters/local/fs-key-store.ts';
-import { FsMessageQueue } from '../../core/adapters/local/fs-message-queue.ts';
+import { resolve } from 'node:path';
+import { localBackend } from '../../core/backend/local.ts';
 import { loadModelCatalog } from '../../core/model-catalog.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
 import { loadModel, type DeviceOption, type DitModel } from '../../gpu-worker/src/sampler/index.ts';
@@ -61,18 +53,6 @@ export function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
-/** The secret behind local signed file URLs, made once per data folder. */
-async function signingSecret(dataDir: string): Promise<string> {
-  const path = join(dataDir, 'file-signing.key');
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch {
-    const secret = randomBytes(32).toString('base64url');
-    await writeFile(path, secret, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
-    return (await readFile(path, 'utf8')).trim();
-  }
-}
-
 /**
  * The embedded default: API + worker(s) + webhook dispatcher in one process over the local
  * adapters (filesystem store, queues and blobs in one data folder). The API listens first, so
@@ -80,37 +60,23 @@ async function signingSecret(dataDir: string): Promise<string> {
  * simply wait in the durable queue until a worker is ready).
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const dataDir = resolve(options.dataDir);
-  await mkdir(dataDir, { recursive: true });
-  const secret = await signingSecret(dataDir);
-  const jobs = new FsJobStore({ root: dataDir });
-  const queue = new FsMessageQueue<JobMessage>({
-    dir: join(dataDir, 'queues', 'jobs'),
-    visibilitySeconds: options.visibilitySeconds ?? 60,
-    deadLetter: { dir: join(dataDir, 'queues', 'jobs-dead-letter'), maxReceives: 5 },
-  });
-  const outbox = new FsMessageQueue<WebhookEventMessage>({
-    dir: join(dataDir, 'queues', 'webhooks'),
-    deadLetter: { dir: join(dataDir, 'queues', 'webhooks-dead-letter'), maxReceives: 10 },
-  });
-  const keys = new FsKeyStore({ root: dataDir });
-  const deliveryLog = new FsDeliveryLog(dataDir);
   const catalog = await loadModelCatalog(options.modelDirs);
+  // The blob store's URLs need the port, known only once listening: the app is built after.
+  let handler: (request: Request) => Response | Promise<Response> = () =>
+    new Response(null, { status: 503 });
+  const server = await listen({ fetch: (request: Request) => handler(request) }, options);
+  const backend = await localBackend({
+    dataDir: options.dataDir,
+    publicUrl: server.url,
+    visibilitySeconds: options.visibilitySeconds,
+  });
+  const { jobs, queue, outbox, blobs, keys, deliveryLog } = backend;
   const policy = { allowLoopbackHttp: options.allowLoopbackWebhooks };
   const auth: AuthMode =
     isLoopback(options.host) && !options.requireKeys
       ? { kind: 'open', tenant: 'local' }
       : { kind: 'keys' };
 
-  // The blob store's URLs need the port, known only once listening: the app is built after.
-  let handler: (request: Request) => Response | Promise<Response> = () =>
-    new Response(null, { status: 503 });
-  const server = await listen({ fetch: (request: Request) => handler(request) }, options);
-  const blobs = new FsBlobStore({
-    root: join(dataDir, 'blobs'),
-    baseUrl: server.url,
-    signingSecret: secret,
-  });
   const app = createApp({
     jobs,
     queue,
@@ -123,9 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     limits: options.limits,
     logger: options.logger,
     checkWebhookUrl: (url) => checkWebhookUrl(url, policy),
-    files: {
-      verify: (key, expires, sig, now) => verifyFileSignature(secret, key, expires, sig, now),
-    },
+    files: backend.verifyFile && { verify: backend.verifyFile },
   });
   handler = (request) => app.fetch(request);
 
@@ -135,7 +99,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log: deliveryLog,
     policy,
     waitSeconds: options.pollWaitSeconds ?? 5,
-    onError: (error) => { options.logger.warn('webhook dispatch failed', { error: String(error) }); },
+    onError: (error) => {
+      options.logger.warn('webhook dispatch failed', { error: String(error) });
+    },
   });
   dispatcher.start();
 
@@ -175,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     url: server.url,
     port: server.port,
     auth,
-    dataDir,
+    dataDir: resolve(options.dataDir),
     ready,
     workers,
     async stop(drainTimeoutMs = 30_000) {

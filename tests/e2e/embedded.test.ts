@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../functions/api/logger.ts';
+import { startLocalStack, type LocalStack } from '../../functions/local/stack.ts';
+import { MODEL_DIR } from '../api/harness.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+import { submitFollowAndVerify } from './scenario.ts';
+
+describe('the embedded default (npm start): API + worker + dispatcher on local adapters', () => {
+  let stack: LocalStack;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      dataDir: await tempDir('ditserve-e2e-'),
+      host: '127.0.0.1',
+      port: 0,
+      modelDirs: [MODEL_DIR],
+      device: 'cpu',
+      workers: 1,
+      maxBatchImages: 8,
+      requireKeys: false,
+      allowLoopbackWebhooks: true,
+      logger: silentLogger,
+      pollWaitSeconds: 1,
+    });
+  });
+
+  afterAll(async () => {
+    await stack.stop(5_000);
+  });
+
+  it('answers /healthz as soon as it listens, before the model is loaded', async () => {
+    const res = await fetch(`${stack.url}/healthz`);
+    expect(res.status).toBe(200);
+  });
+
+  it('submit → SSE progress → succeeded → image decoded; signed webhooks verify', async () => {
+    await stack.ready;
+    await submitFollowAndVerify(stack.url);
+  });
+});
