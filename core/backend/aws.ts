@@ -1,0 +1,68 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
+import { S3DeliveryLog } from '../adapters/aws/s3-delivery-log.ts';
+import { S3JobStore } from '../adapters/aws/s3-job-store.ts';
+import { S3KeyStore } from '../adapters/aws/s3-key-store.ts';
+import { SqsMessageQueue } from '../adapters/aws/sqs-message-queue.ts';
+import { readOptionalString, readString } from '../config.ts';
+import type { JobMessage, WebhookEventMessage } from '../generation.ts';
+import type { Backend } from './types.ts';
+
+export interface AwsBackendOptions {
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  /** One bucket: job records, idempotency claims, keys, delivery logs and outputs (design.md). */
+  readonly bucket: string;
+  readonly jobsQueueUrl: string;
+  readonly webhookQueueUrl: string;
+  readonly kmsKeyArn?: string | undefined;
+  readonly visibilitySeconds?: number | undefined;
+}
+
+export function awsBackend(o: AwsBackendOptions): Backend {
+  return {
+    kind: 'aws',
+    jobs: new S3JobStore({ client: o.s3, bucket: o.bucket }),
+    queue: new SqsMessageQueue<JobMessage>({
+      client: o.sqs,
+      queueUrl: o.jobsQueueUrl,
+      visibilitySeconds: o.visibilitySeconds,
+    }),
+    outbox: new SqsMessageQueue<WebhookEventMessage>({
+      client: o.sqs,
+      queueUrl: o.webhookQueueUrl,
+    }),
+    blobs: new S3BlobStore({
+      client: o.s3,
+      bucket: o.bucket,
+      serverSideEncryption: o.kmsKeyArn
+        ? { kind: 'aws:kms', kmsKeyId: o.kmsKeyArn }
+        : { kind: 'AES256' },
+    }),
+    keys: new S3KeyStore({ client: o.s3, bucket: o.bucket }),
+    deliveryLog: new S3DeliveryLog(o.s3, o.bucket),
+  };
+}
+
+/**
+ * From DITSERVE_BUCKET, DITSERVE_JOBS_QUEUE_URL, DITSERVE_WEBHOOK_QUEUE_URL (and optionally
+ * DITSERVE_KMS_KEY_ARN). AWS_ENDPOINT_URL (e.g. a moto_server) switches S3 to path-style URLs.
+ */
+export function awsBackendFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  options: { visibilitySeconds?: number | undefined } = {},
+): Backend {
+  const endpoint = readOptionalString(env, 'AWS_ENDPOINT_URL');
+  const s3 = new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+  const sqs = new SQSClient(endpoint ? { endpoint } : {});
+  return awsBackend({
+    s3,
+    sqs,
+    bucket: readString(env, 'DITSERVE_BUCKET'),
+    jobsQueueUrl: readString(env, 'DITSERVE_JOBS_QUEUE_URL'),
+    webhookQueueUrl: readString(env, 'DITSERVE_WEBHOOK_QUEUE_URL'),
+    kmsKeyArn: readOptionalString(env, 'DITSERVE_KMS_KEY_ARN'),
+    visibilitySeconds: options.visibilitySeconds,
+  });
+}

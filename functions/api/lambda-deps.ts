@@ -1,0 +1,37 @@
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { awsBackendFromEnv } from '../../core/backend/aws.ts';
+import { readString } from '../../core/config.ts';
+import { loadModelCatalog } from '../../core/model-catalog.ts';
+import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
+import type { ApiDeps } from './deps.ts';
+import type { Logger } from './logger.ts';
+
+/** Powertools' Logger behind our Logger interface: structured JSON with Lambda context. */
+function powertoolsLogger(): Logger {
+  const logger = new PowertoolsLogger({ serviceName: 'ditserve-api' });
+  return {
+    info: (message, fields) => { logger.info(message, fields ?? {}); },
+    warn: (message, fields) => { logger.warn(message, fields ?? {}); },
+    error: (message, fields) => { logger.error(message, fields ?? {}); },
+  };
+}
+
+/** The API's ports on AWS, read once per Lambda instance from the stack's environment. */
+export async function lambdaDeps(env = process.env): Promise<ApiDeps> {
+  const backend = awsBackendFromEnv(env);
+  const modelDirs = readString(env, 'DITSERVE_MODEL_DIRS', {
+    default: 'models/shapes-mmdit-s',
+  }).split(',');
+  return {
+    jobs: backend.jobs,
+    queue: backend.queue,
+    outbox: backend.outbox,
+    blobs: backend.blobs,
+    keys: backend.keys,
+    deliveryLog: backend.deliveryLog,
+    models: await loadModelCatalog(modelDirs),
+    auth: { kind: 'keys' },
+    logger: powertoolsLogger(),
+    checkWebhookUrl: (url) => checkWebhookUrl(url),
+  };
+}

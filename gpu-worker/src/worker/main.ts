@@ -1,0 +1,90 @@
+import { readBool, readInt, readString } from '../../../core/config.ts';
+import { backendFromEnv } from '../../../core/backend/from-env.ts';
+import { DEVICE_OPTIONS, loadModel, type DeviceOption, type DitModel } from '../sampler/index.ts';
+import { startHealthServer } from './health.ts';
+import { emfLine } from './metrics.ts';
+import type { WorkerEvent, WorkerState } from './state.ts';
+import { Worker } from './worker.ts';
+
+/**
+ * The worker process (the ECS container's entry, and the crash test's victim): models load and
+ * warm up first, then it polls. SIGTERM (scale-in, Spot interruption) drains: no new work, the
+ * batch in flight finishes or goes back to the queue within DITSERVE_DRAIN_SECONDS, exit 0.
+ */
+async function main(env = process.env): Promise<void> {
+  const device = readString(env, 'DITSERVE_DEVICE', { default: 'cpu' });
+  if (!(DEVICE_OPTIONS as readonly string[]).includes(device)) {
+    throw new Error(`DITSERVE_DEVICE must be one of ${DEVICE_OPTIONS.join(', ')}`);
+  }
+  const emf = readBool(env, 'DITSERVE_EMF', {
+    default: readString(env, 'DITSERVE_BACKEND', { default: 'local' }) === 'aws',
+  });
+  const log = (event: WorkerEvent) => {
+    const line = emf ? emfLine(event) : undefined;
+    const fields = event.type === 'error' ? { ...event, error: String(event.error) } : event;
+    process.stdout.write(
+      `${line ?? JSON.stringify({ level: event.type === 'error' ? 'ERROR' : 'INFO', service: 'gpu-worker', timestamp: new Date().toISOString(), ...fields })}\n`,
+    );
+  };
+  // Health answers from the first second (ECS start period); the worker exists once models load.
+  const current: { state: WorkerState; worker?: Worker } = { state: 'starting' };
+  const health = await startHealthServer(
+    readInt(env, 'DITSERVE_HEALTH_PORT', { default: 8081, min: 0, max: 65535 }),
+    () => current.worker?.state ?? current.state,
+  );
+  const visibilitySeconds = readInt(env, 'DITSERVE_VISIBILITY_SECONDS', {
+    default: 120,
+    min: 3,
+    max: 43_200,
+  });
+  const backend = await backendFromEnv(env, { visibilitySeconds });
+
+  const models = new Map<string, DitModel>();
+  for (const dir of readString(env, 'DITSERVE_MODEL_DIRS', {
+    default: 'models/shapes-mmdit-s',
+  }).split(',')) {
+    const threads = env.DITSERVE_THREADS
+      ? readInt(env, 'DITSERVE_THREADS', { min: 1, max: 256 })
+      : undefined;
+    const model = await loadModel(dir, {
+      device: device as DeviceOption,
+      warmup: true,
+      ...(threads ? { threads } : {}),
+    });
+    models.set(model.config.manifest.name, model);
+  }
+  const worker = new Worker({
+    jobs: backend.jobs,
+    queue: backend.queue,
+    blobs: backend.blobs,
+    outbox: backend.outbox,
+    models,
+    maxBatchImages: readInt(env, 'DITSERVE_BATCH_SIZE', { default: 8, min: 1, max: 64 }),
+    visibilitySeconds,
+    pollWaitSeconds: readInt(env, 'DITSERVE_POLL_SECONDS', { default: 20, min: 0, max: 20 }),
+    maxAttempts: readInt(env, 'DITSERVE_MAX_ATTEMPTS', { default: 3, min: 1, max: 100 }),
+    onEvent: log,
+  });
+  current.worker = worker;
+  worker.start();
+  const drainMs =
+    readInt(env, 'DITSERVE_DRAIN_SECONDS', { default: 110, min: 0, max: 3600 }) * 1000;
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => { resolve(); });
+    process.once('SIGINT', () => { resolve(); });
+  });
+  await worker.stop(drainMs);
+  current.state = 'stopped';
+  await Promise.all([...models.values()].map((m) => m.release()));
+  health.server.close();
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `gpu-worker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);
