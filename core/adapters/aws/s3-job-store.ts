@@ -1,0 +1,246 @@
+import {
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  JobNotFoundError,
+  VersionConflictError,
+  type IdempotencyRecord,
+  type JobPage,
+  type JobRecord,
+  type JobStore,
+  type ListOptions,
+} from '../../ports/job-store.ts';
+import { MAX_PAGE } from '../page.ts';
+import { atAwsBoundary, isNotFound, isPreconditionFailed } from './aws-errors.ts';
+import { getJson, normalizePrefix, putJson } from './s3-objects.ts';
+
+export interface S3JobStoreOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Prepended to every key (e.g. `ditserve/`); none by default. */
+  readonly prefix?: string | undefined;
+  /** How many (job → ETag of a version we saw) pairs to remember, saving a GET per put. */
+  readonly etagCacheSize?: number | undefined;
+}
+
+/** 13 digits of milliseconds, inverted so that ascending S3 listing order is newest first. */
+const MAX_MS = 9_999_999_999_999;
+
+/**
+ * An id turned into a string whose ascending order is the id's descending order: bytes inverted
+ * (hex of 255 − b), then '~', which sorts after every hex digit so that a longer id whose prefix
+ * is a shorter one still comes first, as it does in descending order.
+ */
+function invertedId(id: string): string {
+  const inverted = Buffer.from(Buffer.from(id, 'utf8').map((b) => 255 - b));
+  return `${inverted.toString('hex')}~`;
+}
+
+function idOfIndexKey(name: string): string | undefined {
+  const hex = /^\d{13}-([0-9a-f]*)~$/.exec(name)?.[1];
+  return hex === undefined
+    ? undefined
+    : Buffer.from(Buffer.from(hex, 'hex').map((b) => 255 - b)).toString('utf8');
+}
+
+function encodeCursor(indexKey: string): string {
+  return Buffer.from(indexKey, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string, tenantIndex: string): string | undefined {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  return key.startsWith(tenantIndex) ? key : undefined;
+}
+
+/**
+ * JobStore on S3 with conditional writes: create is `If-None-Match: *`, put is `If-Match` on the
+ * ETag of the version the caller read (from a small cache, else one GET); S3 answers 412 to the
+ * loser, which becomes VersionConflictError. Listing newest first reads a write-once index
+ * `index/{tenant}/{inverted ms}-{inverted id}~` (one empty object per job), then GETs the jobs
+ * of the page; a status filter is applied to the jobs read, so filtered pages may cost more GETs.
+ */
+export class S3JobStore implements JobStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #etags = new Map<string, { version: number; etag: string }>();
+  readonly #cacheSize: number;
+
+  constructor(options: S3JobStoreOptions) {
+    this.#client = options.client;
+    this.#bucket = options.bucket;
+    this.#prefix = normalizePrefix(options.prefix);
+    this.#cacheSize = options.etagCacheSize ?? 1000;
+  }
+
+  create<D>(job: JobRecord<D>): Promise<void> {
+    return atAwsBoundary('creating a job', async () => {
+      const key = this.#jobKey(job.tenant, job.id);
+      let etag: string;
+      try {
+        etag = await putJson(this.#client, this.#bucket, key, job, { ifNoneMatch: '*' });
+      } catch (error) {
+        if (isPreconditionFailed(error)) {
+          throw new VersionConflictError(`job ${job.id} already exists`, { cause: error });
+        }
+        throw error;
+      }
+      this.#remember(key, job.version, etag);
+      // Written after the job, so an index entry always points at a job that exists.
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#indexKey(job),
+          Body: new Uint8Array(0),
+        }),
+      );
+    });
+  }
+
+  get<D>(tenant: string, id: string): Promise<JobRecord<D>> {
+    return atAwsBoundary('reading a job', async () => {
+      const key = this.#jobKey(tenant, id);
+      const found = await getJson<JobRecord<D>>(this.#client, this.#bucket, key);
+      if (!found) throw new JobNotFoundError(`no job ${id}`);
+      this.#remember(key, found.value.version, found.etag);
+      return found.value;
+    });
+  }
+
+  put<D>(next: JobRecord<D>, expectedVersion: number): Promise<void> {
+    return atAwsBoundary('updating a job', async () => {
+      const key = this.#jobKey(next.tenant, next.id);
+      const conflict = (cause?: unknown): VersionConflictError =>
+        new VersionConflictError(`job ${next.id} is no longer at version ${expectedVersion}`, {
+          cause,
+        });
+      if (next.version <= expectedVersion) throw conflict();
+      let etag = this.#cachedEtag(key, expectedVersion);
+      if (!etag) {
+        const current = await getJson<JobRecord>(this.#client, this.#bucket, key);
+        if (!current) throw new JobNotFoundError(`no job ${next.id}`);
+        if (current.value.version !== expectedVersion) throw conflict();
+        etag = current.etag;
+      }
+      try {
+        this.#remember(
+          key,
+          next.version,
+          await putJson(this.#client, this.#bucket, key, next, { ifMatch: etag }),
+        );
+      } catch (error) {
+        this.#etags.delete(key);
+        if (isPreconditionFailed(error)) throw conflict(error);
+        if (isNotFound(error)) throw new JobNotFoundError(`no job ${next.id}`, { cause: error });
+        throw error;
+      }
+    });
+  }
+
+  list<D>(tenant: string, options: ListOptions = {}): Promise<JobPage<D>> {
+    return atAwsBoundary('listing jobs', async () => {
+      const limit = Math.max(1, Math.min(options.limit ?? 20, MAX_PAGE));
+      const tenantIndex = `${this.#prefix}index/${tenant}/`;
+      let startAfter = options.cursor ? decodeCursor(options.cursor, tenantIndex) : undefined;
+      const page: { job: JobRecord<D>; indexKey: string }[] = [];
+      for (;;) {
+        const listed = await this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#bucket,
+            Prefix: tenantIndex,
+            MaxKeys: limit + 1 - page.length,
+            ...(startAfter ? { StartAfter: startAfter } : {}),
+          }),
+        );
+        const keys = (listed.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
+        const jobs = await Promise.all(
+          keys.map((k) => this.#jobOfIndexKey<D>(tenant, tenantIndex, k)),
+        );
+        for (const [i, job] of jobs.entries()) {
+          if (job && (!options.status || job.status === options.status)) {
+            page.push({ job, indexKey: keys[i] ?? '' });
+          }
+        }
+        startAfter = keys.at(-1);
+        if (page.length > limit || !listed.IsTruncated || !startAfter) break;
+      }
+      const jobs = page.slice(0, limit);
+      const last = jobs.at(-1);
+      return {
+        jobs: jobs.map((p) => p.job),
+        nextCursor: page.length > limit && last ? encodeCursor(last.indexKey) : undefined,
+      };
+    });
+  }
+
+  claimIdempotencyKey(
+    tenant: string,
+    record: IdempotencyRecord,
+  ): Promise<IdempotencyRecord | undefined> {
+    return atAwsBoundary('claiming an idempotency key', async () => {
+      const key = `${this.#prefix}idempotency/${tenant}/${record.keyHash}.json`;
+      // A conditional write racing another can lose with 409 before the winner's object is
+      // readable: look a few times before giving up.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          await putJson(this.#client, this.#bucket, key, record, { ifNoneMatch: '*' });
+          return undefined;
+        } catch (error) {
+          if (!isPreconditionFailed(error)) throw error;
+        }
+        const existing = await getJson<IdempotencyRecord>(this.#client, this.#bucket, key);
+        if (existing) return existing.value;
+        await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+      }
+      throw new VersionConflictError(`idempotency key ${record.keyHash} is being claimed`);
+    });
+  }
+
+  ping(): Promise<void> {
+    return atAwsBoundary('reaching the job bucket', async () => {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+    });
+  }
+
+  #jobKey(tenant: string, id: string): string {
+    return `${this.#prefix}jobs/${tenant}/${id}/job.json`;
+  }
+
+  #indexKey(job: JobRecord): string {
+    const ms = Date.parse(job.createdAt);
+    if (!Number.isFinite(ms)) throw new RangeError(`job ${job.id} has no valid createdAt`);
+    const inverted = String(MAX_MS - ms).padStart(13, '0');
+    return `${this.#prefix}index/${job.tenant}/${inverted}-${invertedId(job.id)}`;
+  }
+
+  async #jobOfIndexKey<D>(
+    tenant: string,
+    tenantIndex: string,
+    indexKey: string,
+  ): Promise<JobRecord<D> | undefined> {
+    const id = idOfIndexKey(indexKey.slice(tenantIndex.length));
+    if (id === undefined) return undefined;
+    const key = this.#jobKey(tenant, id);
+    const found = await getJson<JobRecord<D>>(this.#client, this.#bucket, key);
+    if (found) this.#remember(key, found.value.version, found.etag);
+    return found?.value;
+  }
+
+  #cachedEtag(key: string, version: number): string | undefined {
+    const cached = this.#etags.get(key);
+    return cached?.version === version ? cached.etag : undefined;
+  }
+
+  #remember(key: string, version: number, etag: string): void {
+    if (!etag) return;
+    this.#etags.delete(key);
+    this.#etags.set(key, { version, etag });
+    if (this.#etags.size > this.#cacheSize) {
+      const oldest = this.#etags.keys().next();
+      if (!oldest.done) this.#etags.delete(oldest.value);
+    }
+  }
+}
