@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { localBackend } from '../../core/backend/local.ts';
+import type { Backend } from '../../core/backend/types.ts';
 import { loadModelCatalog } from '../../core/model-catalog.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
 import { loadModel, type DeviceOption, type DitModel } from '../../gpu-worker/src/sampler/index.ts';
@@ -14,6 +15,11 @@ import { createLocalDispatcher } from '../webhook-dispatcher/local-dispatcher.ts
 
 export interface LocalStackOptions {
   readonly dataDir: string;
+  /**
+   * The adapters; the local folder ones by default. Tests pass the AWS ones (on moto_server) to
+   * run the very same in-process API + worker + dispatcher against S3 and SQS.
+   */
+  readonly backend?: ((publicUrl: string) => Promise<Backend>) | undefined;
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
@@ -65,11 +71,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let handler: (request: Request) => Response | Promise<Response> = () =>
     new Response(null, { status: 503 });
   const server = await listen({ fetch: (request: Request) => handler(request) }, options);
-  const backend = await localBackend({
-    dataDir: options.dataDir,
-    publicUrl: server.url,
-    visibilitySeconds: options.visibilitySeconds,
-  });
+  const backend = options.backend
+    ? await options.backend(server.url)
+    : await localBackend({
+        dataDir: options.dataDir,
+        publicUrl: server.url,
+        visibilitySeconds: options.visibilitySeconds,
+      });
   const { jobs, queue, outbox, blobs, keys, deliveryLog } = backend;
   const policy = { allowLoopbackHttp: options.allowLoopbackWebhooks };
   const auth: AuthMode =
