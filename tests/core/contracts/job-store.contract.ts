@@ -62,6 +62,46 @@ export function jobStoreContract(makeStore: () => Promise<JobStore> | JobStore):
     expect((await store.list('t1', { status: 'running' })).jobs).toEqual([]);
   });
 
+  it('pages through every job once, ties on createdAt broken by id (descending)', async () => {
+    const store = await makeStore();
+    const jobs = [
+      job('a', 't1', 5),
+      job('ab', 't1', 5),
+      job('b', 't1', 5),
+      job('c', 't1', 4),
+      job('d', 't1', 7),
+      job('e', 't1', 1),
+      job('f', 't1', 4),
+    ];
+    for (const j of jobs) await store.create(j);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list('t1', { limit: 3, cursor });
+      expect(page.jobs.length).toBeLessThanOrEqual(3);
+      seen.push(...page.jobs.map((j) => j.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['d', 'b', 'ab', 'a', 'f', 'c', 'e']);
+  });
+
+  it('pages a status filter without dropping matches between pages', async () => {
+    const store = await makeStore();
+    for (let minute = 0; minute < 8; minute++) {
+      const j = job(`j${minute}`, 't1', minute);
+      await store.create(minute % 3 === 0 ? { ...j, status: 'running' } : j);
+    }
+    const first = await store.list('t1', { status: 'running', limit: 2 });
+    expect(first.jobs.map((j) => j.id)).toEqual(['j6', 'j3']);
+    const second = await store.list('t1', {
+      status: 'running',
+      limit: 2,
+      cursor: first.nextCursor,
+    });
+    expect(second.jobs.map((j) => j.id)).toEqual(['j0']);
+    expect(second.nextCursor).toBeUndefined();
+  });
+
   it('claims an idempotency key once per tenant and returns the first claim after that', async () => {
     const store = await makeStore();
     const rec = {
