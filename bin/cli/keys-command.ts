@@ -13,8 +13,28 @@ export const KEYS_HELP = `Usage: ditserve keys <create|list|revoke> [options]
 
 Options:
   -d, --data-dir <dir>   the local data folder (DITSERVE_DATA_DIR, default ./data)
+      --backend <kind>   local | aws (DITSERVE_BACKEND, default local)
+      --bucket <name>    with --backend aws: the stack's bucket (DITSERVE_BUCKET; AWS credentials
+                         and region from the usual AWS environment / profile)
       --json             machine-readable output
 `;
+
+async function keyStoreFor(
+  v: { 'data-dir'?: string | undefined; backend?: string | undefined; bucket?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): Promise<KeyStore> {
+  const backend = readString(env, 'DITSERVE_BACKEND', { option: v.backend, default: 'local' });
+  if (backend === 'aws') {
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    const { S3KeyStore } = await import('../../core/adapters/aws/s3-key-store.ts');
+    const bucket = readString(env, 'DITSERVE_BUCKET', { option: v.bucket });
+    return new S3KeyStore({ client: new S3Client({}), bucket });
+  }
+  if (backend !== 'local') throw new UsageError(`--backend must be local or aws, got "${backend}"`);
+  return new FsKeyStore({
+    root: readString(env, 'DITSERVE_DATA_DIR', { option: v['data-dir'], default: './data' }),
+  });
+}
 
 const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -33,6 +53,8 @@ export async function keysCommand(
         tenant: { type: 'string' },
         name: { type: 'string' },
         'data-dir': { type: 'string', short: 'd' },
+        backend: { type: 'string' },
+        bucket: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -46,11 +68,7 @@ export async function keysCommand(
     process.stdout.write(KEYS_HELP);
     return v.help ? 0 : 2;
   }
-  const keys =
-    store ??
-    new FsKeyStore({
-      root: readString(env, 'DITSERVE_DATA_DIR', { option: v['data-dir'], default: './data' }),
-    });
+  const keys = store ?? (await keyStoreFor(v, env));
   const out = (value: unknown, text: string) =>
     process.stdout.write(v.json ? `${JSON.stringify(value)}\n` : text);
   switch (action) {

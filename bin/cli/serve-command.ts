@@ -125,8 +125,12 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
       process.stderr.write(`ditserve: ${signal}: draining…\n`);
       resolve();
     };
-    process.once('SIGINT', () => { stop('SIGINT'); });
-    process.once('SIGTERM', () => { stop('SIGTERM'); });
+    process.once('SIGINT', () => {
+      stop('SIGINT');
+    });
+    process.once('SIGTERM', () => {
+      stop('SIGTERM');
+    });
   });
   await stack.stop(30_000);
   return 0;

@@ -1,0 +1,102 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/temp-dir.ts';
+
+const cli = fileURLToPath(new URL('../bin/ditserve.mjs', import.meta.url));
+
+async function ditserve(...args: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
+      encoding: 'utf8',
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('ditserve keys', () => {
+  it('creates a key shown once, lists it without the secret, and revokes it', async () => {
+    const dataDir = await tempDir();
+    const created = await ditserve(
+      'keys',
+      'create',
+      '--tenant',
+      'acme',
+      '--data-dir',
+      dataDir,
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; key: string; tenant: string };
+    expect(key.key).toMatch(/^dsk_[0-9a-f]{12}_/);
+    expect(key.tenant).toBe('acme');
+
+    const listed = await ditserve('keys', 'list', '--data-dir', dataDir);
+    expect(listed.stdout).toContain(key.id);
+    expect(listed.stdout).not.toContain(key.key);
+
+    expect((await ditserve('keys', 'revoke', key.id, '--data-dir', dataDir)).code).toBe(0);
+    const after = JSON.parse(
+      (await ditserve('keys', 'list', '--data-dir', dataDir, '--json')).stdout,
+    ) as {
+      revoked_at?: string;
+    }[];
+    expect(after[0]?.revoked_at).toBeDefined();
+  });
+
+  it('says what is missing with exit code 2', async () => {
+    const run = await ditserve('keys', 'create');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--tenant');
+  });
+});
+
+describe('ditserve serve (npm start)', () => {
+  it('lists every option in --help', async () => {
+    const run = await ditserve('serve', '--help');
+    expect(run.code).toBe(0);
+    for (const option of [
+      '--port',
+      '--data-dir',
+      '--model',
+      '--workers',
+      '--batch-size',
+      '--device',
+      '--require-keys',
+    ]) {
+      expect(run.stdout).toContain(option);
+    }
+  });
+
+  it('rejects an unknown option with exit code 2', async () => {
+    const run = await ditserve('serve', '--prot', '9000');
+    expect(run.code).toBe(2);
+  });
+
+  it('listens, answers /healthz, prints a first request, and exits 0 on SIGTERM', async () => {
+    const dataDir = await tempDir();
+    const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!/worker ready/.test(stderr) && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+    expect(url).toBeDefined();
+    expect(stderr).toContain('curl -s');
+    expect(stderr).toContain('No API key needed');
+    const health = await fetch(`${url ?? ''}/healthz`);
+    expect(health.status).toBe(200);
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+  });
+});
