@@ -86,7 +86,7 @@ describe('ditserve serve (npm start)', () => {
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = Date.now() + 60_000;
-    while (!/worker ready/.test(stderr) && Date.now() < deadline && child.exitCode === null) {
+    while (!stderr.includes('worker ready') && Date.now() < deadline && child.exitCode === null) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
