@@ -9,10 +9,13 @@ export interface FieldProblem {
 
 /** The request is well-formed JSON but breaks the contract (422, every problem listed). */
 export class ValidationError extends DitserveError {
-  readonly code = 'invalid_request';
+  readonly code: 'invalid_request' | 'webhook_url_refused';
   readonly problems: readonly FieldProblem[];
 
-  constructor(problems: readonly FieldProblem[]) {
+  constructor(
+    problems: readonly FieldProblem[],
+    code: 'invalid_request' | 'webhook_url_refused' = 'invalid_request',
+  ) {
     const first = problems[0];
     super(
       first
@@ -20,6 +23,7 @@ export class ValidationError extends DitserveError {
         : 'invalid request',
     );
     this.problems = problems;
+    this.code = code;
   }
 
   static field(field: string, message: string, allowed?: string): ValidationError {

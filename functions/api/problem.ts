@@ -16,6 +16,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   payload_too_large: 'The body is too large',
   unsupported_media_type: 'Unsupported content type',
   content_policy: 'The prompt was refused by the content policy',
+  webhook_url_refused: 'The webhook URL is not allowed',
   idempotency_conflict: 'The Idempotency-Key was used with a different request',
   url_expired: 'The file URL has expired or is not valid',
   generation_canceled: 'The generation was canceled',

@@ -292,17 +292,26 @@ describe('422 invalid_request, per field', () => {
     expect(p.allowed).toBeTruthy();
   });
 
-  it('a webhook URL the deployment refuses (checkWebhookUrl)', async () => {
-    const body = await invalid(
-      { ...VALID, webhook: { url: 'http://169.254.169.254/latest/meta-data' } },
-      {
-        checkWebhookUrl: (url) =>
-          new URL(url).hostname.startsWith('169.254.') ? 'a link-local address' : undefined,
-      },
+  it('a webhook URL the deployment refuses (checkWebhookUrl): webhook_url_refused', async () => {
+    const api = await makeApi({
+      checkWebhookUrl: (url) =>
+        new URL(url).hostname.startsWith('169.254.') ? 'a link-local address' : undefined,
+    });
+    const body = await expectProblem(
+      await api.call(api.alice, 'POST', GEN, {
+        ...VALID,
+        webhook: { url: 'http://169.254.169.254/latest/meta-data' },
+      }),
+      422,
+      'webhook_url_refused',
     );
     const p = fieldProblem(body, 'webhook.url');
     expect(p.message).toBe('a link-local address');
     expect(p.allowed).toBe('a public https URL');
+    expect(
+      (await api.call(api.alice, 'POST', GEN, { ...VALID, webhook: { url: 'https://a.test/' } }))
+        .status,
+    ).toBe(202);
   });
 
   it('seed + num_images beyond the largest seed', async () => {

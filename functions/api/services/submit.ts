@@ -77,7 +77,13 @@ export async function submitGeneration(
   if (!decision.allowed) throw new ContentPolicyError(decision.reason);
   if (body.webhook && deps.checkWebhookUrl) {
     const reason = deps.checkWebhookUrl(body.webhook.url);
-    if (reason) throw ValidationError.field('webhook.url', reason, 'a public https URL');
+    // Its own code (as the dispatcher's refusal), with the field like any other 422.
+    if (reason) {
+      throw new ValidationError(
+        [{ field: 'webhook.url', message: reason, allowed: 'a public https URL' }],
+        'webhook_url_refused',
+      );
+    }
   }
   // Deliveries are signed: make sure the tenant has a secret before the first event exists.
   if (body.webhook) await ensureWebhookSecret(deps.keys, caller.tenant, now);
