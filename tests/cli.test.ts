@@ -165,10 +165,4 @@ describe('ditserve', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown command "paint"');
   });
-
-  it('says plainly that serve is not built yet (exit 2)', async () => {
-    const run = await ditserve('serve');
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('the HTTP API is not built yet');
-  });
 });
