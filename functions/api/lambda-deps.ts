@@ -5,14 +5,21 @@ import { loadModelCatalog } from '../../core/model-catalog.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
 import type { ApiDeps } from './deps.ts';
 import type { Logger } from './logger.ts';
+import { policyFromEnv } from './services/prompt-policy.ts';
 
 /** Powertools' Logger behind our Logger interface: structured JSON with Lambda context. */
 function powertoolsLogger(): Logger {
   const logger = new PowertoolsLogger({ serviceName: 'ditserve-api' });
   return {
-    info: (message, fields) => { logger.info(message, fields ?? {}); },
-    warn: (message, fields) => { logger.warn(message, fields ?? {}); },
-    error: (message, fields) => { logger.error(message, fields ?? {}); },
+    info: (message, fields) => {
+      logger.info(message, fields ?? {});
+    },
+    warn: (message, fields) => {
+      logger.warn(message, fields ?? {});
+    },
+    error: (message, fields) => {
+      logger.error(message, fields ?? {});
+    },
   };
 }
 
@@ -33,5 +40,6 @@ export async function lambdaDeps(env = process.env): Promise<ApiDeps> {
     auth: { kind: 'keys' },
     logger: powertoolsLogger(),
     checkWebhookUrl: (url) => checkWebhookUrl(url),
+    promptPolicy: policyFromEnv(env),
   };
 }

@@ -11,6 +11,7 @@ import { createApp } from '../api/app.ts';
 import type { ApiLimits, AuthMode } from '../api/deps.ts';
 import type { Logger } from '../api/logger.ts';
 import { listen } from '../api/server.ts';
+import { policyFromEnv } from '../api/services/prompt-policy.ts';
 import { createLocalDispatcher } from '../webhook-dispatcher/local-dispatcher.ts';
 
 export interface LocalStackOptions {
@@ -97,6 +98,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     limits: options.limits,
     logger: options.logger,
     checkWebhookUrl: (url) => checkWebhookUrl(url, policy),
+    promptPolicy: policyFromEnv(process.env),
     files: backend.verifyFile && { verify: backend.verifyFile },
   });
   handler = (request) => app.fetch(request);

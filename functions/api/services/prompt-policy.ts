@@ -26,3 +26,17 @@ export function blocklistPolicy(words: readonly string[] = DEFAULT_BLOCKLIST): P
     return { allowed: true };
   };
 }
+
+/**
+ * DITSERVE_PROMPT_BLOCKLIST: comma-separated words replacing the default list; empty or `none`
+ * turns the blocklist off (a deployment with its own moderation in front of ditserve).
+ */
+export function policyFromEnv(env: Readonly<Record<string, string | undefined>>): PromptPolicy {
+  const raw = env.DITSERVE_PROMPT_BLOCKLIST;
+  if (raw === undefined) return blocklistPolicy();
+  const words = raw
+    .split(',')
+    .map((w) => w.trim())
+    .filter((w) => w && w.toLowerCase() !== 'none');
+  return blocklistPolicy(words);
+}
