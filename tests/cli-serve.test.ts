@@ -1,23 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { cli, ditserve } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
-const cli = fileURLToPath(new URL('../bin/ditserve.mjs', import.meta.url));
-
-async function ditserve(...args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      encoding: 'utf8',
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('ditserve keys', () => {
   it('creates a key shown once, lists it without the secret, and revokes it', async () => {

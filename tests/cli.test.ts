@@ -1,33 +1,11 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPngText } from '../gpu-worker/src/sampler/png.ts';
+import { ditserve } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 import { writeTestModel } from './helpers/test-model.ts';
 
-const cli = fileURLToPath(new URL('../bin/ditserve.mjs', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI as a user would (node bin/ditserve.mjs …), never throwing on a non-zero exit. */
-async function ditserve(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      encoding: 'utf8',
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 let dir: string;
 let modelDir: string;
