@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { GenerationData } from '../../../core/generation.ts';
 import { redeliverWebhook } from '../../../core/webhooks/outbox.ts';
 import { NotFoundError } from '../errors.ts';
-import { createRouter } from '../router.ts';
+import { createRouter, notFoundHook } from '../router.ts';
 import { IdParam } from '../schemas/generation.ts';
 import { COMMON_ERRORS, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
 import { ensureWebhookSecret, rotateWebhookSecret } from '../services/webhook-secret.ts';
@@ -94,46 +94,54 @@ export function webhooksRoutes() {
     return c.json({ secret, previous }, 200);
   });
 
-  app.openapi(deliveries, async (c) => {
-    const { deps, tenant } = c.var;
-    const id = c.req.valid('param').id;
-    await deps.jobs.get<GenerationData>(tenant, id);
-    const log = deps.deliveryLog ? await deps.deliveryLog.list(tenant, id) : [];
-    return c.json(
-      {
-        object: 'list' as const,
-        data: log.map((a) => ({
-          webhook_id: a.webhookId,
-          type: a.type,
-          attempt: a.attempt,
-          at: a.at,
-          outcome: a.outcome,
-          status_code: a.statusCode,
-          error: a.error,
-          duration_ms: a.durationMs,
-          next_retry_at: a.nextRetryAt,
-        })),
-      },
-      200,
-    );
-  });
+  app.openapi(
+    deliveries,
+    async (c) => {
+      const { deps, tenant } = c.var;
+      const id = c.req.valid('param').id;
+      await deps.jobs.get<GenerationData>(tenant, id);
+      const log = deps.deliveryLog ? await deps.deliveryLog.list(tenant, id) : [];
+      return c.json(
+        {
+          object: 'list' as const,
+          data: log.map((a) => ({
+            webhook_id: a.webhookId,
+            type: a.type,
+            attempt: a.attempt,
+            at: a.at,
+            outcome: a.outcome,
+            status_code: a.statusCode,
+            error: a.error,
+            duration_ms: a.durationMs,
+            next_retry_at: a.nextRetryAt,
+          })),
+        },
+        200,
+      );
+    },
+    notFoundHook,
+  );
 
-  app.openapi(redeliver, async (c) => {
-    const { deps, tenant, limits } = c.var;
-    if (!deps.outbox) throw new NotFoundError('this deployment has no webhook outbox');
-    const id = c.req.valid('param').id;
-    const job = await deps.jobs.get<GenerationData>(tenant, id);
-    const outputUrls = await Promise.all(
-      (job.data.outputs ?? []).map(
-        async (o) => (await deps.blobs.signedUrl(o.key, limits.urlTtlSeconds)).url,
-      ),
-    );
-    await ensureWebhookSecret(deps.keys, tenant, now(c));
-    const event = await redeliverWebhook({ jobs: deps.jobs, outbox: deps.outbox }, tenant, id, {
-      outputUrls,
-    });
-    return c.json({ webhook_id: event.id, type: event.type }, 202);
-  });
+  app.openapi(
+    redeliver,
+    async (c) => {
+      const { deps, tenant, limits } = c.var;
+      if (!deps.outbox) throw new NotFoundError('this deployment has no webhook outbox');
+      const id = c.req.valid('param').id;
+      const job = await deps.jobs.get<GenerationData>(tenant, id);
+      const outputUrls = await Promise.all(
+        (job.data.outputs ?? []).map(
+          async (o) => (await deps.blobs.signedUrl(o.key, limits.urlTtlSeconds)).url,
+        ),
+      );
+      await ensureWebhookSecret(deps.keys, tenant, now(c));
+      const event = await redeliverWebhook({ jobs: deps.jobs, outbox: deps.outbox }, tenant, id, {
+        outputUrls,
+      });
+      return c.json({ webhook_id: event.id, type: event.type }, 202);
+    },
+    notFoundHook,
+  );
 
   return app;
 }
