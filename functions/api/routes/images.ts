@@ -136,7 +136,9 @@ export function imagesRoutes() {
       const outputs = done.data.outputs ?? [];
       const data = await Promise.all(
         outputs.map(async (o) =>
-          body.response_format === 'b64_json'
+          // OpenAI's current image models answer b64_json unless asked for URLs (and the SDK
+          // marks response_format as legacy), so b64_json is the default here too.
+          (body.response_format ?? 'b64_json') === 'b64_json'
             ? { b64_json: Buffer.from((await deps.blobs.get(o.key)).bytes).toString('base64') }
             : { url: (await deps.blobs.signedUrl(o.key, limits.urlTtlSeconds)).url },
         ),
