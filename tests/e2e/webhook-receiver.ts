@@ -22,6 +22,11 @@ export async function startWebhookReceiver() {
   return {
     url: `http://127.0.0.1:${port}/hooks/ditserve`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => { resolve(); })),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
   };
 }
