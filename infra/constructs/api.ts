@@ -1,0 +1,176 @@
+import { join } from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { copyModelMetadataCommands, REPO_ROOT } from '../model-files.ts';
+import { lambdaExecutionRole } from './lambda-role.ts';
+
+/** esbuild banner: `require` for CommonJS dependencies inside an ES module bundle. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __ditserveCreateRequire } from 'node:module'; const require = __ditserveCreateRequire(import.meta.url);";
+
+export interface DitserveApiProps {
+  /** Environment shared by every component (bucket, queue URLs, backend). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The model folder name under `models/` whose JSON files go into the bundle. */
+  readonly model: string;
+  readonly logRetention: logs.RetentionDays;
+  /** Steady-state requests per second for the whole API (API Gateway stage throttling). */
+  readonly throttleRateLimit: number;
+  /** Burst bucket size of the same throttle. */
+  readonly throttleBurstLimit: number;
+  /** @default - no custom domain: the execute-api URL */
+  readonly domainName?: string;
+  /** ACM certificate (same region as the stack) for `domainName`. */
+  readonly certificateArn?: string;
+  /** @default - no WAF web ACL */
+  readonly webAclArn?: string;
+  /** @default - unreserved (the account's shared concurrency) */
+  readonly reservedConcurrency?: number;
+  /**
+   * How long one request may run: SSE streams and `Prefer: wait` hold it open.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * The Hono API on Lambda (Node 22, arm64, one minified ESM file) behind an API Gateway REST API
+ * whose Lambda proxy integration streams the response (SSE). Why not a function URL behind
+ * CloudFront: see docs/deploy.md ("Front door").
+ */
+export class DitserveApi extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+  public readonly accessLogGroup: logs.LogGroup;
+  public readonly restApi: apigw.RestApi;
+  public readonly domain?: apigw.DomainName;
+  public readonly webAcl?: wafv2.CfnWebACLAssociation;
+  /** The URL clients use (custom domain when given). */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: DitserveApiProps) {
+    super(scope, id);
+    if ((props.domainName === undefined) !== (props.certificateArn === undefined)) {
+      throw new Error('domainName and certificateArn go together: give both or neither');
+    }
+    if (props.throttleRateLimit <= 0 || props.throttleBurstLimit < 1) {
+      throw new Error('throttleRateLimit must be > 0 and throttleBurstLimit ≥ 1');
+    }
+    const timeout = props.timeout ?? Duration.minutes(5);
+    if (timeout.toSeconds() > 900) throw new Error('timeout must be at most 15 minutes');
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = lambdaExecutionRole(this, 'Role', this.logGroup, 'ditserve API function');
+    const modelDir = join(REPO_ROOT, 'models', props.model);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, 'functions/api/lambda.ts'),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 1024,
+      timeout,
+      role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      description: 'ditserve HTTP API (Hono, response streaming)',
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
+      environment: {
+        ...props.environment,
+        DITSERVE_MODEL_DIRS: `/var/task/models/${props.model}`,
+        DITSERVE_REQUIRE_KEYS: 'true',
+        // Stack traces point into the TypeScript sources (the bundle ships its .map file).
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.EXTERNAL,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        // The AWS SDK is bundled too (tree-shaken): its version is the lockfile's, not the
+        // runtime's, so the conditional writes the job store relies on behave as tested.
+        externalModules: [],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input, outputDir) =>
+            copyModelMetadataCommands(modelDir, outputDir, props.model),
+        },
+      },
+    });
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.restApi = new apigw.RestApi(this, 'RestApi', {
+      description: 'ditserve API',
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      // Clients call the custom domain when there is one.
+      disableExecuteApiEndpoint: false,
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: 'prod',
+        throttlingRateLimit: props.throttleRateLimit,
+        throttlingBurstLimit: props.throttleBurstLimit,
+        metricsEnabled: true,
+        tracingEnabled: false,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+    const integration = new apigw.LambdaIntegration(this.function, {
+      proxy: true,
+      responseTransferMode: apigw.ResponseTransferMode.STREAM,
+      timeout,
+    });
+    this.restApi.root.addMethod('ANY', integration);
+    this.restApi.root.addProxy({ defaultIntegration: integration, anyMethod: true });
+
+    if (props.domainName !== undefined && props.certificateArn !== undefined) {
+      this.domain = this.restApi.addDomainName('Domain', {
+        domainName: props.domainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
+        endpointType: apigw.EndpointType.REGIONAL,
+        securityPolicy: apigw.SecurityPolicy.TLS_1_2,
+        basePath: '',
+      });
+      this.url = `https://${props.domainName}/`;
+    } else {
+      // execute-api URLs carry the stage (`…/prod/`); API Gateway strips it before the function
+      // sees the path, so routes stay `/v1/...`.
+      this.url = this.restApi.url;
+    }
+    if (props.webAclArn !== undefined) {
+      this.webAcl = new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
+        resourceArn: this.restApi.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    }
+    new CfnOutput(this, 'Url', { value: this.url, description: 'ditserve API base URL' });
+  }
+
+  /** The API's own calls: the IAM grants are made by the stack (see DitserveStack.grantApi). */
+  public get grantPrincipal(): iam.IPrincipal {
+    return this.function.grantPrincipal;
+  }
+}
