@@ -344,6 +344,7 @@ export class DitserveStack extends Stack {
     new CfnOutput(this, 'JobsQueueUrl', { value: this.jobs.queue.queueUrl });
     new CfnOutput(this, 'WorkerRepositoryUri', { value: this.repository.repositoryUri });
     new CfnOutput(this, 'ClusterName', { value: this.worker.cluster.clusterName });
+    new CfnOutput(this, 'WorkerServiceName', { value: this.worker.service.serviceName });
     new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
 
