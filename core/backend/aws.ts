@@ -9,6 +9,9 @@ import { readOptionalString, readString } from '../config.ts';
 import type { JobMessage, WebhookEventMessage } from '../generation.ts';
 import type { Backend } from './types.ts';
 
+/** The object tag the stack's output-expiry lifecycle rule matches. */
+export const OUTPUT_TAGGING = 'ditserve:expiry=output';
+
 export interface AwsBackendOptions {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
@@ -36,6 +39,8 @@ export function awsBackend(o: AwsBackendOptions): Backend {
     blobs: new S3BlobStore({
       client: o.s3,
       bucket: o.bucket,
+      // Matches the stack's lifecycle rule for outputs (infra/constructs/storage.ts).
+      tagging: OUTPUT_TAGGING,
       serverSideEncryption: o.kmsKeyArn
         ? { kind: 'aws:kms', kmsKeyId: o.kmsKeyArn }
         : { kind: 'AES256' },

@@ -32,6 +32,11 @@ export interface S3BlobStoreOptions {
    * endpoint when the service itself talks to S3 through a private one.
    */
   readonly presignClient?: S3Client | undefined;
+  /**
+   * Object tags on every blob (`k=v&k2=v2`). The stack's lifecycle rule expires objects tagged
+   * `ditserve:expiry=output` after the output retention: S3 rules match prefixes only, not `jobs/{tenant}/{id}/out/`.
+   */
+  readonly tagging?: string | undefined;
 }
 
 /** SigV4 presigned URLs live at most 7 days. */
@@ -44,6 +49,7 @@ export class S3BlobStore implements BlobStore {
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #sse: ServerSideEncryption;
+  readonly #tagging: string | undefined;
 
   constructor(options: S3BlobStoreOptions) {
     this.#client = options.client;
@@ -51,6 +57,7 @@ export class S3BlobStore implements BlobStore {
     this.#bucket = options.bucket;
     this.#prefix = normalizePrefix(options.prefix);
     this.#sse = options.serverSideEncryption ?? { kind: 'AES256' };
+    this.#tagging = options.tagging;
   }
 
   put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
@@ -60,6 +67,7 @@ export class S3BlobStore implements BlobStore {
         Key: this.#prefix + key,
         Body: bytes,
         ContentType: contentType,
+        ...(this.#tagging ? { Tagging: this.#tagging } : {}),
         ServerSideEncryption: this.#sse.kind,
         ...(this.#sse.kind === 'aws:kms' && this.#sse.kmsKeyId
           ? { SSEKMSKeyId: this.#sse.kmsKeyId }

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../../core/adapters/aws/s3-blob-store.ts';
 import { S3JobStore } from '../../../core/adapters/aws/s3-job-store.ts';
+import { OUTPUT_TAGGING } from '../../../core/backend/aws.ts';
 import { StoreUnavailableError, VersionConflictError } from '../../../core/ports/job-store.ts';
 import { motoForThisFile } from '../../helpers/moto.ts';
 
@@ -107,5 +113,15 @@ describe('S3BlobStore on moto', () => {
     await store.put('a.png', Uint8Array.from([1]), 'image/png');
     const head = await moto.s3.send(new HeadObjectCommand({ Bucket: name, Key: 'out/a.png' }));
     expect(head.ServerSideEncryption).toBe('AES256');
+  });
+
+  it('tags outputs so that the stack’s lifecycle rule can expire them', async () => {
+    const name = await bucket();
+    const store = new S3BlobStore({ client: moto.s3, bucket: name, tagging: OUTPUT_TAGGING });
+    await store.put('jobs/t1/gen_1/out/0.png', Uint8Array.from([1]), 'image/png');
+    const tags = await moto.s3.send(
+      new GetObjectTaggingCommand({ Bucket: name, Key: 'jobs/t1/gen_1/out/0.png' }),
+    );
+    expect(tags.TagSet).toEqual([{ Key: 'ditserve:expiry', Value: 'output' }]);
   });
 });
