@@ -75,6 +75,11 @@ export interface GenerationData {
   readonly timings?: GenerationTimings | undefined;
   /** How many times a worker has started this job (redeliveries after a crash add one). */
   readonly attempts?: number | undefined;
+  /**
+   * While running: the worker holding the job renews this with its progress writes; a message
+   * for a running job whose lease is live is a duplicate and waits, an expired one is taken over.
+   */
+  readonly leaseUntil?: string | undefined;
   /** Things the client should know but that did not stop the job (e.g. unknown words). */
   readonly warnings?: readonly string[] | undefined;
   /** Jobs still queued after this instant become expired instead of running. */

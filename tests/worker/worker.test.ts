@@ -21,18 +21,20 @@ afterAll(async () => {
 async function setup(options: { maxAttempts?: number } = {}) {
   const api = await makeApi({ limits: { requestsPerSecond: 1000, burst: 1000 } });
   const events: WorkerEvent[] = [];
-  const worker = new Worker({
-    jobs: api.jobs,
-    queue: api.queue,
-    blobs: api.blobs,
-    outbox: api.outbox,
-    models: new Map([[model.config.manifest.name, model]]),
-    pollWaitSeconds: 1,
-    visibilitySeconds: 30,
-    progressIntervalMs: 100,
-    maxAttempts: options.maxAttempts ?? 3,
-    onEvent: (e) => events.push(e),
-  });
+  const makeWorker = () =>
+    new Worker({
+      jobs: api.jobs,
+      queue: api.queue,
+      blobs: api.blobs,
+      outbox: api.outbox,
+      models: new Map([[model.config.manifest.name, model]]),
+      pollWaitSeconds: 1,
+      visibilitySeconds: 30,
+      progressIntervalMs: 100,
+      maxAttempts: options.maxAttempts ?? 3,
+      onEvent: (e) => events.push(e),
+    });
+  const worker = makeWorker();
   const submit = async (body: Record<string, unknown>) => {
     const res = await api.call(api.alice, 'POST', '/v1/generations', {
       prompt: 'a red circle',
@@ -60,7 +62,7 @@ async function setup(options: { maxAttempts?: number } = {}) {
       }
     }
   };
-  return { api, worker, events, submit, read, until, outboxTypes };
+  return { api, worker, makeWorker, events, submit, read, until, outboxTypes };
 }
 
 describe('worker', () => {
@@ -156,9 +158,12 @@ describe('worker', () => {
       job.version,
     );
     const poison = await t.submit({ seed: 9 });
-    // A delivery that another worker already took (and died with): receiveCount 2 > maxAttempts 1.
-    const [taken] = await t.api.queue.receive({ maxMessages: 10, visibilitySeconds: 0 });
-    expect(taken).toBeDefined();
+    // A job that workers already started as often as allowed and never finished (each died).
+    const p = await t.read(poison);
+    await t.api.jobs.put<GenerationData>(
+      { ...p, version: p.version + 1, data: { ...p.data, attempts: 1 } },
+      p.version,
+    );
     const ghost = await t.submit({});
     const g = await t.read(ghost);
     const ghostJob: GenerationJob = {
@@ -175,12 +180,28 @@ describe('worker', () => {
     expect((await t.read(stale)).status).toBe('expired');
     const poisoned = await t.read(poison);
     const ghosted = await t.read(ghost);
-    // Which of the first two messages the worker saw twice depends on queue order; both rules hold.
-    expect([poisoned.status, poisoned.data.error?.code]).toEqual(
-      poisoned.status === 'failed' ? ['failed', 'worker_lost'] : ['succeeded', undefined],
-    );
+    expect(poisoned.status).toBe('failed');
+    expect(poisoned.data.error).toMatchObject({ code: 'worker_lost', retryable: false });
     expect(ghosted.status).toBe('failed');
     expect(ghosted.data.error).toMatchObject({ code: 'model_not_found', retryable: false });
+  });
+
+  it('defers a duplicate message of a job a live worker holds: the job runs once', async () => {
+    const t = await setup();
+    const id = await t.submit({ steps: 100 });
+    t.worker.start();
+    await t.until('running with progress', () => t.events.some((e) => e.type === 'job_progress'));
+    // A second, idle worker receives the duplicate while the first is still generating.
+    const second = t.makeWorker();
+    second.start();
+    await t.api.queue.send({ tenant: 'tenant-alice', jobId: id });
+    await t.until('deferred', () =>
+      t.events.some((e) => e.type === 'message_skipped' && e.reason.includes('live worker')),
+    );
+    await t.until('done', async () => (await t.read(id)).status === 'succeeded');
+    await Promise.all([t.worker.stop(), second.stop()]);
+    expect(t.events.filter((e) => e.type === 'job_started' && e.jobId === id)).toHaveLength(1);
+    expect((await t.read(id)).data.attempts).toBe(1);
   });
 
   it('drains: a batch that cannot finish in time goes back to the queue, ready for another worker', async () => {
@@ -192,6 +213,8 @@ describe('worker', () => {
     const job = await t.read(id);
     expect(job.status).toBe('queued');
     expect(job.startedAt).toBeUndefined();
+    // Being drained is not the job's fault: it does not count against its attempts.
+    expect(job.data.attempts).toBe(0);
     expect(t.events.some((e) => e.type === 'job_released' && e.jobId === id)).toBe(true);
     // The message is visible again at once.
     const [again] = await t.api.queue.receive({ maxMessages: 1, waitSeconds: 0 });

@@ -70,8 +70,12 @@ async function main(env = process.env): Promise<void> {
   const drainMs =
     readInt(env, 'DITSERVE_DRAIN_SECONDS', { default: 110, min: 0, max: 3600 }) * 1000;
   await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => { resolve(); });
-    process.once('SIGINT', () => { resolve(); });
+    process.once('SIGTERM', () => {
+      resolve();
+    });
+    process.once('SIGINT', () => {
+      resolve();
+    });
   });
   await worker.stop(drainMs);
   current.state = 'stopped';

@@ -213,6 +213,11 @@ export class Worker {
     }
   }
 
+  /** Until when a claim or progress write holds the job: one visibility timeout from `at`. */
+  #leaseFrom(at: Date): string {
+    return new Date(at.getTime() + this.#o.visibilitySeconds * 1000).toISOString();
+  }
+
   async #announce(
     job: GenerationJob,
     type: WebhookEventType,
@@ -278,10 +283,19 @@ export class Worker {
       });
     }
     if (job.data.cancelRequested) return this.#endWithout(delivery, job, 'canceled');
-    if (delivery.receiveCount > this.#o.maxAttempts) {
+    const leaseLeftMs = Date.parse(job.data.leaseUntil ?? '') - now.getTime();
+    if (job.status === 'running' && leaseLeftMs > 0) {
+      // A live worker holds the job (its progress writes renew the lease): this is a duplicate
+      // message or an early redelivery. Look again once the lease would have run out.
+      await this.#o.queue.extend(delivery.receipt, Math.ceil(leaseLeftMs / 1000) + 1);
+      this.#emit({ type: 'message_skipped', jobId, reason: 'held by a live worker; deferred' });
+      return undefined;
+    }
+    const attempts = job.data.attempts ?? 0;
+    if (attempts >= this.#o.maxAttempts) {
       return this.#endWithout(delivery, job, 'failed', {
         code: 'worker_lost',
-        message: `the job was started ${delivery.receiveCount - 1} times and no worker finished it`,
+        message: `the job was started ${attempts} times and no worker finished it`,
         retryable: false,
       });
     }
@@ -292,20 +306,22 @@ export class Worker {
         retryable: false,
       });
     }
+    const leaseUntil = this.#leaseFrom(now);
     const claimedJob = await updateJob(this.#o.jobs, tenant, jobId, (current) => {
       const attempts = (current.data.attempts ?? 0) + 1;
       if (current.status === 'queued') {
         return {
           ...transition(current, 'running', now),
-          data: { ...current.data, attempts, progress: undefined },
+          data: { ...current.data, attempts, leaseUntil, progress: undefined },
         };
       }
-      // Redelivered after a worker died mid-run: take it over from the start.
-      if (current.status === 'running' && !current.data.cancelRequested) {
+      // Redelivered after a worker died mid-run (its lease ran out): take it over from the start.
+      const leaseLive = Date.parse(current.data.leaseUntil ?? '') > now.getTime();
+      if (current.status === 'running' && !current.data.cancelRequested && !leaseLive) {
         return {
           ...current,
           startedAt: now.toISOString(),
-          data: { ...current.data, attempts, progress: undefined },
+          data: { ...current.data, attempts, leaseUntil, progress: undefined },
         };
       }
       return undefined;
@@ -318,12 +334,18 @@ export class Worker {
     return { delivery, job: claimedJob, params: claimedJob.data.params };
   }
 
-  async #release(c: Claimed, reason: string): Promise<void> {
+  /** Hands a job back to the queue; a drain does not count as one of the job's attempts. */
+  async #release(c: Claimed, reason: string, countsAsAttempt = false): Promise<void> {
     await updateJob(this.#o.jobs, c.job.tenant, c.job.id, (current) =>
       current.status === 'running'
         ? {
             ...transition(current, 'queued', this.#now()),
-            data: { ...current.data, progress: undefined },
+            data: {
+              ...current.data,
+              progress: undefined,
+              leaseUntil: undefined,
+              attempts: Math.max(0, (current.data.attempts ?? 1) - (countsAsAttempt ? 0 : 1)),
+            },
           }
         : undefined,
     ).catch(() => undefined);
@@ -429,8 +451,26 @@ export class Worker {
               data: { ...current.data, progress: undefined },
             };
           }
-          return { ...current, data: { ...current.data, progress: { step, total } } };
+          // Another worker took the job over (this one looked dead): stop spending on it.
+          if (current.data.attempts !== c.job.data.attempts) return undefined;
+          return {
+            ...current,
+            data: {
+              ...current.data,
+              progress: { step, total },
+              leaseUntil: this.#leaseFrom(new Date()),
+            },
+          };
         });
+        if (job.status === 'running' && job.data.attempts !== c.job.data.attempts) {
+          canceled.add(c.job.id);
+          this.#emit({
+            type: 'job_released',
+            jobId: job.id,
+            reason: 'taken over by another worker',
+          });
+          continue;
+        }
         if (job.status !== 'running') {
           canceled.add(c.job.id);
           await this.#o.queue.delete(c.delivery.receipt).catch(() => undefined);
