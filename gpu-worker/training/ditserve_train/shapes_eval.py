@@ -29,21 +29,22 @@ def _relation_holds(rel: str, a: Found, b: Found, det: Detection) -> bool:
     return primary >= MIN_OFFSET and primary > abs(secondary)
 
 
-def _matches(o: ObjectSpec, f: Found, det: Detection) -> bool:
-    return (f.shape == o.shape and (o.color is None or f.color == o.color)
-            and (o.position is None or _cell(f, det) == V.POSITIONS[o.position]))
+def _matches(o: ObjectSpec, f: Found, det: Detection, colors: bool = True, positions: bool = True) -> bool:
+    return (f.shape == o.shape and (not colors or o.color is None or f.color == o.color)
+            and (not positions or o.position is None or _cell(f, det) == V.POSITIONS[o.position]))
 
 
-def score(spec: SceneSpec, det: Detection) -> bool:
+def score(spec: SceneSpec, det: Detection, colors: bool = True, positions: bool = True) -> bool:
+    """Whether det shows spec. colors/positions=False relax those checks (diagnostics only)."""
     if spec.background and det.background != spec.background:
         return False
     wanted: list[tuple[int, ObjectSpec]] = [(i, o) for i, o in enumerate(spec.objects) for _ in range(o.count)]
     if len(det.objects) != len(wanted) or any(f.shape == "unknown" for f in det.objects):
         return False
     for perm in permutations(det.objects):
-        if not all(_matches(o, f, det) for (_, o), f in zip(wanted, perm)):
+        if not all(_matches(o, f, det, colors, positions) for (_, o), f in zip(wanted, perm)):
             continue
-        if spec.relation is None:
+        if spec.relation is None or not positions:
             return True
         a = next(f for (i, _), f in zip(wanted, perm) if i == 0)
         b = next(f for (i, _), f in zip(wanted, perm) if i == 1)
@@ -57,13 +58,37 @@ def evaluate(prompts: list[tuple[SceneSpec, str]], images: list[np.ndarray], poo
 
     `pool` (a process pool with .map) spreads the detector over CPU cores.
     """
-    detections = list(pool.map(detect, images, chunksize=8)) if pool else [detect(img) for img in images]
+    return table_of(prompts, detect_all(images, pool))
+
+
+def detect_all(images: list[np.ndarray], pool=None) -> list[Detection]:
+    return list(pool.map(detect, images, chunksize=8)) if pool else [detect(img) for img in images]
+
+
+def table_of(prompts: list[tuple[SceneSpec, str]], detections: list[Detection], **relax) -> dict[str, float]:
     passed: dict[str, list[bool]] = {c: [] for c in CATEGORIES}
     for (spec, _), det in zip(prompts, detections):
-        passed[spec.category].append(score(spec, det))
+        passed[spec.category].append(score(spec, det, **relax))
     table = {c: float(np.mean(v)) for c, v in passed.items() if v}
     table["overall"] = float(np.mean([table[c] for c in CATEGORIES if c in table]))
     return table
+
+
+def diagnose(prompts: list[tuple[SceneSpec, str]], detections: list[Detection]) -> dict[str, dict[str, float]]:
+    """Where failures come from (not a score): the pass rates with colors and/or positions not
+    checked, the share of images with the right number of objects, and of unknown shapes."""
+    out = {"strict": table_of(prompts, detections),
+           "no_positions": table_of(prompts, detections, positions=False),
+           "no_colors": table_of(prompts, detections, colors=False),
+           "shapes_only": table_of(prompts, detections, colors=False, positions=False)}
+    n_ok: dict[str, list[bool]] = {c: [] for c in CATEGORIES}
+    unknown: dict[str, list[bool]] = {c: [] for c in CATEGORIES}
+    for (spec, _), det in zip(prompts, detections):
+        n_ok[spec.category].append(len(det.objects) == sum(o.count for o in spec.objects))
+        unknown[spec.category].append(any(f.shape == "unknown" for f in det.objects))
+    out["object_count_right"] = {c: float(np.mean(v)) for c, v in n_ok.items() if v}
+    out["has_unknown_shape"] = {c: float(np.mean(v)) for c, v in unknown.items() if v}
+    return out
 
 
 def format_table(table: dict[str, float], counts: dict[str, int] | None = None) -> str:

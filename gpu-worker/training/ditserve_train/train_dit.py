@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .data import batches, to_device
+from .data import batches, render_arrays, unpack
 from .flow import flow_loss
+from .graphs import GraphedFn, GraphedLoss
 from .log import Log
 from .models.mmdit import MMDiT, MMDiTConfig
 from .models.text_encoder import TextEncoder, TextEncoderConfig
@@ -30,10 +31,12 @@ class DitRun:
     batch_size: int = 512
     lr: float = 2e-3
     ema_decay: float = 0.999
-    val_every_s: float = 75.0
+    val_every_s: float = 90.0
     patience: int = 3
-    echo: int = 2  # optimizer steps per rendered+encoded batch (data echoing; fresh t and noise each)
-    compile: bool = True
+    echo: int = 4  # optimizer steps per rendered+encoded batch (data echoing; fresh t and noise each)
+    mode: str = "graph"  # CUDA: "graph" (CUDA graphs, graphs.py), "compile" (static per bucket) or "eager"
+    warmup_steps: int = 300
+    decay_frac: float = 0.3  # cosine decay of the lr over the last part of the time budget
     steps: int = 20
     guidance: float = 4.0
     shift: float = 3.0
@@ -42,17 +45,6 @@ class DitRun:
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     with torch.no_grad():  # one fused kernel per dtype instead of one per parameter
         torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
-
-
-def _train_step(te, fwd, x0, ids, opt, params, device) -> torch.Tensor:
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        hidden, pooled = te(ids)
-        loss = flow_loss(fwd, x0, (hidden, pooled))
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    opt.step()
-    return loss
 
 
 def validate(pipe: TorchPipeline, prompts, run: DitRun, pool, guidance: float | None = None, steps: int | None = None) -> dict:
@@ -74,36 +66,85 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
     ema_te, ema_dit = copy.deepcopy(te).eval(), copy.deepcopy(dit).eval()
     pipe = TorchPipeline(ema_te, ema_dit, vae, tok, run.shift)
     it = batches(run.batch_size, seed + 2, workers)
-    # One static compile per aspect bucket (~40 s each); the compiled step is ~3x faster than eager
-    # on an H100 (scripts/profile_step.py). dynamic=True recompiled on every bucket change instead.
-    fwd = torch.compile(dit, dynamic=False) if run.compile and device.type == "cuda" else dit
+    cuda = device.type == "cuda"
+    mode = run.mode if cuda else "eager"
+    # "compile": one static compile per aspect bucket (~40 s each, ~3x faster than eager).
+    # "graph": CUDA graphs of the eager code, one capture per bucket (~1 s each), no compiler.
+    fwd = torch.compile(dit, dynamic=False) if mode == "compile" else dit
+
+    def loss_fn(x0: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda, cache_enabled=False):
+            hidden, pooled = te(ids)
+            return flow_loss(fwd, x0, (hidden, pooled))
+
+    def eager_loss(x0: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(x0, ids)
+        loss.backward()
+        return loss
+
+    # The frozen encoder runs in plain bf16 on CUDA (GroupNorm included; autocast would keep it in
+    # fp32): encoding a batch cost as much as a whole DiT step.
+    encoder = copy.deepcopy(vae.encoder).to(torch.bfloat16).eval() if cuda else vae.encoder
+
+    def encode(arrays, size):
+        images = render_arrays(arrays, *size)
+        mean, _ = encoder(images.to(torch.bfloat16) if cuda else images)
+        return (mean.float() - vae.cfg.shift_factor) * vae.cfg.scaling_factor
+
+    graphed_loss = GraphedLoss(loss_fn, params) if mode == "graph" else None
+    graphed_encode: dict[tuple[int, int], GraphedFn] = {}
+
+    def train_step(arrays, ids, size, fresh: bool):
+        nonlocal mode, fwd, x0
+        if mode != "graph":
+            if fresh:
+                with torch.no_grad():
+                    x0 = encode(arrays, size)
+            try:
+                return eager_loss(x0, ids)
+            except Exception as exc:  # a compiler failure must not cost the run: fall back to eager
+                if mode == "eager":
+                    raise
+                log.event("compile_failed", error=str(exc).splitlines()[0][:300])
+                mode, fwd = "eager", dit
+                return eager_loss(x0, ids)
+        try:
+            if fresh:
+                if size not in graphed_encode:
+                    graphed_encode[size] = GraphedFn(lambda *a: encode(a, size))
+                x0 = graphed_encode[size](*arrays)
+            return graphed_loss(x0, ids)
+        except Exception as exc:  # a capture failure must not cost the run: fall back to eager
+            log.event("graph_failed", error=str(exc).splitlines()[0][:300])
+            mode = "eager"
+            torch.cuda.synchronize()
+            return train_step(arrays, ids, size, True)
+
     best = {"score": -1.0, "state": None, "step": 0}
     t0, step, last_val, stale, loss_sum = time.time(), 0, time.time(), 0, None
     t_log = t0
+    x0 = None
     while True:  # at least one step and one validation, whatever the budget
         elapsed = time.time() - t0
-        # Warm-up, then constant, then a cosine decay over the last 30% of the time budget.
+        # Warm-up, then constant, then a cosine decay over the last part of the time budget.
         frac = min(elapsed / max(run.seconds, 1e-6), 1.0)
-        lr = run.lr * min(1.0, (step + 1) / 300) * (1.0 if frac < 0.7 else 0.5 + 0.5 * math.cos(math.pi * (frac - 0.7) / 0.3))
+        start = 1.0 - run.decay_frac
+        lr = run.lr * min(1.0, (step + 1) / run.warmup_steps) * (
+            1.0 if frac < start else 0.5 + 0.5 * math.cos(math.pi * (frac - start) / run.decay_frac))
         for g in opt.param_groups:
             g["lr"] = lr
-        if step % run.echo == 0:
-            images, ids = to_device(next(it), device)
-            with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                x0 = vae.encode_latents(images).float()
-        try:
-            loss = _train_step(te, fwd, x0, ids, opt, params, device)
-        except Exception as exc:  # a compiler failure must not cost the run: fall back to eager
-            if fwd is dit:
-                raise
-            log.event("compile_failed", error=str(exc).splitlines()[0][:300])
-            fwd = dit
-            loss = _train_step(te, fwd, x0, ids, opt, params, device)
+        fresh = step % run.echo == 0
+        if fresh:
+            arrays, ids, size = unpack(next(it), device)
+        loss = train_step(arrays, ids, size, fresh)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
         decay = min(run.ema_decay, (1 + step) / (10 + step))
         _ema_update(ema_te, te, decay)
         _ema_update(ema_dit, dit, decay)
         step += 1
-        loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()  # no per-step sync
+        loss_sum = loss.detach().clone() if loss_sum is None else loss_sum + loss.detach()  # no per-step sync
         if step % 100 == 0:
             log.scalar("dit", step=step, t=round(elapsed, 1), loss=round(loss_sum.item() / 100, 5), lr=round(lr, 6),
                        samples_per_s=round(100 * run.batch_size / (time.time() - t_log), 1))

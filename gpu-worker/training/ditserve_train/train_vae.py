@@ -8,38 +8,63 @@ import time
 import torch
 import torch.nn.functional as F
 
-from .data import batches, to_device
+from .data import batches, render_arrays, to_device, unpack
+from .graphs import GraphedLoss
 from .log import Log
 from .models.vae import Vae, VaeConfig
 
 LR = 1.5e-3
 
 
-def train_vae(device: torch.device, seconds: float, batch_size: int, seed: int, workers: int, log: Log) -> Vae:
+def train_vae(device: torch.device, seconds: float, batch_size: int, seed: int, workers: int, log: Log,
+              graphs: bool = True) -> Vae:
     torch.manual_seed(seed)
     vae = Vae(VaeConfig()).to(device)
-    opt = torch.optim.AdamW(vae.parameters(), lr=LR, betas=(0.9, 0.99), weight_decay=0.0)
+    params = list(vae.parameters())
+    cuda = device.type == "cuda"
+    opt = torch.optim.AdamW(params, lr=LR, betas=(0.9, 0.99), weight_decay=0.0, fused=cuda)
     it = batches(batch_size, seed + 1, workers, caption_dropout=0.0)
-    t0, step = time.time(), 0
-    while (elapsed := time.time() - t0) < seconds:
-        lr = LR * min(1.0, (step + 1) / 200) * (0.5 + 0.5 * math.cos(math.pi * min(elapsed / seconds, 1.0)))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        images, _ = to_device(next(it), device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+    kl_last = torch.zeros((), device=device)
+
+    def loss_fn(size, *arrays: torch.Tensor) -> torch.Tensor:
+        images = render_arrays(arrays, *size)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda, cache_enabled=False):
             mean, logvar = vae.encoder(images)
             z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
             rec = vae.decoder(z)
         rec = rec.float()
         kl = 0.5 * (mean.float().pow(2) + logvar.float().exp() - 1 - logvar.float()).mean()
-        loss = F.l1_loss(rec, images) + F.mse_loss(rec, images) + 1e-6 * kl
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        kl_last.copy_(kl.detach())
+        return F.l1_loss(rec, images) + F.mse_loss(rec, images) + 1e-6 * kl
+
+    # One CUDA graph per aspect bucket (graphs.py): the eager step at this batch is launch-bound.
+    graphed: dict[tuple[int, int], GraphedLoss] = {}
+    use_graphs = graphs and cuda
+    t0, step = time.time(), 0
+    while (elapsed := time.time() - t0) < seconds:
+        lr = LR * min(1.0, (step + 1) / 200) * (0.5 + 0.5 * math.cos(math.pi * min(elapsed / seconds, 1.0)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        arrays, _, size = unpack(next(it), device)
+        loss = None
+        if use_graphs:
+            try:
+                if size not in graphed:
+                    graphed[size] = GraphedLoss(lambda *a, size=size: loss_fn(size, *a), params)
+                loss = graphed[size](*arrays)
+            except Exception as exc:  # a capture failure must not cost the run: fall back to eager
+                log.event("graph_failed", phase="vae", error=str(exc).splitlines()[0][:300])
+                use_graphs = False
+                torch.cuda.synchronize()
+        if loss is None:
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(size, *arrays)
+            loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
         if step % 100 == 0:
-            log.scalar("vae", step=step, t=round(elapsed, 1), loss=round(loss.item(), 5), kl=round(kl.item(), 3))
+            log.scalar("vae", step=step, t=round(elapsed, 1), loss=round(loss.item(), 5), kl=round(kl_last.item(), 3))
     vae.eval()
     _measure_factors(vae, it, device, log)
     log.event("vae_done", steps=step, seconds=round(time.time() - t0, 1), **{k: getattr(vae.cfg, k) for k in ("scaling_factor", "shift_factor")})
