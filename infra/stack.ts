@@ -19,6 +19,7 @@ import { DISPATCHER_TIMEOUT, WebhookDispatcher } from './constructs/webhook-disp
 import { REPO_ROOT } from './model-files.ts';
 import { cdkInterface } from './cdk-types.ts';
 import { addNagSuppressions } from './nag.ts';
+import { requireWholeNumber } from './validate.ts';
 
 export interface DitserveStackProps extends StackProps {
   /**
@@ -414,17 +415,15 @@ export function validateStackProps(p: {
   if (!existsSync(join(REPO_ROOT, 'models', p.model, 'model_index.json'))) {
     throw new Error(`models/${p.model}/model_index.json does not exist`);
   }
-  if (!Number.isInteger(p.batchSize) || p.batchSize < 1 || p.batchSize > 64) {
-    throw new Error(`batchSize must be a whole number in [1, 64], got ${p.batchSize}`);
-  }
-  if (!Number.isInteger(p.visibilitySeconds) || p.visibilitySeconds < 30) {
-    throw new Error(
-      `visibilitySeconds must be a whole number ≥ 30 (heartbeats every third of it), got ${p.visibilitySeconds}`,
-    );
-  }
-  if (!Number.isInteger(p.maxAttempts) || p.maxAttempts < 1) {
-    throw new Error(`maxAttempts must be a whole number ≥ 1, got ${p.maxAttempts}`);
-  }
+  requireWholeNumber('batchSize', p.batchSize, 1, 64);
+  requireWholeNumber(
+    'visibilitySeconds',
+    p.visibilitySeconds,
+    30,
+    43_200,
+    'heartbeats every third of it',
+  );
+  requireWholeNumber('maxAttempts', p.maxAttempts, 1);
   if (p.jobsMaxReceiveCount <= p.maxAttempts) {
     throw new Error(
       `jobsMaxReceiveCount (${p.jobsMaxReceiveCount}) must exceed maxAttempts (${p.maxAttempts}): the worker fails a poison job itself before SQS dead-letters it`,

@@ -4,16 +4,13 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { copyModelMetadataCommands, REPO_ROOT } from '../model-files.ts';
+import { lambdaBundling } from './bundling.ts';
 import { lambdaExecutionRole } from './lambda-role.ts';
-
-/** esbuild banner: `require` for CommonJS dependencies inside an ES module bundle. */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __ditserveCreateRequire } from 'node:module'; const require = __ditserveCreateRequire(import.meta.url);";
 
 export interface DitserveApiProps {
   /** Environment shared by every component (bucket, queue URLs, backend). */
@@ -96,26 +93,14 @@ export class DitserveApi extends Construct {
         // Stack traces point into the TypeScript sources (the bundle ships its .map file).
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.EXTERNAL,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        // The AWS SDK is bundled too (tree-shaken): its version is the lockfile's, not the
-        // runtime's, so the conditional writes the job store relies on behave as tested.
-        externalModules: [],
+      bundling: lambdaBundling({
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
           afterBundling: (_input, outputDir) =>
             copyModelMetadataCommands(modelDir, outputDir, props.model),
         },
-      },
+      }),
     });
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {

@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { cdkInterface } from '../cdk-types.ts';
+import { requireWholeNumber } from '../validate.ts';
 
 /** ECS waits at most this long between SIGTERM and SIGKILL (the service's hard limit). */
 export const ECS_MAX_STOP_TIMEOUT_SECONDS = 120;
@@ -354,12 +355,8 @@ export function validateGpuWorkerProps(props: GpuWorkerProps): void {
     }
   }
   const { minTasks, maxTasks } = props;
-  if (!Number.isInteger(minTasks) || minTasks < 0) {
-    throw new Error(`minTasks must be a whole number ≥ 0, got ${minTasks}`);
-  }
-  if (!Number.isInteger(maxTasks) || maxTasks < 1 || maxTasks < minTasks || maxTasks > 100) {
-    throw new Error(`maxTasks must be a whole number in [max(1, minTasks), 100], got ${maxTasks}`);
-  }
+  requireWholeNumber('minTasks', minTasks, 0);
+  requireWholeNumber('maxTasks', maxTasks, Math.max(1, minTasks), 100, 'at least 1 and minTasks');
   if (!(props.targetBacklogPerTask > 0)) {
     throw new Error(`targetBacklogPerTask must be > 0, got ${props.targetBacklogPerTask}`);
   }

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { requireWholeNumber } from '../validate.ts';
 
 export interface QueueWithDeadLetterProps {
   /**
@@ -35,9 +36,7 @@ export class QueueWithDeadLetter extends Construct {
   constructor(scope: Construct, id: string, props: QueueWithDeadLetterProps) {
     super(scope, id);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
-    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
-      throw new Error(`maxReceiveCount must be an integer in [1, 1000], got ${maxReceiveCount}`);
-    }
+    requireWholeNumber('maxReceiveCount', maxReceiveCount, 1, 1000);
     const visibility = props.visibilityTimeout.toSeconds();
     if (visibility < 1 || visibility > 43_200) {
       throw new Error(`visibilityTimeout must be 1 s to 12 h, got ${visibility} s`);

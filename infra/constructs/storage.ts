@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { cdkInterface } from '../cdk-types.ts';
+import { requireWholeNumber } from '../validate.ts';
 
 /** The key prefixes of the one bucket (design.md, core/adapters/aws). */
 export const BUCKET_PREFIXES = {
@@ -54,14 +55,14 @@ export class DitserveStorage extends Construct {
   constructor(scope: Construct, id: string, props: DitserveStorageProps) {
     super(scope, id);
     const { outputRetentionDays: outputs, recordRetentionDays: records } = props;
-    if (!Number.isInteger(outputs) || outputs < 1) {
-      throw new Error(`outputRetentionDays must be a whole number of days ≥ 1, got ${outputs}`);
-    }
-    if (!Number.isInteger(records) || records < outputs) {
-      throw new Error(
-        `recordRetentionDays (${records}) must be a whole number ≥ outputRetentionDays (${outputs})`,
-      );
-    }
+    requireWholeNumber('outputRetentionDays', outputs, 1);
+    requireWholeNumber(
+      'recordRetentionDays',
+      records,
+      outputs,
+      Infinity,
+      'at least outputRetentionDays',
+    );
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const autoDeleteObjects = removalPolicy === RemovalPolicy.DESTROY;
 

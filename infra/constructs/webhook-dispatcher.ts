@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REPO_ROOT } from '../model-files.ts';
-import { ESM_REQUIRE_BANNER } from './api.ts';
+import { lambdaBundling } from './bundling.ts';
 import { lambdaExecutionRole } from './lambda-role.ts';
+import { requireWholeNumber } from '../validate.ts';
 
 /** The dispatcher's timeout; the outbox's visibility timeout must be at least 6× this. */
 export const DISPATCHER_TIMEOUT = Duration.seconds(30);
@@ -39,9 +40,7 @@ export class WebhookDispatcher extends Construct {
   constructor(scope: Construct, id: string, props: WebhookDispatcherProps) {
     super(scope, id);
     const maxConcurrency = props.maxConcurrency ?? 10;
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
-      throw new Error(`maxConcurrency must be a whole number in [2, 1000], got ${maxConcurrency}`);
-    }
+    requireWholeNumber('maxConcurrency', maxConcurrency, 2, 1000);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -61,18 +60,7 @@ export class WebhookDispatcher extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       description: 'ditserve webhook dispatcher (outbox queue → signed POSTs)',
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.EXTERNAL,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        externalModules: [],
-      },
+      bundling: lambdaBundling(),
     });
     this.eventSource = new SqsEventSource(props.outbox, {
       batchSize: 10,
