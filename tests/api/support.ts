@@ -5,20 +5,13 @@ import type { JobMessage } from '../../core/generation.ts';
 import type { MemoryBlobStore } from '../../core/adapters/memory/memory-blob-store.ts';
 import type { MemoryJobStore } from '../../core/adapters/memory/memory-job-store.ts';
 import type { MessageQueue } from '../../core/ports/message-queue.ts';
+import type { Problem } from '../../functions/api/problem.ts';
 import { completeJob } from './harness.ts';
 
-/** What every error answer must look like; returns the body for further checks. */
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  request_id: string;
-  errors?: { field: string; message: string; allowed?: string }[];
-  error?: { message: string; type: string; param: string | null; code: string };
-}
+/** The body every error answer carries (the API's own type). */
+export type ProblemBody = Problem;
 
+/** What every error answer must look like; returns the body for further checks. */
 export async function expectProblem(
   response: Response,
   status: number,

@@ -3,12 +3,10 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { issueApiKey } from '../../core/auth/api-keys.ts';
 import { createQueueWithDeadLetter } from '../../core/adapters/aws/sqs-queues.ts';
 import { awsBackend } from '../../core/backend/aws.ts';
-import { silentLogger } from '../../functions/api/logger.ts';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack.ts';
-import { MODEL_DIR } from '../api/harness.ts';
+import type { LocalStack } from '../../functions/local/stack.ts';
 import { motoForThisFile } from '../helpers/moto.ts';
-import { tempDir } from '../helpers/temp-dir.ts';
 import { submitFollowAndVerify } from './scenario.ts';
+import { startTestStack } from './test-stack.ts';
 
 describe('the same pipeline on the AWS adapters (S3 + SQS on a real moto_server)', () => {
   let stack: LocalStack;
@@ -32,20 +30,10 @@ describe('the same pipeline on the AWS adapters (S3 + SQS on a real moto_server)
       visibilitySeconds: 30,
     });
     key = (await issueApiKey(backend.keys, 'tenant-aws', 'e2e')).key;
-    stack = await startLocalStack({
-      dataDir: await tempDir('ditserve-e2e-aws-'),
+    stack = await startTestStack({
       backend: () => Promise.resolve(backend),
-      host: '127.0.0.1',
-      port: 0,
-      modelDirs: [MODEL_DIR],
-      device: 'cpu',
-      workers: 1,
-      maxBatchImages: 8,
       // Keys are required: the key lives in S3, so auth runs on the S3 KeyStore too.
       requireKeys: true,
-      allowLoopbackWebhooks: true,
-      logger: silentLogger,
-      pollWaitSeconds: 1,
       visibilitySeconds: 30,
     });
     await stack.ready;

@@ -1,29 +1,15 @@
 import OpenAI from 'openai';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../functions/api/logger.ts';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack.ts';
-import { MODEL_DIR } from '../api/harness.ts';
-import { tempDir } from '../helpers/temp-dir.ts';
+import type { LocalStack } from '../../functions/local/stack.ts';
 import { submitFollowAndVerify } from './scenario.ts';
+import { startTestStack } from './test-stack.ts';
 
 describe('the embedded default (npm start): API + worker + dispatcher on local adapters', () => {
   let stack: LocalStack;
 
   beforeAll(async () => {
-    stack = await startLocalStack({
-      dataDir: await tempDir('ditserve-e2e-'),
-      host: '127.0.0.1',
-      port: 0,
-      modelDirs: [MODEL_DIR],
-      device: 'cpu',
-      workers: 1,
-      maxBatchImages: 8,
-      requireKeys: false,
-      allowLoopbackWebhooks: true,
-      logger: silentLogger,
-      pollWaitSeconds: 1,
-    });
+    stack = await startTestStack();
   });
 
   afterAll(async () => {

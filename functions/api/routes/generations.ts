@@ -11,18 +11,13 @@ import {
   IdParam,
   ListQuery,
 } from '../schemas/generation.ts';
-import { BODY_ERRORS, COMMON_ERRORS, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
+import { BODY_ERRORS, json, COMMON_ERRORS, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
 import { cancelGeneration } from '../services/cancel.ts';
 import { toView } from '../services/job-view.ts';
 import { submitGeneration } from '../services/submit.ts';
 import { waitForJob, watchJob } from '../services/wait-for-job.ts';
 import { emitJobEvent } from '../services/job-events.ts';
 import type { Context } from 'hono';
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 const Headers = z.object({
   'idempotency-key': z

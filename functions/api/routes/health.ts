@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { json } from '../schemas/problem.ts';
 import { createRouter } from '../router.ts';
 
 const Health = z
@@ -13,7 +14,7 @@ const live = createRoute({
   path: '/healthz',
   summary: 'Liveness: the API process answers',
   responses: {
-    200: { description: 'Alive.', content: { 'application/json': { schema: Health } } },
+    200: json(Health, 'Alive.'),
   },
 });
 
@@ -22,11 +23,8 @@ const ready = createRoute({
   path: '/readyz',
   summary: 'Readiness: the job store and the queue answer',
   responses: {
-    200: { description: 'Ready.', content: { 'application/json': { schema: Health } } },
-    503: {
-      description: 'A dependency is down.',
-      content: { 'application/json': { schema: Health } },
-    },
+    200: json(Health, 'Ready.'),
+    503: json(Health, 'A dependency is down.'),
   },
 });
 

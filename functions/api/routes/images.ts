@@ -6,7 +6,7 @@ import { DitserveError, type ErrorCode } from '../../../core/errors.ts';
 import { ValidationError } from '../errors.ts';
 import { createRouter, validationHook } from '../router.ts';
 import { OpenAiImageRequest, OpenAiImagesResponse } from '../schemas/openai.ts';
-import { BODY_ERRORS, COMMON_ERRORS } from '../schemas/problem.ts';
+import { BODY_ERRORS, COMMON_ERRORS, json } from '../schemas/problem.ts';
 import { submitGeneration } from '../services/submit.ts';
 import { waitForJob } from '../services/wait-for-job.ts';
 
@@ -29,10 +29,7 @@ const route = createRoute({
     body: { required: true, content: { 'application/json': { schema: OpenAiImageRequest } } },
   },
   responses: {
-    200: {
-      description: 'The images.',
-      content: { 'application/json': { schema: OpenAiImagesResponse } },
-    },
+    200: json(OpenAiImagesResponse, 'The images.'),
     ...BODY_ERRORS,
     ...COMMON_ERRORS,
   },

@@ -3,7 +3,7 @@ import { UnknownModelError, type ModelInfo } from '../../../core/model-catalog.t
 import { createRouter } from '../router.ts';
 import { OUTPUT_FORMATS } from '../schemas/generation.ts';
 import { Model, ModelList } from '../schemas/model.ts';
-import { COMMON_ERRORS, NOT_FOUND } from '../schemas/problem.ts';
+import { COMMON_ERRORS, NOT_FOUND, json } from '../schemas/problem.ts';
 
 function modelView(m: ModelInfo): z.infer<typeof Model> {
   return {
@@ -41,7 +41,7 @@ const list = createRoute({
   path: '/v1/models',
   summary: 'Models you can ask for, with their limits and defaults',
   responses: {
-    200: { description: 'All models.', content: { 'application/json': { schema: ModelList } } },
+    200: json(ModelList, 'All models.'),
     ...COMMON_ERRORS,
   },
 });
@@ -59,7 +59,7 @@ const get = createRoute({
     }),
   },
   responses: {
-    200: { description: 'The model.', content: { 'application/json': { schema: Model } } },
+    200: json(Model, 'The model.'),
     ...COMMON_ERRORS,
     ...NOT_FOUND,
   },

@@ -4,7 +4,7 @@ import { redeliverWebhook } from '../../../core/webhooks/outbox.ts';
 import { NotFoundError } from '../errors.ts';
 import { createRouter, notFoundHook } from '../router.ts';
 import { IdParam } from '../schemas/generation.ts';
-import { COMMON_ERRORS, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
+import { COMMON_ERRORS, json, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
 import { ensureWebhookSecret, rotateWebhookSecret } from '../services/webhook-secret.ts';
 
 const Secret = z
@@ -24,11 +24,6 @@ const Delivery = z.object({
   error: z.string().optional(),
   duration_ms: z.number(),
   next_retry_at: z.string().optional(),
-});
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
 });
 
 const getSecret = createRoute({

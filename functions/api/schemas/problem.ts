@@ -39,3 +39,9 @@ export const NOT_FOUND = { 404: problem('No such resource for this API key’s t
 export const CONFLICT = {
   409: problem('The request conflicts with the resource’s state.'),
 } as const;
+
+/** A JSON response of `schema` for the OpenAPI document. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
