@@ -103,6 +103,11 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
       if (event.type === 'error') logger.error(event.message, { error: String(event.error) });
       else if (event.type !== 'job_progress') logger.info(`worker ${event.type}`, { ...event });
     },
+  }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UsageError(`port ${port} is already in use; pick another with --port (or PORT)`);
+    }
+    throw error;
   });
   const auth =
     stack.auth.kind === 'open'
