@@ -123,7 +123,13 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
       `    -d '{"prompt": "a red circle left of a blue square"}'\n` +
       `Then open the output URL it returns. API reference: ${stack.url}/docs\n\n`,
   );
-  await stack.ready;
+  try {
+    await stack.ready;
+  } catch (error) {
+    // The model did not load: close the listener too, or the process would linger half-up.
+    await stack.stop(0).catch(() => undefined);
+    throw error;
+  }
   process.stderr.write(`ditserve: worker ready (${modelDirs.join(', ')} on ${device}).\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
