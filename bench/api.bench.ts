@@ -74,7 +74,7 @@ function cannon(url: string, headers: Record<string, string>, body: string, dura
   args.push(url);
   return new Promise<CannonResult>((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (error, stdout) => {
-      if (error) reject(error);
+      if (error) reject(new Error(`autocannon failed: ${error.message}`, { cause: error }));
       else resolve(JSON.parse(stdout) as CannonResult);
     });
   });

@@ -40,6 +40,8 @@ export interface LocalStackOptions {
   /** Long-poll length of the worker and dispatcher; short values make stop() quicker. */
   readonly pollWaitSeconds?: number | undefined;
   readonly visibilitySeconds?: number | undefined;
+  /** How often `Prefer: wait` and SSE re-read a job (the API's default, 250 ms, when unset). */
+  readonly pollIntervalMs?: number | undefined;
 }
 
 export interface LocalStack {
@@ -100,6 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     checkWebhookUrl: (url) => checkWebhookUrl(url, policy),
     promptPolicy: policyFromEnv(process.env),
     files: backend.verifyFile && { verify: backend.verifyFile },
+    pollIntervalMs: options.pollIntervalMs,
   });
   handler = (request) => app.fetch(request);
 
