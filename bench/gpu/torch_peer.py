@@ -1,0 +1,326 @@
+"""The PyTorch side of the GPU benchmark (docs/performance.md), run on the GPU machine.
+
+    PYTHONPATH=gpu-worker/training python3 bench/gpu/torch_peer.py --out $OUT/torch_a.json --onnx /tmp/perf
+    PYTHONPATH=gpu-worker/training python3 bench/gpu/torch_peer.py --out $OUT/torch_b.json --stage b
+
+1. the bf16/fp16 matmul peak of this GPU (8192^3, mean of 10 after 3 warm-ups);
+2. the SD3-medium-shaped MMDiT (ditserve_train.models.mmdit.SD3_MEDIUM, random weights, seed 0),
+   1024x1024 -> 128x128 latent, 333 text tokens, batch 1 with CFG (2 rows), fp16: FLOPs per step
+   (torch.utils.flop_counter), per-step latency in eager (SDPA) and (stage b, its own process,
+   after the onnxruntime runs) torch.compile, peak memory;
+3. the shipped model's shapes (models/shapes-mmdit-s configs, random weights) through the
+   reference sampler (ditserve_train.flow.sample: text encoder, 20 Euler CFG steps, VAE) in fp16
+   eager at batch 1, 8 and 32: images/s timed like ditserve's generate();
+4. ONNX exports of the same SD3 weights for ditserve's sampler (fp16 inside, float32 edges as in
+   docs/model-format.md), with attention as com.microsoft::MultiHeadAttention ("mha"), and with
+   also the q/k RMSNorm as SimplifiedLayerNormalization and the MLP's bias+GELU as
+   com.microsoft::FastGelu ("mha_fused"); plus depth-2 copies of both for the fusion census.
+
+Imports from gpu-worker/training/ditserve_train (owned by training) without changing it: the
+attention variants are built by wrapping its modules here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import types
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ditserve_train.export import SPECS, _Fp16Edges
+from ditserve_train.flow import SampleRequest, sample
+from ditserve_train.models.mmdit import SD3_MEDIUM, JointBlock, MMDiT, MMDiTConfig, RMSNorm, Stream
+from ditserve_train.models.text_encoder import TextEncoder, TextEncoderConfig
+from ditserve_train.models.vae import Vae, VaeConfig
+
+T0 = time.time()
+RESULTS: dict = {}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.time() - T0:7.1f}s] {msg}", flush=True)
+
+
+def cuda_ms(fn, iters: int = 10, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    out = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        torch.cuda.synchronize()
+        out.append(a.elapsed_time(b))
+    return out
+
+
+def med(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
+def matmul_peak() -> dict:
+    n = 8192
+    res = {}
+    for dt in (torch.bfloat16, torch.float16):
+        a = torch.randn(n, n, device="cuda", dtype=dt)
+        b = torch.randn(n, n, device="cuda", dtype=dt)
+        ms = cuda_ms(lambda: a @ b, iters=10, warmup=3)
+        res[str(dt).split(".")[-1]] = 2 * n**3 / (sum(ms) / len(ms) / 1e3)
+    return res
+
+
+# --- attention and fused-op variants for export -------------------------------------------------
+class _MHA(torch.autograd.Function):
+    """q, k, v [B, N, H*dh] -> [B, N, H*dh]; exported as com.microsoft::MultiHeadAttention."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, heads: int):
+        b, n, d = q.shape
+        split = lambda t: t.view(b, n, heads, d // heads).transpose(1, 2)  # noqa: E731
+        return F.scaled_dot_product_attention(split(q), split(k), split(v)).transpose(1, 2).reshape(b, n, d)
+
+    @staticmethod
+    def symbolic(g, q, k, v, heads: int):
+        out = g.op("com.microsoft::MultiHeadAttention", q, k, v, num_heads_i=heads)
+        out.setType(q.type())
+        return out
+
+
+class _RMS(torch.autograd.Function):
+    """x * rsqrt(mean(x^2) + eps) * w over the last axis; exported as SimplifiedLayerNormalization."""
+
+    @staticmethod
+    def forward(ctx, x, w, eps: float):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+    @staticmethod
+    def symbolic(g, x, w, eps: float):
+        out = g.op("SimplifiedLayerNormalization", x, w, axis_i=-1, epsilon_f=eps, stash_type_i=1)
+        out.setType(x.type())
+        return out
+
+
+class _BiasGelu(torch.autograd.Function):
+    """gelu_tanh(x + bias); exported as com.microsoft::FastGelu(x, bias)."""
+
+    @staticmethod
+    def forward(ctx, x, bias):
+        return F.gelu(x + bias, approximate="tanh")
+
+    @staticmethod
+    def symbolic(g, x, bias):
+        out = g.op("com.microsoft::FastGelu", x, bias)
+        out.setType(x.type())
+        return out
+
+
+def _block_mha(self: JointBlock, ctx, x, c):
+    qc, kc, vc, mc = self.context.pre(ctx, c)
+    qx, kx, vx, mx = self.image.pre(x, c)
+    q, k, v = (torch.cat(p, dim=1).flatten(2) for p in ((qc, qx), (kc, kx), (vc, vx)))
+    a = _MHA.apply(q, k, v, self.image.heads)
+    n_ctx = ctx.shape[1]
+    a_ctx, a_x = a[:, :n_ctx], a[:, n_ctx:]
+    x = self.image.post(x, a_x, mx)
+    ctx = ctx if self.context.pre_only else self.context.post(ctx, a_ctx, mc)
+    return ctx, x
+
+
+def _rms_fused(self: RMSNorm, x):
+    return _RMS.apply(x, self.weight, self.eps)
+
+
+def _post_fused(self: Stream, x, attn, mods):
+    _, _, gate_msa, shift_mlp, scale_mlp, gate_mlp = mods
+    x = x + gate_msa[:, None] * self.proj(attn)
+    fc1, _, fc2 = self.mlp
+    h = self.norm2(x) * (1 + scale_mlp[:, None]) + shift_mlp[:, None]
+    h = _BiasGelu.apply(F.linear(h, fc1.weight), fc1.bias)
+    return x + gate_mlp[:, None] * fc2(h)
+
+
+def patch(model: MMDiT, variant: str) -> MMDiT:
+    for blk in model.blocks:
+        blk.forward = types.MethodType(_block_mha, blk)
+        if variant == "mha_fused":
+            for s in (blk.context, blk.image):
+                s.q_norm.forward = types.MethodType(_rms_fused, s.q_norm)
+                s.k_norm.forward = types.MethodType(_rms_fused, s.k_norm)
+                if not s.pre_only:
+                    s.post = types.MethodType(_post_fused, s)
+    return model
+
+
+def randomize(model: torch.nn.Module) -> None:
+    """Random weights everywhere (adaLN-Zero would leave gates and the output at zero)."""
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.02 + (1.0 if p.ndim == 1 and p.shape[0] <= 64 else 0.0))
+
+
+def sd3_inputs(batch: int, latent: int = 128, tokens: int = 333, dtype=torch.float16):
+    cfg = SD3_MEDIUM
+    g = torch.Generator(device="cuda").manual_seed(1)
+    return (
+        torch.randn(batch, cfg.in_channels, latent, latent, device="cuda", generator=g, dtype=dtype),
+        torch.full((batch,), 500.0, device="cuda", dtype=dtype),
+        torch.randn(batch, tokens, cfg.joint_attention_dim, device="cuda", generator=g, dtype=dtype),
+        torch.randn(batch, cfg.pooled_projection_dim, device="cuda", generator=g, dtype=dtype),
+    )
+
+
+def export(model: MMDiT, path: Path, args) -> float:
+    t = time.time()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    spec = SPECS["transformer"]
+    with torch.no_grad():
+        torch.onnx.export(_Fp16Edges(model), tuple(a.float() for a in args), str(path), input_names=spec["inputs"],
+                          output_names=spec["outputs"], dynamic_axes=spec["dynamic"], opset_version=17,
+                          dynamo=False, custom_opsets={"com.microsoft": 1})
+    return time.time() - t
+
+
+def sd3(out_onnx: Path | None) -> None:
+    torch.manual_seed(0)
+    model = MMDiT(SD3_MEDIUM)
+    randomize(model)
+    model = model.cuda().half().eval()
+    params = sum(p.numel() for p in model.parameters())
+    args = sd3_inputs(2)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        ref = model(*args)
+    flops = fc.get_total_flops()
+    r = {"params": params, "flops_per_step_cfg_batch1": flops, "rows": 2, "latent": 128, "text_tokens": 333}
+    torch.cuda.reset_peak_memory_stats()
+    with torch.no_grad():
+        ms = cuda_ms(lambda: model(*args), iters=10, warmup=3)
+    r["eager"] = {"ms_per_step": med(ms), "all_ms": ms, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
+    log(f"sd3 eager {med(ms):.1f} ms/step, {flops / 1e12:.2f} TFLOP/step")
+    # CFG as two batch-1 calls instead of one batch of 2 (the lever ditserve already uses).
+    one = tuple(a[:1] for a in args)
+    with torch.no_grad():
+        ms1 = cuda_ms(lambda: (model(*one), model(*one)), iters=5, warmup=2)
+    r["eager_cfg_as_two_calls_ms"] = med(ms1)
+    RESULTS["sd3"] = r
+    if out_onnx is not None:
+        out_onnx.mkdir(parents=True, exist_ok=True)
+        model = model.float()  # _Fp16Edges halves it again; export traces in fp16 on the GPU
+        for variant in ("mha", "mha_fused"):
+            patched = patch(model, variant)
+            s = export(patched, out_onnx / variant / "model.fp16.onnx", args)
+            size = sum(f.stat().st_size for f in (out_onnx / variant).iterdir())
+            r.setdefault("exports", {})[variant] = {"export_s": round(s, 1), "bytes": size}
+            log(f"exported {variant} in {s:.0f}s ({size / 1e9:.2f} GB)")
+            model = MMDiT(SD3_MEDIUM)
+            randomize(model)
+            model = model.cuda().eval()
+        # Depth-2 copies of both variants: the census of what onnxruntime fuses (same per block).
+        small = MMDiTConfig(**{**SD3_MEDIUM.__dict__, "depth": 2})
+        for variant in ("mha", "mha_fused"):
+            m = MMDiT(small).cuda().eval()
+            export(patch(m, variant), out_onnx / f"{variant}_depth2" / "model.fp16.onnx", args)
+        # Inputs for the node side, as raw float32 files.
+        for name, a in zip(SPECS["transformer"]["inputs"], args):
+            a.float().cpu().numpy().tofile(out_onnx / f"input_{name}.f32")
+        ref.float().cpu().numpy().tofile(out_onnx / "output_sample.f32")
+
+
+def sd3_compile() -> None:
+    """torch.compile (default mode) of the same weights, timed like eager (own process: stage b)."""
+    torch.manual_seed(0)
+    model = MMDiT(SD3_MEDIUM)
+    randomize(model)
+    model = model.cuda().half().eval()
+    args = sd3_inputs(2)
+    with torch.no_grad():
+        ref = model(*args)
+        ms_eager = cuda_ms(lambda: model(*args), iters=10, warmup=3)
+    t = time.time()
+    cm = torch.compile(model)
+    with torch.no_grad():
+        cm(*args)
+        torch.cuda.synchronize()
+        compile_s = time.time() - t
+        torch.cuda.reset_peak_memory_stats()
+        ms = cuda_ms(lambda: cm(*args), iters=10, warmup=3)
+        err = (cm(*args).float() - ref.float()).abs().max().item()
+    RESULTS["sd3_compile"] = {"ms_per_step": med(ms), "all_ms": ms, "compile_s": compile_s,
+                              "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
+                              "max_abs_diff_vs_eager": err, "eager_ms_per_step_same_process": med(ms_eager)}
+    log(f"sd3 compile {med(ms):.1f} ms/step (compiled in {compile_s:.0f}s); eager again {med(ms_eager):.1f}")
+
+
+def shipped(model_dir: Path) -> None:
+    """The shipped model's shapes through the PyTorch reference sampler, fp16 eager."""
+    te_cfg = TextEncoderConfig(**{k: v for k, v in json.loads((model_dir / "text_encoder/config.json").read_text()).items() if k != "_class_name"})
+    dit_cfg = MMDiTConfig(**{k: v for k, v in json.loads((model_dir / "transformer/config.json").read_text()).items() if k != "_class_name"})
+    vcfg = json.loads((model_dir / "vae_decoder/config.json").read_text())
+    vae_cfg = VaeConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in vcfg.items() if k != "_class_name"})
+    te = _Fp16Edges(TextEncoder(te_cfg).cuda()).eval()
+    dit = _Fp16Edges(MMDiT(dit_cfg).cuda()).eval()
+    vae = Vae(vae_cfg).cuda().half().eval()
+    manifest = json.loads((model_dir / "model_index.json").read_text())["ditserve"]["defaults"]
+    steps, guidance, size = manifest["steps"], manifest["guidance_scale"], manifest["height"]
+    f = vae_cfg.downsample_factor
+    ids = torch.randint(4, te_cfg.vocab_size, (te_cfg.max_length,)).numpy()
+    rows = {}
+    for batch in (1, 8, 32):
+        reqs = [SampleRequest(ids, ids, i, guidance) for i in range(batch)]
+
+        def run():
+            with torch.no_grad():
+                z = sample(te, dit, reqs, (dit_cfg.in_channels, size // f, size // f), steps, 3.0, "euler")
+                img = ((vae.decode_latents(z.half()).float().clamp(-1, 1) + 1) * 127.5).to(torch.uint8).permute(0, 2, 3, 1).cpu()
+            return img
+
+        run()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            run()
+            torch.cuda.synchronize()
+            times.append((time.perf_counter() - t) * 1e3)
+        ms = med(times)
+        rows[str(batch)] = {"ms_per_call": ms, "images_per_s": batch / (ms / 1e3), "ms_per_step": ms / steps}
+        log(f"shipped torch eager batch {batch}: {ms:.1f} ms, {batch / (ms / 1e3):.1f} img/s")
+    RESULTS["shipped_torch_eager"] = {"steps": steps, "size": size, "guidance": guidance, "rows": rows,
+                                      "weights": "random, same configs as models/shapes-mmdit-s"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--onnx", type=Path, default=None)
+    ap.add_argument("--model", type=Path, default=Path("models/shapes-mmdit-s"))
+    ap.add_argument("--stage", choices=("a", "b"), default="a", help="a: all but torch.compile; b: torch.compile")
+    a = ap.parse_args()
+    RESULTS["device"] = torch.cuda.get_device_name()
+    RESULTS["torch"] = torch.__version__
+    steps = [("peak", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak())),
+             ("shipped", lambda: shipped(a.model)),
+             ("sd3", lambda: sd3(a.onnx))] if a.stage == "a" else [
+             ("sd3_compile", sd3_compile),
+             ("peak_after", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak()))]
+    for name, fn in steps:
+        try:
+            fn()
+        except Exception as exc:  # keep what the other parts measured
+            RESULTS.setdefault("errors", {})[name] = repr(exc)[:2000]
+            log(f"{name} failed: {exc!r}")
+        a.out.write_text(json.dumps(RESULTS, indent=1))
+        torch.cuda.empty_cache()
+    log("done")
+
+
+if __name__ == "__main__":
+    main()
