@@ -127,8 +127,11 @@ describe('tenant isolation', () => {
     const api = await makeApi();
     await alicesJob(api, 'queued');
     await alicesJob(api, 'queued');
-    const bobs = (await (
+    const created = (await (
       await api.call(api.bob, 'POST', '/v1/generations', VALID)
+    ).json()) as GenerationView;
+    const bobs = (await (
+      await api.call(api.bob, 'GET', `/v1/generations/${created.id}`)
     ).json()) as GenerationView;
     expect(bobs.queue_position).toBe(1);
   });

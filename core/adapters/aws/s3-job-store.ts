@@ -13,6 +13,7 @@ import {
   type JobStore,
   type ListOptions,
 } from '../../ports/job-store.ts';
+import { idOfIndexName, indexNameOf } from '../newest-first-index.ts';
 import { MAX_PAGE } from '../page.ts';
 import { atAwsBoundary, isNotFound, isPreconditionFailed } from './aws-errors.ts';
 import { getJson, normalizePrefix, putJson } from './s3-objects.ts';
@@ -24,26 +25,6 @@ export interface S3JobStoreOptions {
   readonly prefix?: string | undefined;
   /** How many (job → ETag of a version we saw) pairs to remember, saving a GET per put. */
   readonly etagCacheSize?: number | undefined;
-}
-
-/** 13 digits of milliseconds, inverted so that ascending S3 listing order is newest first. */
-const MAX_MS = 9_999_999_999_999;
-
-/**
- * An id turned into a string whose ascending order is the id's descending order: bytes inverted
- * (hex of 255 − b), then '~', which sorts after every hex digit so that a longer id whose prefix
- * is a shorter one still comes first, as it does in descending order.
- */
-function invertedId(id: string): string {
-  const inverted = Buffer.from(Buffer.from(id, 'utf8').map((b) => 255 - b));
-  return `${inverted.toString('hex')}~`;
-}
-
-function idOfIndexKey(name: string): string | undefined {
-  const hex = /^\d{13}-([0-9a-f]*)~$/.exec(name)?.[1];
-  return hex === undefined
-    ? undefined
-    : Buffer.from(Buffer.from(hex, 'hex').map((b) => 255 - b)).toString('utf8');
 }
 
 function encodeCursor(indexKey: string): string {
@@ -210,10 +191,7 @@ export class S3JobStore implements JobStore {
   }
 
   #indexKey(job: JobRecord): string {
-    const ms = Date.parse(job.createdAt);
-    if (!Number.isFinite(ms)) throw new RangeError(`job ${job.id} has no valid createdAt`);
-    const inverted = String(MAX_MS - ms).padStart(13, '0');
-    return `${this.#prefix}index/${job.tenant}/${inverted}-${invertedId(job.id)}`;
+    return `${this.#prefix}index/${job.tenant}/${indexNameOf(job)}`;
   }
 
   async #jobOfIndexKey<D>(
@@ -221,7 +199,7 @@ export class S3JobStore implements JobStore {
     tenantIndex: string,
     indexKey: string,
   ): Promise<JobRecord<D> | undefined> {
-    const id = idOfIndexKey(indexKey.slice(tenantIndex.length));
+    const id = idOfIndexName(indexKey.slice(tenantIndex.length));
     if (id === undefined) return undefined;
     const key = this.#jobKey(tenant, id);
     const found = await getJson<JobRecord<D>>(this.#client, this.#bucket, key);

@@ -9,7 +9,13 @@ import {
   type JobStore,
   type ListOptions,
 } from '../../ports/job-store.ts';
-import { pageOf } from '../page.ts';
+import {
+  decodeIndexCursor,
+  encodeIndexCursor,
+  idOfIndexName,
+  indexNameOf,
+} from '../newest-first-index.ts';
+import { MAX_PAGE } from '../page.ts';
 import {
   atBoundary,
   checkFolder,
@@ -51,6 +57,8 @@ export class FsJobStore implements JobStore {
       if (!(await createFileExclusive(join(dir, 'job.0.json'), JSON.stringify(job)))) {
         throw new VersionConflictError(`job ${job.id} already exists`);
       }
+      // Written after the job (as on S3), so an index entry always points at a job that exists.
+      await createFileExclusive(join(this.#root, 'index', job.tenant, indexNameOf(job)), '');
     });
   }
 
@@ -91,22 +99,37 @@ export class FsJobStore implements JobStore {
     });
   }
 
+  /**
+   * Newest first through the tenant's index (`index/{tenant}/`, names sorting newest first):
+   * only the jobs of the page are read, so listing costs the page, not the tenant's history.
+   * A status filter reads on until the page is full.
+   */
   list<D>(tenant: string, options: ListOptions = {}): Promise<JobPage<D>> {
     return atBoundary(async () => {
       if (!isSafeSegment(tenant)) return { jobs: [] };
-      const tenantDir = join(this.#root, 'jobs', tenant);
-      const ids = await readdir(tenantDir).catch((error: unknown) => {
+      const limit = Math.max(1, Math.min(options.limit ?? 20, MAX_PAGE));
+      const names = await readdir(join(this.#root, 'index', tenant)).catch((error: unknown) => {
         if (errnoOf(error) === 'ENOENT') return [];
         throw error;
       });
-      const jobs: JobRecord<D>[] = [];
-      for (const id of ids) {
-        const latest = isSafeSegment(id) ? await this.#latest(join(tenantDir, id)) : undefined;
+      const after = options.cursor ? decodeIndexCursor(options.cursor) : undefined;
+      const page: { job: JobRecord<D>; name: string }[] = [];
+      for (const name of names.sort()) {
+        if (after !== undefined && name <= after) continue;
+        const id = idOfIndexName(name);
+        const dir = id === undefined ? undefined : this.#jobDir(tenant, id);
+        const latest = dir && (await this.#latest(dir));
         if (latest && (!options.status || latest.job.status === options.status)) {
-          jobs.push(latest.job as JobRecord<D>);
+          page.push({ job: latest.job as JobRecord<D>, name });
+          if (page.length > limit) break;
         }
       }
-      return pageOf(jobs, options);
+      const jobs = page.slice(0, limit);
+      const last = jobs.at(-1);
+      return {
+        jobs: jobs.map((p) => p.job),
+        nextCursor: page.length > limit && last ? encodeIndexCursor(last.name) : undefined,
+      };
     });
   }
 

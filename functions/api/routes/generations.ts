@@ -14,6 +14,7 @@ import {
 import { BODY_ERRORS, json, COMMON_ERRORS, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
 import { cancelGeneration } from '../services/cancel.ts';
 import { toView } from '../services/job-view.ts';
+import { queuePositionOf } from '../services/queue-stats.ts';
 import { submitGeneration } from '../services/submit.ts';
 import { waitForJob, watchJob } from '../services/wait-for-job.ts';
 import { emitJobEvent } from '../services/job-events.ts';
@@ -104,25 +105,13 @@ function origin(c: Context<ApiEnv>): string {
   return new URL(c.req.url).origin;
 }
 
-async function queuePosition(c: Context<ApiEnv>, job: GenerationJob): Promise<number | undefined> {
-  if (job.status !== 'queued') return undefined;
-  const queued = await c.var.deps.jobs.list<GenerationData>(job.tenant, {
-    status: 'queued',
-    limit: 100,
-  });
-  const ahead = queued.jobs.filter(
-    (j) => j.createdAt < job.createdAt || (j.createdAt === job.createdAt && j.id < job.id),
-  );
-  return ahead.length + 1;
-}
-
 async function view(c: Context<ApiEnv>, job: GenerationJob, withPosition = false) {
   return toView(
     job,
     c.var.deps.blobs,
     origin(c),
     c.var.limits.urlTtlSeconds,
-    withPosition ? await queuePosition(c, job) : undefined,
+    withPosition ? await queuePositionOf(c.var.deps.jobs, job) : undefined,
   );
 }
 
@@ -157,7 +146,8 @@ export function generationsRoutes() {
         });
       }
       const status = isTerminal(current.status) && (wait !== undefined || replayed) ? 200 : 202;
-      return c.json(await view(c, current, current.status === 'queued'), status);
+      // No queue_position here: GET has it; computing it on every submit costs a queue scan.
+      return c.json(await view(c, current), status);
     },
     validationHook(GenerationCreate),
   );

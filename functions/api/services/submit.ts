@@ -16,6 +16,7 @@ import {
 import type { GenerationCreateBody } from '../schemas/generation.ts';
 import { nextJobId } from './job-id.ts';
 import { blocklistPolicy } from './prompt-policy.ts';
+import { QueuedCounter } from './queue-stats.ts';
 import { resolveParams } from './resolve-params.ts';
 import { ensureWebhookSecret } from './webhook-secret.ts';
 
@@ -45,10 +46,20 @@ function canonical(value: unknown): string {
 
 const defaultPolicy = blocklistPolicy();
 
+/** One counter per job store (so per deployment, and fresh for every test's store). */
+const counters = new WeakMap<object, QueuedCounter>();
+function queuedCounterFor(jobs: ApiDeps['jobs']): QueuedCounter {
+  let counter = counters.get(jobs);
+  if (!counter) {
+    counter = new QueuedCounter(jobs);
+    counters.set(jobs, counter);
+  }
+  return counter;
+}
+
 async function checkBackpressure(deps: ApiDeps, tenant: string, limits: ApiLimits): Promise<void> {
   const max = limits.maxQueuedPerTenant;
-  const queued = await deps.jobs.list(tenant, { status: 'queued', limit: max });
-  if (queued.jobs.length >= max) {
+  if ((await queuedCounterFor(deps.jobs).count(tenant, max)) >= max) {
     throw new RateLimitedError(
       'too_many_queued',
       `${max} generations are already queued for this tenant; wait for some to finish`,
@@ -142,6 +153,7 @@ export async function submitGeneration(
   }
   try {
     await deps.queue.send({ tenant: caller.tenant, jobId, traceId: caller.requestId });
+    queuedCounterFor(deps.jobs).submitted(caller.tenant);
   } catch (error) {
     await markUnqueued(deps, job, now).catch(() => undefined);
     throw new StoreUnavailableError('the job queue is unavailable; nothing was queued, retry', {
