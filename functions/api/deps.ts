@@ -22,6 +22,11 @@ export interface ApiLimits {
   readonly maxQueuedPerTenant: number;
   /** Longest `Prefer: wait=N` honoured, and the OpenAI endpoint's synchronous wait. */
   readonly maxWaitSeconds: number;
+  /**
+   * Longest SSE stream; clients (EventSource) reconnect after it. On Lambda it must stay under
+   * the function's timeout.
+   */
+  readonly maxStreamSeconds: number;
   /** Lifetime of output URLs. */
   readonly urlTtlSeconds: number;
   /** Queued jobs older than this expire instead of running. */
@@ -34,6 +39,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   burst: 20,
   maxQueuedPerTenant: 100,
   maxWaitSeconds: 60,
+  maxStreamSeconds: 900,
   urlTtlSeconds: 3600,
   queuedJobTtlSeconds: 24 * 3600,
 };

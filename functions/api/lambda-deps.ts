@@ -1,6 +1,6 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { awsBackendFromEnv } from '../../core/backend/aws.ts';
-import { readString } from '../../core/config.ts';
+import { readInt, readString } from '../../core/config.ts';
 import { loadModelCatalog } from '../../core/model-catalog.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
 import type { ApiDeps } from './deps.ts';
@@ -38,6 +38,15 @@ export async function lambdaDeps(env = process.env): Promise<ApiDeps> {
     deliveryLog: backend.deliveryLog,
     models: await loadModelCatalog(modelDirs),
     auth: { kind: 'keys' },
+    // The function's timeout ends a stream anyway; end it first so EventSource reconnects cleanly.
+    limits: {
+      maxStreamSeconds: readInt(env, 'DITSERVE_MAX_STREAM_SECONDS', {
+        default: 270,
+        min: 10,
+        max: 890,
+      }),
+      maxWaitSeconds: readInt(env, 'DITSERVE_MAX_WAIT_SECONDS', { default: 60, min: 0, max: 270 }),
+    },
     logger: powertoolsLogger(),
     checkWebhookUrl: (url) => checkWebhookUrl(url),
     promptPolicy: policyFromEnv(env),

@@ -90,6 +90,9 @@ export class DitserveApi extends Construct {
         ...props.environment,
         DITSERVE_MODEL_DIRS: `/var/task/models/${props.model}`,
         DITSERVE_REQUIRE_KEYS: 'true',
+        // SSE streams and `Prefer: wait` end before the function's timeout would cut them.
+        DITSERVE_MAX_STREAM_SECONDS: String(Math.max(10, timeout.toSeconds() - 30)),
+        DITSERVE_MAX_WAIT_SECONDS: String(Math.min(60, Math.max(0, timeout.toSeconds() - 30))),
         // Stack traces point into the TypeScript sources (the bundle ships its .map file).
         NODE_OPTIONS: '--enable-source-maps',
       },

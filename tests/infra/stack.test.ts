@@ -39,6 +39,8 @@ describe('DitserveStack (defaults)', () => {
           Variables: Match.objectLike({
             DITSERVE_BACKEND: 'aws',
             DITSERVE_REQUIRE_KEYS: 'true',
+            // The default 5-minute timeout minus 30 s for SSE streams.
+            DITSERVE_MAX_STREAM_SECONDS: '270',
             DITSERVE_MODEL_DIRS: '/var/task/models/shapes-mmdit-s',
             DITSERVE_BUCKET: { Ref: Match.stringLikeRegexp('^StorageBucket') },
             DITSERVE_JOBS_QUEUE_URL: { Ref: Match.stringLikeRegexp('^JobsQueue') },

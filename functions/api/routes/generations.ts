@@ -209,7 +209,7 @@ export function generationsRoutes() {
         try {
           for await (const job of watchJob(deps.jobs, c.var.tenant, id, {
             intervalMs: deps.pollIntervalMs ?? 250,
-            deadline: Date.now() + 15 * 60_000,
+            deadline: Date.now() + c.var.limits.maxStreamSeconds * 1000,
             signal: c.req.raw.signal,
           })) {
             const event = job.status !== lastStatus ? 'status' : 'progress';
