@@ -31,6 +31,19 @@ checks relaxed, and the share of images with the right number of objects or an u
 """
 
 
+def _lr(r: dict) -> str:
+    lr = r.get("lr")
+    if not lr:
+        return ""
+    return (f" (lr {lr['peak']:g}, {lr['warmup_steps']} warm-up steps, cosine decay to zero over the last "
+            f"{lr['decay_frac']:.0%} of the time budget)")
+
+
+def _tshift(r: dict) -> str:
+    s = r.get("t_shift", 1.0)
+    return f" shifted towards noise by {s:g} (t → {s:g}t / (1 + {s - 1:g}t))" if s != 1.0 else ""
+
+
 def _status(r: dict) -> str:
     t = r["test"]
     met = t["overall"] >= 0.90 and t["position"] >= 0.85 and t["color_attr"] >= 0.85
@@ -95,8 +108,8 @@ any paraphrase. Validation prompts are scored during training and pick the check
 and the default guidance; test prompts are scored once, below.
 
 ## Training
-Rectified flow (x_t = (1−t)·x0 + t·ε, target ε − x0), logit-normal t, 10% caption dropout,
-AdamW, bf16 autocast, EMA {r['ema_decay']}; each step's forward + backward is replayed as a CUDA graph. VAE first ({r['vae_steps']} steps), then text encoder + MMDiT jointly
+Rectified flow (x_t = (1−t)·x0 + t·ε, target ε − x0), logit-normal t{_tshift(r)}, 10% caption dropout,
+AdamW{_lr(r)}, bf16 autocast, EMA {r['ema_decay']}; each step's forward + backward is replayed as a CUDA graph. VAE first ({r['vae_steps']} steps), then text encoder + MMDiT jointly
 ({r['dit_steps']} steps of batch {r['batch_size']}; best validation at step {r['best_step']}).
 
 - command (one GPU command, from the repository root): `{r['command']}`

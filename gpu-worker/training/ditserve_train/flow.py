@@ -24,9 +24,14 @@ def logit_normal(n: int, device: torch.device, mean: float = 0.0, std: float = 1
     return torch.sigmoid(torch.randn(n, device=device) * std + mean)
 
 
-def flow_loss(model: Callable, x0: torch.Tensor, cond: tuple) -> torch.Tensor:
-    """x_t = (1-t) x0 + t eps; the model predicts eps - x0 (SD3's rectified flow, logit-normal t)."""
+def flow_loss(model: Callable, x0: torch.Tensor, cond: tuple, t_shift: float = 1.0) -> torch.Tensor:
+    """x_t = (1-t) x0 + t eps; the model predicts eps - x0 (SD3's rectified flow, logit-normal t).
+
+    t_shift > 1 moves the logit-normal t towards noise with the sampler's map
+    t -> s t / (1 + (s - 1) t), as SD3 does when it shifts the schedule for larger images."""
     t = logit_normal(x0.shape[0], x0.device)
+    if t_shift != 1.0:
+        t = t_shift * t / (1.0 + (t_shift - 1.0) * t)
     eps = torch.randn_like(x0)
     tt = t[:, None, None, None]
     xt = (1 - tt) * x0 + tt * eps

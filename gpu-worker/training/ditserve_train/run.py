@@ -35,7 +35,8 @@ from .train_dit import DitRun, train_dit, validate
 from .train_vae import train_vae
 from .vocab import SIZES_PX
 
-POST_TRAINING_RESERVE_S = 50.0  # guidance sweep, test eval, export, parity, golden, card (~35 s on an H100)
+POST_TRAINING_RESERVE_S = 55.0  # guidance sweep, test eval, export, parity, golden, card (~35 s on an H100 at patch 2,
+# ~60 s at patch 1)
 TEST_SEEDS = 4
 
 
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "max_length": tok.max_length,
         "te": te.cfg.to_json(), "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift,
         "defaults": defaults, "ema_decay": run.ema_decay, "batch_size": run.batch_size,
+        "lr": {"peak": run.lr, "warmup_steps": run.warmup_steps, "decay_frac": run.decay_frac}, "t_shift": run.t_shift,
         "vae_steps": _last_event(args.out, "vae_done")["steps"], "dit_steps": _last_event(args.out, "dit_done")["steps"],
         "best_step": max(log.curves["val"], key=lambda r: r["overall"])["step"],
         "vae_psnr": _last_event(args.out, "vae_reconstruction")["psnr_db"], "vae_ceiling": ceiling,
