@@ -1,5 +1,7 @@
 /**
- * Bundles the CLI into one file for the GPU machine: dist/gpu/ditserve.mjs.
+ * Bundles an entry point into one file for the GPU machine: by default the CLI into
+ * dist/gpu/ditserve.mjs; `tsx scripts/bundle-gpu.ts <entry> <outfile>` bundles another (e.g. the
+ * worker process, gpu-worker/src/worker/main.ts).
  *
  * The GPU machine has no npm registry and no node_modules of ours; gpu-kit brings node and
  * onnxruntime-node and puts them on NODE_PATH (../shared/gpu-kit/README.md). Node's ESM loader
@@ -28,9 +30,11 @@ const requireExternals: Plugin = {
   },
 };
 
+const [entry = 'bin/ditserve.ts', outfile = 'dist/gpu/ditserve.mjs'] = process.argv.slice(2);
+
 const result = await build({
-  entryPoints: ['bin/ditserve.ts'],
-  outfile: 'dist/gpu/ditserve.mjs',
+  entryPoints: [entry],
+  outfile,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -44,6 +48,4 @@ const result = await build({
   logLevel: 'warning',
 });
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
-console.log(
-  `dist/gpu/ditserve.mjs: ${(bytes / 1024).toFixed(0)} KiB (external: ${EXTERNAL.join(', ')})`,
-);
+console.log(`${outfile}: ${(bytes / 1024).toFixed(0)} KiB (external: ${EXTERNAL.join(', ')})`);
