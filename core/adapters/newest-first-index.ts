@@ -1,4 +1,4 @@
-import type { JobRecord } from '../ports/job-store.ts';
+import type { JobPage, JobRecord } from '../ports/job-store.ts';
 
 /**
  * Names of index entries (S3 objects, or empty files locally) whose ascending order is newest
@@ -40,4 +40,20 @@ export function encodeIndexCursor(name: string): string {
 export function decodeIndexCursor(cursor: string): string | undefined {
   const name = Buffer.from(cursor, 'base64url').toString('utf8');
   return idOfIndexName(name) === undefined ? undefined : name;
+}
+
+/**
+ * The page from up to `limit + 1` matches read in index order: the extra one only says that
+ * more follow, and the cursor points after the last job returned.
+ */
+export function indexPage<D>(
+  matches: readonly { readonly job: JobRecord<D>; readonly name: string }[],
+  limit: number,
+): JobPage<D> {
+  const kept = matches.slice(0, limit);
+  const last = kept.at(-1);
+  return {
+    jobs: kept.map((m) => m.job),
+    nextCursor: matches.length > limit && last ? encodeIndexCursor(last.name) : undefined,
+  };
 }

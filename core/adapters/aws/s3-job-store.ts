@@ -13,7 +13,7 @@ import {
   type JobStore,
   type ListOptions,
 } from '../../ports/job-store.ts';
-import { idOfIndexName, indexNameOf } from '../newest-first-index.ts';
+import { decodeIndexCursor, idOfIndexName, indexNameOf, indexPage } from '../newest-first-index.ts';
 import { MAX_PAGE } from '../page.ts';
 import { atAwsBoundary, isNotFound, isPreconditionFailed } from './aws-errors.ts';
 import { getJson, normalizePrefix, putJson } from './s3-objects.ts';
@@ -25,15 +25,6 @@ export interface S3JobStoreOptions {
   readonly prefix?: string | undefined;
   /** How many (job → ETag of a version we saw) pairs to remember, saving a GET per put. */
   readonly etagCacheSize?: number | undefined;
-}
-
-function encodeCursor(indexKey: string): string {
-  return Buffer.from(indexKey, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string, tenantIndex: string): string | undefined {
-  const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  return key.startsWith(tenantIndex) ? key : undefined;
 }
 
 /**
@@ -125,8 +116,9 @@ export class S3JobStore implements JobStore {
     return atAwsBoundary('listing jobs', async () => {
       const limit = Math.max(1, Math.min(options.limit ?? 20, MAX_PAGE));
       const tenantIndex = `${this.#prefix}index/${tenant}/`;
-      let startAfter = options.cursor ? decodeCursor(options.cursor, tenantIndex) : undefined;
-      const page: { job: JobRecord<D>; indexKey: string }[] = [];
+      const after = options.cursor ? decodeIndexCursor(options.cursor) : undefined;
+      let startAfter = after === undefined ? undefined : tenantIndex + after;
+      const page: { job: JobRecord<D>; name: string }[] = [];
       for (;;) {
         const listed = await this.#client.send(
           new ListObjectsV2Command({
@@ -142,18 +134,13 @@ export class S3JobStore implements JobStore {
         );
         for (const [i, job] of jobs.entries()) {
           if (job && (!options.status || job.status === options.status)) {
-            page.push({ job, indexKey: keys[i] ?? '' });
+            page.push({ job, name: (keys[i] ?? '').slice(tenantIndex.length) });
           }
         }
         startAfter = keys.at(-1);
         if (page.length > limit || !listed.IsTruncated || !startAfter) break;
       }
-      const jobs = page.slice(0, limit);
-      const last = jobs.at(-1);
-      return {
-        jobs: jobs.map((p) => p.job),
-        nextCursor: page.length > limit && last ? encodeCursor(last.indexKey) : undefined,
-      };
+      return indexPage(page, limit);
     });
   }
 

@@ -9,12 +9,7 @@ import {
   type JobStore,
   type ListOptions,
 } from '../../ports/job-store.ts';
-import {
-  decodeIndexCursor,
-  encodeIndexCursor,
-  idOfIndexName,
-  indexNameOf,
-} from '../newest-first-index.ts';
+import { decodeIndexCursor, idOfIndexName, indexNameOf, indexPage } from '../newest-first-index.ts';
 import { MAX_PAGE } from '../page.ts';
 import {
   atBoundary,
@@ -124,12 +119,7 @@ export class FsJobStore implements JobStore {
           if (page.length > limit) break;
         }
       }
-      const jobs = page.slice(0, limit);
-      const last = jobs.at(-1);
-      return {
-        jobs: jobs.map((p) => p.job),
-        nextCursor: page.length > limit && last ? encodeIndexCursor(last.name) : undefined,
-      };
+      return indexPage(page, limit);
     });
   }
 
