@@ -1,6 +1,6 @@
 /**
  * The onnxruntime-node (CUDA) side of the GPU benchmark, run on the GPU machine from a bundle
- * (bench/gpu/bundle.ts → dist/bench-gpu/ort-cuda.mjs; see docs/performance.md for the command):
+ * (scripts/bundle-gpu.ts → dist/bench-gpu/ort-cuda.mjs; see docs/performance.md for the command):
  *
  * (a) the shipped model through ditserve's own loadModel + generate on CUDA at batch 1, 8, 32:
  *     load time (sessions + warm-up), images/s, per-step latency (from onProgress), GPU memory;
