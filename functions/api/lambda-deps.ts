@@ -30,12 +30,7 @@ export async function lambdaDeps(env = process.env): Promise<ApiDeps> {
     default: 'models/shapes-mmdit-s',
   }).split(',');
   return {
-    jobs: backend.jobs,
-    queue: backend.queue,
-    outbox: backend.outbox,
-    blobs: backend.blobs,
-    keys: backend.keys,
-    deliveryLog: backend.deliveryLog,
+    ...backend,
     models: await loadModelCatalog(modelDirs),
     auth: { kind: 'keys' },
     // The function's timeout ends a stream anyway; end it first so EventSource reconnects cleanly.

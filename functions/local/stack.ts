@@ -89,12 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : { kind: 'keys' };
 
   const app = createApp({
-    jobs,
-    queue,
-    outbox,
-    blobs,
-    keys,
-    deliveryLog,
+    ...backend,
     models: catalog,
     auth,
     limits: options.limits,
