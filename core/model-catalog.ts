@@ -1,5 +1,3 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DitserveError } from './errors.ts';
 import { readModelConfig, type ModelConfig } from '../gpu-worker/src/sampler/model-config.ts';
 import { PromptTokenizer } from '../gpu-worker/src/sampler/tokenizer.ts';
@@ -122,15 +120,4 @@ export async function loadModelCatalog(
 ): Promise<StaticModelCatalog> {
   const infos = await Promise.all(dirs.map(async (d) => modelInfoFrom(await readModelConfig(d))));
   return new StaticModelCatalog(infos, defaultModel);
-}
-
-export async function modelDirsUnder(root: string): Promise<string[]> {
-  const entries = await readdir(root, { withFileTypes: true });
-  const dirs: string[] = [];
-  for (const e of entries) {
-    if (!e.isDirectory()) continue;
-    const files = await readdir(join(root, e.name));
-    if (files.includes('model_index.json')) dirs.push(join(root, e.name));
-  }
-  return dirs.sort();
 }

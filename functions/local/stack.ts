@@ -4,8 +4,9 @@ import { localBackend } from '../../core/backend/local.ts';
 import type { Backend } from '../../core/backend/types.ts';
 import { loadModelCatalog } from '../../core/model-catalog.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
-import { loadModel, type DeviceOption, type DitModel } from '../../gpu-worker/src/sampler/index.ts';
+import type { DeviceOption, DitModel } from '../../gpu-worker/src/sampler/index.ts';
 import type { WorkerListener } from '../../gpu-worker/src/worker/state.ts';
+import { loadModels } from '../../gpu-worker/src/worker/load-models.ts';
 import { Worker } from '../../gpu-worker/src/worker/worker.ts';
 import { createApp } from '../api/app.ts';
 import type { ApiLimits, AuthMode } from '../api/deps.ts';
@@ -118,16 +119,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const stopping = { now: false };
   const ready = (async () => {
     for (let i = 0; i < options.workers; i++) {
-      const models = new Map<string, DitModel>();
-      for (const dir of options.modelDirs) {
-        const model = await loadModel(dir, {
-          device: options.device,
-          warmup: true,
-          ...(options.threads ? { threads: options.threads } : {}),
-        });
-        loaded.push(model);
-        models.set(model.config.manifest.name, model);
-      }
+      const models = await loadModels(options.modelDirs, {
+        device: options.device,
+        threads: options.threads,
+      });
+      loaded.push(...models.values());
       if (stopping.now) return;
       const worker = new Worker({
         jobs,

@@ -1,6 +1,7 @@
 import { readBool, readInt, readString } from '../../../core/config.ts';
 import { backendFromEnv } from '../../../core/backend/from-env.ts';
-import { DEVICE_OPTIONS, loadModel, type DeviceOption, type DitModel } from '../sampler/index.ts';
+import { DEVICE_OPTIONS, type DeviceOption } from '../sampler/index.ts';
+import { loadModels } from './load-models.ts';
 import { startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
 import type { WorkerEvent, WorkerState } from './state.ts';
@@ -39,20 +40,15 @@ async function main(env = process.env): Promise<void> {
   });
   const backend = await backendFromEnv(env, { visibilitySeconds });
 
-  const models = new Map<string, DitModel>();
-  for (const dir of readString(env, 'DITSERVE_MODEL_DIRS', {
-    default: 'models/shapes-mmdit-s',
-  }).split(',')) {
-    const threads = env.DITSERVE_THREADS
-      ? readInt(env, 'DITSERVE_THREADS', { min: 1, max: 256 })
-      : undefined;
-    const model = await loadModel(dir, {
+  const models = await loadModels(
+    readString(env, 'DITSERVE_MODEL_DIRS', { default: 'models/shapes-mmdit-s' }).split(','),
+    {
       device: device as DeviceOption,
-      warmup: true,
-      ...(threads ? { threads } : {}),
-    });
-    models.set(model.config.manifest.name, model);
-  }
+      threads: env.DITSERVE_THREADS
+        ? readInt(env, 'DITSERVE_THREADS', { min: 1, max: 256 })
+        : undefined,
+    },
+  );
   const worker = new Worker({
     jobs: backend.jobs,
     queue: backend.queue,
