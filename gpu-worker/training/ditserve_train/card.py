@@ -86,7 +86,11 @@ English captions. It knows nothing outside the vocabulary below.
 | vae_decoder | convolutional, 8× up-sampling from {r['vae']['latent_channels']} latent channels; scaling_factor {r['vae']['scaling_factor']}, shift_factor {r['vae']['shift_factor']} (measured on data) | {_fmt_params(p['vae_decoder'])} |
 
 Files: fp32 `model.onnx` (CPU) and fp16 `model.fp16.onnx` (CUDA) per component, opset 17, dynamic
-batch (and latent height/width for the transformer and decoder); {r['shipped_mb']:.1f} MB in all.
+batch (and latent height/width for the transformer and decoder); {r['shipped_mb']:.1f} MB in all. Both
+graphs of a component read one `weights.bin` (ONNX external data): the trained weights were rounded
+to fp16 right after training (every number on this card is of the rounded weights), the fp16
+graph uses them as they are, and the fp32 graph widens them with a `Cast` at load and computes in
+fp32 — 2 bytes a parameter on disk instead of 6.
 Defaults: {d['steps']} steps, guidance {d['guidance_scale']}, sampler `{d['sampler']}` (flow-matching Euler, shift {r['shift']}), {d['width']}×{d['height']}.
 Sizes trained: {', '.join(f'{w}×{h}' for w, h in V.SIZES_PX)} (1:1, 3:2, 2:3).
 
@@ -121,7 +125,7 @@ AdamW{_lr(r)}, bf16 autocast, EMA {r['ema_decay']}; each step's forward + backwa
 
 ## ShapesEval (held-out test prompts, scored once)
 {r['test_images']} images ({r['test_prompts']} prompts × {r['test_seeds']} seeds), {d['width']}×{d['height']}, default steps and
-guidance, fp32 weights (PyTorch, TF32 off). The detector (color segmentation + template fit of the
+guidance, the shipped weights in fp32 (PyTorch, TF32 off). The detector (color segmentation + template fit of the
 renderer's own shapes) scores ≥ 0.98 on ground-truth renders and ≤ 0.20 on renders paired with
 another prompt of the category (`gpu-worker/training/tests/test_detector.py`).
 

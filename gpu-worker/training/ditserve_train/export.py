@@ -1,7 +1,7 @@
 """ONNX export of the three components (fp32 for CPU, fp16 for CUDA) and the parity check.
 
 Both variants take and return float32 (the fp16 graph casts at its edges), so callers never
-convert. Names and shapes follow docs/model-format.md.
+convert; both read one fp16 weights file per component (shared_weights.py). Names and shapes follow docs/model-format.md.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from .shared_weights import share_weights
 
 OPSET = 17
 
@@ -76,11 +78,12 @@ def export_one(module: nn.Module, name: str, args: tuple, path: Path) -> None:
                       dynamic_axes=spec["dynamic"], opset_version=OPSET, dynamo=False)
 
 
-def export_all(te, dit, vae, folder: Path, fp16_device: torch.device | None) -> dict[str, int]:
-    """Writes <component>/model.onnx (+ model.fp16.onnx when a CUDA device is given) and configs."""
+def export_all(te, dit, vae, folder: Path, fp16_device: torch.device | None) -> tuple[dict[str, int], dict]:
+    """Writes <component>/model.onnx (+ model.fp16.onnx when a device for fp16 is given), their
+    shared weights.bin (shared_weights.py) and configs. Returns (parameter counts, file report)."""
     modules = {"text_encoder": te, "transformer": dit, "vae_decoder": _Decoder(vae)}
     configs = {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae_decoder": vae.cfg.to_json()}
-    sizes = {}
+    sizes, files = {}, {}
     for name, mod in modules.items():
         cpu = copy.deepcopy(mod).float().cpu().eval()
         args = example_inputs(te, dit, vae)[name]
@@ -88,9 +91,10 @@ def export_all(te, dit, vae, folder: Path, fp16_device: torch.device | None) -> 
         if fp16_device is not None:
             half = _Fp16Edges(copy.deepcopy(mod).to(fp16_device)).eval()
             export_one(half, name, tuple(a.to(fp16_device) for a in args), folder / name / "model.fp16.onnx")
+        files[name] = share_weights(folder / name)
         (folder / name / "config.json").write_text(json.dumps(configs[name], indent=2) + "\n")
         sizes[name] = sum(p.numel() for p in mod.parameters())
-    return sizes
+    return sizes, files
 
 
 def parity(te, dit, vae, folder: Path) -> dict:
