@@ -67,7 +67,8 @@ def write_card(folder: Path, r: dict) -> None:
     )
     golden = "\n".join(f"| {k} | {v['max_abs_diff_255']} | {v['mean_abs_diff_255']:.4f} |" for k, v in r["golden"].items())
     aspect = "\n".join(f"| {k} | {v['overall']:.3f} |" for k, v in r["test_aspect"].items())
-    sweep = ", ".join(f"g={g}: {s:.3f}" for g, s in r["guidance_sweep"].items())
+    sweep = ", ".join(f"{k.split('@')[0]} steps g={k.split('@')[1]}: {s:.3f}" if "@" in k else f"g={k}: {s:.3f}"
+                      for k, s in r["guidance_sweep"].items())
     d = r["defaults"]
     text = f"""# {r['name']} — a small SD3-style MMDiT for the shapes domain
 
@@ -121,7 +122,7 @@ AdamW{_lr(r)}, bf16 autocast, EMA {r['ema_decay']}; each step's forward + backwa
 - loss curves: `training/dit_curve.csv`, `training/vae_curve.csv`; validation: `training/val_curve.csv`
 - VAE reconstruction PSNR {r['vae_psnr']:.1f} dB; ShapesEval of VAE reconstructions of ground-truth
   renders (validation prompts, an upper bound for the DiT): {r['vae_ceiling']:.3f}
-- default guidance picked on validation: {sweep}
+- default steps and guidance picked on validation (mean of two seeds): {sweep}
 
 ## ShapesEval (held-out test prompts, scored once)
 {r['test_images']} images ({r['test_prompts']} prompts × {r['test_seeds']} seeds), {d['width']}×{d['height']}, default steps and
