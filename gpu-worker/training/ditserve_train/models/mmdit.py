@@ -22,6 +22,11 @@ class MMDiTConfig:
     joint_attention_dim: int = 128
     pooled_projection_dim: int = 128
     num_train_timesteps: int = 1000
+    # Rank of each block's adaLN projection (0: a full d x 6d linear, as SD3). A full projection
+    # holds 37% of a block's parameters but is applied once per sample, not per token: a rank-r
+    # factorisation keeps per-block modulation from timestep + pooled text and frees those
+    # parameters (and shipped bytes) for width, which is what the tokens pay for.
+    ada_rank: int = 0
 
     def to_json(self) -> dict:
         return {"_class_name": "MMDiT", **asdict(self)}
@@ -74,10 +79,11 @@ class RMSNorm(nn.Module):
 class Stream(nn.Module):
     """One modality's half of a joint block: modulation, qkv with QK-RMSNorm, output and MLP."""
 
-    def __init__(self, d: int, heads: int, mlp_ratio: float, pre_only: bool):
+    def __init__(self, d: int, heads: int, mlp_ratio: float, pre_only: bool, ada_rank: int = 0):
         super().__init__()
         self.heads, self.pre_only = heads, pre_only
-        self.ada = nn.Linear(d, (2 if pre_only else 6) * d)
+        out = (2 if pre_only else 6) * d
+        self.ada = nn.Linear(d, out) if ada_rank <= 0 else nn.Sequential(nn.Linear(d, ada_rank), nn.Linear(ada_rank, out))
         self.norm1 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
         self.qkv = nn.Linear(d, 3 * d)
         self.q_norm, self.k_norm = RMSNorm(d // heads), RMSNorm(d // heads)
@@ -100,10 +106,10 @@ class Stream(nn.Module):
 
 
 class JointBlock(nn.Module):
-    def __init__(self, d: int, heads: int, mlp_ratio: float, context_pre_only: bool):
+    def __init__(self, d: int, heads: int, mlp_ratio: float, context_pre_only: bool, ada_rank: int = 0):
         super().__init__()
-        self.context = Stream(d, heads, mlp_ratio, pre_only=context_pre_only)
-        self.image = Stream(d, heads, mlp_ratio, pre_only=False)
+        self.context = Stream(d, heads, mlp_ratio, pre_only=context_pre_only, ada_rank=ada_rank)
+        self.image = Stream(d, heads, mlp_ratio, pre_only=False, ada_rank=ada_rank)
 
     def forward(self, ctx: torch.Tensor, x: torch.Tensor, c: torch.Tensor):
         qc, kc, vc, mc = self.context.pre(ctx, c)
@@ -129,7 +135,8 @@ class MMDiT(nn.Module):
         self.pooled_embed = nn.Sequential(nn.Linear(cfg.pooled_projection_dim, d), nn.SiLU(), nn.Linear(d, d))
         self.context_embed = nn.Linear(cfg.joint_attention_dim, d)
         self.blocks = nn.ModuleList(
-            JointBlock(d, cfg.num_heads, cfg.mlp_ratio, context_pre_only=(i == cfg.depth - 1)) for i in range(cfg.depth)
+            JointBlock(d, cfg.num_heads, cfg.mlp_ratio, context_pre_only=(i == cfg.depth - 1), ada_rank=cfg.ada_rank)
+            for i in range(cfg.depth)
         )
         self.final_ada = nn.Linear(d, 2 * d)
         self.final_norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
@@ -140,8 +147,9 @@ class MMDiT(nn.Module):
         # adaLN-Zero: every residual branch and the output start at zero.
         for blk in self.blocks:
             for s in (blk.context, blk.image):
-                nn.init.zeros_(s.ada.weight)
-                nn.init.zeros_(s.ada.bias)
+                last = s.ada if isinstance(s.ada, nn.Linear) else s.ada[-1]  # zero the output side only
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
         for m in (self.final_ada, self.final):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
