@@ -102,6 +102,8 @@ Sizes trained: {', '.join(f'{w}×{h}' for w, h in V.SIZES_PX)} (1:1, 3:2, 2:3).
 - positions: {', '.join(V.POSITIONS)} (e.g. "in the top left corner", "on the left", "in the center")
 - relations: {', '.join(f'A {r} B' for r in V.RELATIONS)} (with paraphrases such as "to the left of", "beneath")
 - scenes hold 1–3 objects; words outside the vocabulary become `[UNK]` and are ignored by the model.
+- objects named without a place are drawn left to right in the order they are named ("a star and
+  a cross": the star on the left), as the training scenes were laid out.
 
 ## Data
 Procedural and rendered on the GPU on the fly (no files): scene specifications are sampled on CPU

@@ -12,6 +12,7 @@ from .scenes import SceneSpec
 
 MAX_OBJECTS = 3
 GAP_PX = 4  # minimum gap between two objects' circumscribed circles
+ORDER_GAP_PX = 4  # reading order: each object's centre at least this far right of the previous one
 
 
 @dataclass
@@ -48,9 +49,22 @@ def _relation_holds(rel: str, a: Placed, b: Placed, w: int, h: int) -> bool:
     return dy * sy >= 0.25 and abs(dx) <= 0.15
 
 
+def _reading_order(spec: SceneSpec) -> bool:
+    """Whether a scene's objects go left to right in caption order: several single objects
+    with no relation and no absolute placement ("a star and a cross")."""
+    return (spec.relation is None and len(spec.objects) > 1
+            and all(o.count == 1 and o.position is None for o in spec.objects))
+
+
 def layout(spec: SceneSpec, w: int, h: int, rng: random.Random) -> tuple[list[Placed], str]:
-    """Concrete objects and background for a spec; raises LayoutError if nothing fits."""
+    """Concrete objects and background for a spec; raises LayoutError if nothing fits.
+
+    Objects a caption names without placing them are drawn in reading order, the first named
+    leftmost (run 13). With random placement the model had to break the symmetry between two
+    blobs on its own, and they often resolved to the same shape or swapped colors; a
+    convention ties each object to its place in the caption."""
     unit = min(w, h)
+    ordered = _reading_order(spec)
     for _ in range(5):  # redraw what the caption left open when it cannot be placed
         placed = []
         for o in spec.objects:
@@ -71,7 +85,8 @@ def layout(spec: SceneSpec, w: int, h: int, rng: random.Random) -> tuple[list[Pl
                 np.hypot(a.cx - b.cx, a.cy - b.cy) >= a.radius + b.radius + GAP_PX
                 for i, a in enumerate(placed) for b in placed[i + 1:]
             )
-            if apart and (spec.relation is None or _relation_holds(spec.relation, placed[0], placed[1], w, h)):
+            in_order = not ordered or all(a.cx + ORDER_GAP_PX <= b.cx for a, b in zip(placed, placed[1:]))
+            if apart and in_order and (spec.relation is None or _relation_holds(spec.relation, placed[0], placed[1], w, h)):
                 return placed, spec.background or V.DEFAULT_BACKGROUND
     raise LayoutError(f"cannot lay out {spec.key()} on {w}x{h}")
 

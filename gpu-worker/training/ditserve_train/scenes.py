@@ -72,8 +72,9 @@ def caption(spec: SceneSpec, rng: random.Random) -> str:
     elif len(objs) == 1:
         body = objs[0]
     else:
-        if rng.random() < 0.5:
-            rng.shuffle(objs)
+        # Caption order is spec order: layout.py draws unplaced objects in reading order (the
+        # first named is leftmost). The draw stays so that the fixed prompt lists are unchanged.
+        rng.random()
         body = ", ".join(objs[:-1]) + (" and " if rng.random() < 0.8 else " with ") + objs[-1]
     text = rng.choice(V.PREFIXES) + body
     if spec.background:
