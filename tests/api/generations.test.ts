@@ -4,6 +4,14 @@ import { transition } from '../../core/job.ts';
 import type { GenerationView } from '../../functions/api/schemas/generation.ts';
 import { completeJob, makeApi } from './harness.ts';
 import { expectProblem, VALID } from './support.ts';
+import { readFileSync } from 'node:fs';
+
+// The shipped model's default steps (picked on validation prompts at training time).
+const SHIPPED_STEPS = (
+  JSON.parse(readFileSync('models/shapes-mmdit-s/model_index.json', 'utf8')) as {
+    ditserve: { defaults: { steps: number } };
+  }
+).ditserve.defaults.steps;
 
 type Api = Awaited<ReturnType<typeof makeApi>>;
 
@@ -65,7 +73,7 @@ describe('POST /v1/generations', () => {
     expect(body.input).toMatchObject({
       width: 128,
       height: 128,
-      steps: 20,
+      steps: SHIPPED_STEPS,
       sampler: 'euler',
       num_images: 1,
       output_format: 'png',

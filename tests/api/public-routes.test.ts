@@ -6,6 +6,14 @@ import { MemoryJobStore } from '../../core/adapters/memory/memory-job-store.ts';
 import type { FileServing } from '../../functions/api/deps.ts';
 import { makeApi } from './harness.ts';
 import { bind, expectProblem } from './support.ts';
+import { readFileSync } from 'node:fs';
+
+// The shipped model's default steps (picked on validation prompts at training time).
+const SHIPPED_STEPS = (
+  JSON.parse(readFileSync('models/shapes-mmdit-s/model_index.json', 'utf8')) as {
+    ditserve: { defaults: { steps: number } };
+  }
+).ditserve.defaults.steps;
 
 describe('GET /healthz and /readyz', () => {
   it('healthz answers without a key', async () => {
@@ -78,7 +86,13 @@ describe('GET /v1/models', () => {
     expect(body.data[0]).toMatchObject({
       id: 'shapes-mmdit-s',
       object: 'model',
-      defaults: { width: 128, height: 128, steps: 20, sampler: 'euler', output_format: 'png' },
+      defaults: {
+        width: 128,
+        height: 128,
+        steps: SHIPPED_STEPS,
+        sampler: 'euler',
+        output_format: 'png',
+      },
       sizes: ['128x128', '192x128', '128x192'],
       aspect_ratios: { '1:1': '128x128', '3:2': '192x128', '2:3': '128x192' },
       samplers: ['euler', 'heun'],
