@@ -2,16 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { GenerationData } from '../../core/generation.ts';
 import { transition } from '../../core/job.ts';
 import type { GenerationView } from '../../functions/api/schemas/generation.ts';
-import { completeJob, makeApi } from './harness.ts';
+import { completeJob, makeApi, SHIPPED_STEPS } from './harness.ts';
 import { expectProblem, VALID } from './support.ts';
-import { readFileSync } from 'node:fs';
-
-// The shipped model's default steps (picked on validation prompts at training time).
-const SHIPPED_STEPS = (
-  JSON.parse(readFileSync('models/shapes-mmdit-s/model_index.json', 'utf8')) as {
-    ditserve: { defaults: { steps: number } };
-  }
-).ditserve.defaults.steps;
 
 type Api = Awaited<ReturnType<typeof makeApi>>;
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { issueApiKey } from '../../core/auth/api-keys.ts';
 import type { GenerationData, GenerationJob, JobMessage } from '../../core/generation.ts';
 import { transition } from '../../core/job.ts';
@@ -11,6 +13,13 @@ import type { ApiDeps } from '../../functions/api/deps.ts';
 import type { WebhookEventMessage } from '../../core/generation.ts';
 
 export const MODEL_DIR = new URL('../../models/shapes-mmdit-s', import.meta.url).pathname;
+
+/** The shipped model's default steps (picked on validation prompts at training time). */
+export const SHIPPED_STEPS = (
+  JSON.parse(readFileSync(join(MODEL_DIR, 'model_index.json'), 'utf8')) as {
+    ditserve: { defaults: { steps: number } };
+  }
+).ditserve.defaults.steps;
 
 /** The API over in-memory adapters and the shipped model's manifest, with two tenants' keys. */
 export async function makeApi(overrides: Partial<ApiDeps> = {}) {

@@ -4,16 +4,8 @@ import type { JobMessage } from '../../core/generation.ts';
 import { MemoryMessageQueue } from '../../core/adapters/memory/memory-message-queue.ts';
 import { MemoryJobStore } from '../../core/adapters/memory/memory-job-store.ts';
 import type { FileServing } from '../../functions/api/deps.ts';
-import { makeApi } from './harness.ts';
+import { makeApi, SHIPPED_STEPS } from './harness.ts';
 import { bind, expectProblem } from './support.ts';
-import { readFileSync } from 'node:fs';
-
-// The shipped model's default steps (picked on validation prompts at training time).
-const SHIPPED_STEPS = (
-  JSON.parse(readFileSync('models/shapes-mmdit-s/model_index.json', 'utf8')) as {
-    ditserve: { defaults: { steps: number } };
-  }
-).ditserve.defaults.steps;
 
 describe('GET /healthz and /readyz', () => {
   it('healthz answers without a key', async () => {
