@@ -24,8 +24,9 @@ def logit_normal(n: int, device: torch.device, mean: float = 0.0, std: float = 1
     return torch.sigmoid(torch.randn(n, device=device) * std + mean)
 
 
-def flow_loss(model: Callable, x0: torch.Tensor, cond: tuple, t_shift: float = 1.0) -> torch.Tensor:
-    """x_t = (1-t) x0 + t eps; the model predicts eps - x0 (SD3's rectified flow, logit-normal t).
+def flow_pair(x0: torch.Tensor, t_shift: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x_t, t in 0..1, target): x_t = (1-t) x0 + t eps, target eps - x0 (SD3's rectified flow,
+    logit-normal t).
 
     t_shift > 1 moves the logit-normal t towards noise with the sampler's map
     t -> s t / (1 + (s - 1) t), as SD3 does when it shifts the schedule for larger images."""
@@ -34,9 +35,14 @@ def flow_loss(model: Callable, x0: torch.Tensor, cond: tuple, t_shift: float = 1
         t = t_shift * t / (1.0 + (t_shift - 1.0) * t)
     eps = torch.randn_like(x0)
     tt = t[:, None, None, None]
-    xt = (1 - tt) * x0 + tt * eps
+    return (1 - tt) * x0 + tt * eps, t, eps - x0
+
+
+def flow_loss(model: Callable, x0: torch.Tensor, cond: tuple, t_shift: float = 1.0) -> torch.Tensor:
+    """The rectified-flow MSE of model(x_t, 1000 t, *cond) against eps - x0 (flow_pair)."""
+    xt, t, target = flow_pair(x0, t_shift)
     pred = model(xt, t * 1000.0, *cond)
-    return torch.nn.functional.mse_loss(pred.float(), (eps - x0).float())
+    return torch.nn.functional.mse_loss(pred.float(), target.float())
 
 
 @dataclass

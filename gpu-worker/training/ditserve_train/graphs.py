@@ -32,6 +32,11 @@ def _warmup(fn: Callable[[], None], n: int) -> None:
     torch.cuda.current_stream().wait_stream(side)
 
 
+def _total(loss: torch.Tensor) -> torch.Tensor:
+    """A scalar loss, or the first entry of a vector [total, parts...] (parts are for the log)."""
+    return loss if loss.dim() == 0 else loss[0]
+
+
 class GraphedLoss:
     """loss = loss_fn(*inputs); loss.backward() as one CUDA graph per input shape.
 
@@ -49,7 +54,7 @@ class GraphedLoss:
         def once() -> None:
             for p in self.params:
                 p.grad = None
-            self.loss_fn(*static).backward()
+            _total(self.loss_fn(*static)).backward()
 
         _warmup(once, self.warmup)
         for p in self.params:
@@ -57,7 +62,7 @@ class GraphedLoss:
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             loss = self.loss_fn(*static)
-            loss.backward()
+            _total(loss).backward()
         grads = [p.grad for p in self.params]
         return graph, static, loss, grads
 

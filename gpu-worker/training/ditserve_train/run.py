@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> dict:
     # The shipped weights are stored in fp16 (shared_weights.py): round them now, so that every
     # number below (guidance pick, test table, parity, golden images) is the shipped model's.
     round_to_fp16(te, dit, vae)
+    # Train-split prompts of the eval categories (logged, steer nothing): how far validation is
+    # from what the model fits on captions it was trained on, i.e. underfitting vs generalisation.
+    train_fit = validate(pipe, scenes.eval_prompts("train", args.val_per_category, seed=7), run, pool)
+    log.event("train_fit", **train_fit)
 
     torch.save({"text_encoder": te.state_dict(), "transformer": dit.state_dict(), "vae": vae.state_dict(),
                 "configs": {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae": vae.cfg.to_json()}},
@@ -160,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
         "vae_steps": _last_event(args.out, "vae_done")["steps"], "dit_steps": _last_event(args.out, "dit_done")["steps"],
         "best_step": max(log.curves["val"], key=lambda r: r["overall"])["step"], "echo": run.echo,
         "vae_psnr": _last_event(args.out, "vae_reconstruction")["psnr_db"], "vae_ceiling": ceiling,
-        "guidance_sweep": sweep, "test": table, "test_diagnostics": diagnostics, "test_counts": counts, "test_prompts": len(test),
+        "guidance_sweep": sweep, "train_fit": train_fit, "test": table, "test_diagnostics": diagnostics, "test_counts": counts, "test_prompts": len(test),
         "test_seeds": TEST_SEEDS, "test_images": len(prompts), "test_aspect": aspect, "test_onnx": test_onnx,
         "test_torch_seed0": test_torch_seed0, "parity": par, "golden": golden, "shipped_mb": shipped / 1e6,
     }

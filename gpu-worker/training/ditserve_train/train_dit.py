@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import torch
 
 from .data import batches, render_arrays, unpack
-from .flow import flow_loss
+from .flow import flow_pair
 from .graphs import GraphedFn, GraphedLoss
+from .layout_loss import LayoutHead, token_targets
 from .log import Log
 from .models.mmdit import MMDiT, MMDiTConfig
 from .models.text_encoder import TextEncoder, TextEncoderConfig
@@ -62,6 +63,10 @@ class DitRun:
     # half its steps at sigma > 0.75, where layout, counts and relations are decided, but logit-normal
     # t puts only ~14% of training there; shift 2 puts ~34% there (median t 0.67).
     t_shift: float = 2.0
+    # Auxiliary layout loss (layout_loss.py): weight, and after how many blocks the head reads the
+    # image tokens (REPA found about a third of the depth best). 0 turns it off.
+    aux_weight: float = 0.1
+    aux_tap: int = 2
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
@@ -85,7 +90,9 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
                                        patch_size=run.patch_size, hidden_size=run.hidden_size, depth=run.depth,
                                        num_heads=run.num_heads, ada_rank=run.ada_rank, joint_attention_dim=te.cfg.hidden_size,
                                        pooled_projection_dim=te.cfg.hidden_size)).to(device)
-    params = [*te.parameters(), *dit.parameters()]
+    head = LayoutHead(dit.cfg.hidden_size).to(device) if run.aux_weight > 0 else None
+    token_px = vae.cfg.downsample_factor * dit.cfg.patch_size
+    params = [*te.parameters(), *dit.parameters(), *(head.parameters() if head else ())]
     log.event("params", text_encoder=sum(p.numel() for p in te.parameters()), transformer=sum(p.numel() for p in dit.parameters()),
               vae_decoder=sum(p.numel() for p in vae.decoder.parameters()))
     opt = torch.optim.AdamW(params, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.01, fused=device.type == "cuda")
@@ -96,17 +103,23 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
     mode = run.mode if cuda else "eager"
     # "compile": one static compile per aspect bucket (~40 s each, ~3x faster than eager).
     # "graph": CUDA graphs of the eager code, one capture per bucket (~1 s each), no compiler.
-    fwd = torch.compile(dit, dynamic=False) if mode == "compile" else dit
+    fwd = torch.compile(dit.forward_features, dynamic=False) if mode == "compile" else dit.forward_features
+    tap = run.aux_tap if head is not None else -1
 
-    def loss_fn(x0: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    def loss_fn(x0: torch.Tensor, seg: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """[total, flow, aux]: the total is what backward() sees, the parts are logged."""
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda, cache_enabled=False):
             hidden, pooled = te(ids)
-            return flow_loss(fwd, x0, (hidden, pooled), run.t_shift)
+            xt, t, target = flow_pair(x0, run.t_shift)
+            pred, feats = fwd(xt, t * 1000.0, hidden, pooled, tap)
+            flow = torch.nn.functional.mse_loss(pred.float(), target.float())
+            aux = head.loss(feats, seg) if head is not None else flow.new_zeros(())
+            return torch.stack([flow + run.aux_weight * aux, flow, aux])
 
-    def eager_loss(x0: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    def eager_loss(x0: torch.Tensor, seg: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(x0, ids)
-        loss.backward()
+        loss = loss_fn(x0, seg, ids)
+        loss[0].backward()
         return loss
 
     # The frozen encoder runs in plain bf16 on CUDA (GroupNorm included; autocast would keep it in
@@ -114,9 +127,11 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
     encoder = copy.deepcopy(vae.encoder).to(torch.bfloat16).eval() if cuda else vae.encoder
 
     def encode(arrays, size):
+        """(latents x0, per-token layout targets) of a batch of laid-out scenes."""
         images = render_arrays(arrays, *size)
         mean, _ = encoder(images.to(torch.bfloat16) if cuda else images)
-        return (mean.float() - vae.cfg.shift_factor) * vae.cfg.scaling_factor
+        seg = token_targets(arrays, *size, token_px)
+        return (mean.float() - vae.cfg.shift_factor) * vae.cfg.scaling_factor, seg
 
     graphed_loss = GraphedLoss(loss_fn, params) if mode == "graph" else None
     graphed_encode: dict[tuple[int, int], GraphedFn] = {}
@@ -128,19 +143,19 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
                 with torch.no_grad():
                     x0 = encode(arrays, size)
             try:
-                return eager_loss(x0, ids)
+                return eager_loss(*x0, ids)
             except Exception as exc:  # a compiler failure must not cost the run: fall back to eager
                 if mode == "eager":
                     raise
                 log.event("compile_failed", error=str(exc).splitlines()[0][:300])
-                mode, fwd = "eager", dit
-                return eager_loss(x0, ids)
+                mode, fwd = "eager", dit.forward_features
+                return eager_loss(*x0, ids)
         try:
             if fresh:
                 if size not in graphed_encode:
                     graphed_encode[size] = GraphedFn(lambda *a: encode(a, size))
                 x0 = graphed_encode[size](*arrays)
-            return graphed_loss(x0, ids)
+            return graphed_loss(*x0, ids)
         except Exception as exc:  # a capture failure must not cost the run: fall back to eager
             log.event("graph_failed", error=str(exc).splitlines()[0][:300])
             mode = "eager"
@@ -172,7 +187,8 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
         step += 1
         loss_sum = loss.detach().clone() if loss_sum is None else loss_sum + loss.detach()  # no per-step sync
         if step % 100 == 0:
-            log.scalar("dit", step=step, t=round(elapsed, 1), loss=round(loss_sum.item() / 100, 5), lr=round(lr, 6),
+            _, flow, aux = (loss_sum / 100).tolist()
+            log.scalar("dit", step=step, t=round(elapsed, 1), loss=round(flow, 5), aux=round(aux, 4), lr=round(lr, 6),
                        samples_per_s=round(100 * run.batch_size / (time.time() - t_log), 1))
             loss_sum, t_log = None, time.time()
         done = time.time() - t0 >= run.seconds

@@ -155,6 +155,11 @@ class MMDiT(nn.Module):
             nn.init.zeros_(m.bias)
 
     def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections):
+        return self.forward_features(hidden_states, timestep, encoder_hidden_states, pooled_projections)[0]
+
+    def forward_features(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, tap: int = -1):
+        """(velocity, image tokens [B, N, D] after `tap` blocks, or None): training taps the
+        tokens for an auxiliary loss (layout_loss.py); the exported graph is forward()."""
         cfg, p = self.cfg, self.cfg.patch_size
         b, _, h, w = hidden_states.shape
         gh, gw = h // p, w // p
@@ -167,9 +172,12 @@ class MMDiT(nn.Module):
         x = x + pos.to(x.dtype)[None]
         c = self.t_embed(timestep_embedding(timestep).to(x.dtype)) + self.pooled_embed(pooled_projections)
         ctx = self.context_embed(encoder_hidden_states)
-        for blk in self.blocks:
+        feats = None
+        for i, blk in enumerate(self.blocks):
             ctx, x = blk(ctx, x, c)
+            if i + 1 == tap:
+                feats = x
         shift, scale = self.final_ada(F.silu(c)).chunk(2, dim=-1)
         x = self.final(modulate(self.final_norm(x), shift, scale))  # [B, gh*gw, p*p*C]
         x = x.view(b, gh, gw, p, p, cfg.out_channels).permute(0, 5, 1, 3, 2, 4)
-        return x.reshape(b, cfg.out_channels, gh * p, gw * p)
+        return x.reshape(b, cfg.out_channels, gh * p, gw * p), feats
