@@ -54,7 +54,7 @@ def batches(batch_size: int, seed: int, workers: int, **kw) -> Iterator[dict]:
     return iter(loader)
 
 
-ARRAY_KEYS = ("shape", "rgb", "geom", "present", "bg")
+ARRAY_KEYS = ("shape", "rgb", "geom", "present", "bg", "color")
 
 
 def unpack(batch: dict, device: torch.device) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, tuple[int, int]]:

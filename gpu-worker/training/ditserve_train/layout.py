@@ -95,6 +95,7 @@ def to_arrays(scenes: list[tuple[list[Placed], str]]) -> dict[str, np.ndarray]:
     """Packs laid-out scenes into fixed-size arrays for the batched renderer."""
     b = len(scenes)
     shape = np.zeros((b, MAX_OBJECTS), np.int64)
+    color = np.zeros((b, MAX_OBJECTS), np.int64)  # index in vocab.COLORS (the layout loss's classes)
     rgb = np.zeros((b, MAX_OBJECTS, 3), np.float32)
     geom = np.zeros((b, MAX_OBJECTS, 3), np.float32)  # cx, cy, radius
     present = np.zeros((b, MAX_OBJECTS), np.float32)
@@ -104,6 +105,7 @@ def to_arrays(scenes: list[tuple[list[Placed], str]]) -> dict[str, np.ndarray]:
         for k, p in enumerate(objs):
             shape[i, k] = V.SHAPES.index(p.shape)
             rgb[i, k] = V.COLORS[p.color]
+            color[i, k] = list(V.COLORS).index(p.color)
             geom[i, k] = (p.cx, p.cy, p.radius)
             present[i, k] = 1
-    return {"shape": shape, "rgb": rgb, "geom": geom, "present": present, "bg": bg}
+    return {"shape": shape, "rgb": rgb, "geom": geom, "present": present, "bg": bg, "color": color}

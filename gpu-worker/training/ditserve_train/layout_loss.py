@@ -31,12 +31,15 @@ def token_targets(arrays: tuple[torch.Tensor, ...], width: int, height: int, tok
     radius = torch.where(present > 0, geom[..., 2], torch.ones_like(geom[..., 2]))
     alpha = coverage(t["shape"], geom[..., 0], geom[..., 1], radius, height, width) * present[..., None, None]
     share = F.avg_pool2d(alpha, token_px).flatten(2).transpose(1, 2)  # [B, N, K]: objects never overlap
-    palette = torch.tensor(list(V.COLORS.values()), device=share.device, dtype=torch.float32)
-    color = torch.cdist(t["rgb"], palette[None].expand(t["rgb"].shape[0], -1, -1)).argmin(-1)  # [B, K]
-    shapes = F.one_hot(t["shape"], N_SHAPES - 1).float()  # [B, K, S]
-    colors = F.one_hot(color, N_COLORS - 1).float()
+    shapes, colors = _one_hot(t["shape"], N_SHAPES - 1), _one_hot(t["color"], N_COLORS - 1)  # [B, K, classes]
     bg = (1 - share.sum(-1, keepdim=True)).clamp(min=0.0)
     return torch.cat([share @ shapes, bg, share @ colors, bg], dim=-1)
+
+
+def _one_hot(idx: torch.Tensor, n: int) -> torch.Tensor:
+    # A comparison, not F.one_hot: it must not read values back to the host (CUDA graph capture,
+    # graphs.py), and no tensor may be copied from the host inside it either.
+    return (idx[..., None] == torch.arange(n, device=idx.device)).float()
 
 
 class LayoutHead(nn.Module):

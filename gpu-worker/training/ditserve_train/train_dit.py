@@ -137,7 +137,7 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
     graphed_encode: dict[tuple[int, int], GraphedFn] = {}
 
     def train_step(arrays, ids, size, fresh: bool):
-        nonlocal mode, fwd, x0
+        nonlocal mode, fwd, x0, head, tap, graphed_loss
         if mode != "graph":
             if fresh:
                 with torch.no_grad():
@@ -157,9 +157,14 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
                 x0 = graphed_encode[size](*arrays)
             return graphed_loss(*x0, ids)
         except Exception as exc:  # a capture failure must not cost the run: fall back to eager
-            log.event("graph_failed", error=str(exc).splitlines()[0][:300])
-            mode = "eager"
+            log.event("graph_failed", error=str(exc).splitlines()[0][:300], aux=head is not None)
             torch.cuda.synchronize()
+            if head is not None:  # first without the auxiliary loss, still graphed (2x eager's speed)
+                head, tap = None, -1
+                graphed_loss = GraphedLoss(loss_fn, params)
+                graphed_encode.clear()
+            else:
+                mode = "eager"
             return train_step(arrays, ids, size, True)
 
     best = {"score": -1.0, "state": None, "step": 0}
