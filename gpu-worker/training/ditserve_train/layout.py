@@ -87,8 +87,19 @@ def layout(spec: SceneSpec, w: int, h: int, rng: random.Random) -> tuple[list[Pl
             )
             in_order = not ordered or all(a.cx + ORDER_GAP_PX <= b.cx for a, b in zip(placed, placed[1:]))
             if apart and in_order and (spec.relation is None or _relation_holds(spec.relation, placed[0], placed[1], w, h)):
-                return placed, spec.background or V.DEFAULT_BACKGROUND
+                return _canonical(placed, spec), spec.background or V.DEFAULT_BACKGROUND
     raise LayoutError(f"cannot lay out {spec.key()} on {w}x{h}")
+
+
+def _canonical(placed: list[Placed], spec: SceneSpec) -> list[Placed]:
+    """Objects in caption order, the copies of a counted object left to right: the slot order is
+    what the layout loss's instance classes name (layout_loss.py), so it must be predictable
+    from the caption (drawing does not depend on it: objects never overlap)."""
+    out, i = [], 0
+    for o in spec.objects:
+        out.extend(sorted(placed[i : i + o.count], key=lambda p: p.cx))
+        i += o.count
+    return out
 
 
 def to_arrays(scenes: list[tuple[list[Placed], str]]) -> dict[str, np.ndarray]:
