@@ -12,5 +12,5 @@ cd "$here"
 # on the CPU beside the training, and a failure fails the command.
 python3 -m pytest -q -p no:cacheprovider tests >"$out/detector-tests.log" 2>&1 &
 tests=$!
-python3 -m ditserve_train.run --out "$out" --seconds "${DITSERVE_TRAIN_SECONDS:-555}"
+python3 -m ditserve_train.run --out "$out" --seconds "${DITSERVE_TRAIN_SECONDS:-500}"
 if wait "$tests"; then tail -1 "$out/detector-tests.log"; else cat "$out/detector-tests.log"; exit 1; fi

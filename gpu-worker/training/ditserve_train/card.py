@@ -44,6 +44,18 @@ def _tshift(r: dict) -> str:
     return f" shifted towards noise by {s:g} (t → {s:g}t / (1 + {s - 1:g}t))" if s != 1.0 else ""
 
 
+def _layout_loss(r: dict) -> str:
+    a = r.get("layout_loss")
+    if not a or not a.get("weight"):
+        return ""
+    return (f"\n\nAn auxiliary layout loss (training only, nothing of it is exported; `layout_loss.py`): a small head "
+            f"reads the image tokens after block {a['tap']} of {r['dit']['depth']} and predicts, per token, the share "
+            f"of its pixels showing each {', each '.join(a['groups'])} (background as a class of each group; the "
+            f"object is which one of the caption, copies of a counted object left to right), by soft "
+            f"cross-entropy with weight {a['weight']:g} — REPA's idea (align early DiT tokens with good features) with "
+            f"the renderer's ground truth as the features.")
+
+
 def _status(r: dict) -> str:
     t = r["test"]
     met = t["overall"] >= 0.90 and t["position"] >= 0.85 and t["color_attr"] >= 0.85
@@ -117,7 +129,7 @@ and the default guidance; test prompts are scored once, below.
 ## Training
 Rectified flow (x_t = (1−t)·x0 + t·ε, target ε − x0), logit-normal t{_tshift(r)}, 10% caption dropout,
 AdamW{_lr(r)}, bf16 autocast, EMA {r['ema_decay']}; each step's forward + backward is replayed as a CUDA graph. VAE first ({r['vae_steps']} steps), then text encoder + MMDiT jointly
-({r['dit_steps']} steps of batch {r['batch_size']}; best validation at step {r['best_step']}).
+({r['dit_steps']} steps of batch {r['batch_size']}; best validation at step {r['best_step']}).{_layout_loss(r)}
 
 - command (one GPU command, from the repository root): `{r['command']}`
 - seed {r['seed']}; wall time {r['wall_s']:.0f} s on {r['device']} (torch {r['torch']})
@@ -158,7 +170,7 @@ Full sampling runs (`tests/fixtures/golden/`), onnxruntime CPU vs the PyTorch re
 
 ## Known limits
 - Only the closed vocabulary above; no text, textures, rotation, overlap, or more than 3 objects.
-- Quality (see the status above): multi-object scenes, counts and color binding fail most; dark backgrounds are weaker than white.
+- Quality: the weakest categories are named in the status line above; dark backgrounds are weaker than white.
 - Object size is in the captions but not scored by ShapesEval.
 - Trained at three sizes only; other multiples of 16 px run, untested.
 - single_object has few held-out prompts (the category has few combinations), so its score is coarse.

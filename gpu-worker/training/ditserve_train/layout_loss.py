@@ -23,6 +23,7 @@ from .render import coverage
 
 N_SHAPES, N_COLORS = len(V.SHAPES) + 1, len(V.COLORS) + 1  # + background
 N_SLOTS = MAX_OBJECTS + 1  # which object of the caption (layout._canonical's order), + background
+GROUP_NAMES = ("shape", "color", "object")
 GROUPS = ((0, N_SHAPES), (N_SHAPES, N_SHAPES + N_COLORS), (N_SHAPES + N_COLORS, N_SHAPES + N_COLORS + N_SLOTS))
 
 
