@@ -42,6 +42,26 @@ async function releaseAll(sessions: Sessions): Promise<void> {
   await Promise.all(Object.values(sessions).map((session) => session.release()));
 }
 
+// onnxruntime's words when a graph's external data file (weights.bin) is not next to it.
+const MISSING_EXTERNAL_DATA = /External data path does not exist: "([^"]+)"/;
+
+/** A session for the graph at `path`; a missing external weights file is our own error. */
+async function createSession(
+  path: string,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(path, options);
+  } catch (error) {
+    const missing = error instanceof Error ? MISSING_EXTERNAL_DATA.exec(error.message) : null;
+    if (!missing) throw error;
+    throw new ModelFileMissingError(
+      `missing weights file ${missing[1]}: ${path} keeps its weights there (copy a component folder whole)`,
+      { cause: error },
+    );
+  }
+}
+
 /** Opens one session per component on `device`, or none (releasing any already open). */
 async function openOn(config: ModelConfig, device: Device, threads: number): Promise<Sessions> {
   const file = config.manifest.variants[device];
@@ -59,10 +79,7 @@ async function openOn(config: ModelConfig, device: Device, threads: number): Pro
           cause: error,
         });
       }
-      sessions[component] = await ort.InferenceSession.create(
-        path,
-        sessionOptions(device, threads),
-      );
+      sessions[component] = await createSession(path, sessionOptions(device, threads));
     }
   } catch (error) {
     await releaseAll(sessions);
