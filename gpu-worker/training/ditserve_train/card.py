@@ -67,7 +67,7 @@ def _status(r: dict) -> str:
             "`training/samples.png` shows test prompts, one seed each, a row per category (captions in `training/samples.txt`).")
     best, last = r.get("best_step"), r.get("dit_steps")
     if best is not None and best == last:
-        text += " Validation was still rising when the 10-minute budget ended."
+        text += " Validation was still rising when the time budget ended."
     return text
 
 
