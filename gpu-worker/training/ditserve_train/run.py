@@ -26,10 +26,10 @@ from .flow import to_uint8
 from .golden import write_golden
 from .detector import init_worker
 from .ground_truth import render_specs
+from .layout_loss import GROUP_NAMES as LAYOUT_GROUPS
 from .log import Log
 from .manifest import write_manifest
 from .ort_pipeline import OrtPipeline
-from .layout_loss import GROUP_NAMES as LAYOUT_GROUPS
 from .shared_weights import round_to_fp16
 from .shapes_eval import detect_all, diagnose, evaluate, format_table, table_of
 from .tokenizer import WordTokenizer
@@ -158,9 +158,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     log.write_curves()
     shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
+    budget = "" if args.seconds == DEFAULT_SECONDS else f"DITSERVE_TRAIN_SECONDS={args.seconds:g} "
+    command = budget + "bash gpu-worker/training/retrain.sh"
     results = {
-        "name": args.name,
-        "command": ("" if args.seconds == DEFAULT_SECONDS else f"DITSERVE_TRAIN_SECONDS={args.seconds:g} ") + "bash gpu-worker/training/retrain.sh", "seed": args.seed,
+        "name": args.name, "command": command, "seed": args.seed,
         "wall_s": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "max_length": tok.max_length,
         "te": te.cfg.to_json(), "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift,
@@ -170,7 +171,8 @@ def main(argv: list[str] | None = None) -> dict:
         "best_step": max(log.curves["val"], key=lambda r: r["overall"])["step"], "echo": run.echo,
         "vae_psnr": _last_event(args.out, "vae_reconstruction")["psnr_db"], "vae_ceiling": ceiling,
         "guidance_sweep": sweep, "train_fit": train_fit,
-        "layout_loss": {"weight": run.aux_weight, "tap": run.aux_tap, "groups": list(LAYOUT_GROUPS)}, "test": table, "test_diagnostics": diagnostics, "test_counts": counts, "test_prompts": len(test),
+        "layout_loss": {"weight": run.aux_weight, "tap": run.aux_tap, "groups": list(LAYOUT_GROUPS)},
+        "test": table, "test_diagnostics": diagnostics, "test_counts": counts, "test_prompts": len(test),
         "test_seeds": TEST_SEEDS, "test_images": len(prompts), "test_aspect": aspect, "test_onnx": test_onnx,
         "test_torch_seed0": test_torch_seed0, "parity": par, "golden": golden, "shipped_mb": shipped / 1e6,
     }

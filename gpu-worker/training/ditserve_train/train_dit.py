@@ -65,7 +65,7 @@ class DitRun:
     t_shift: float = 2.0
     # Auxiliary layout loss (layout_loss.py): weight, and after how many blocks the head reads the
     # image tokens (REPA found about a third of the depth best). 0 turns it off. With shape and
-    # color classes (run 16) test rose 0.68 -> 0.84 at the same step count (color attribution
+    # color classes (run 16) test rose 0.68 -> 0.84 at about the same step count (color attribution
     # 0.41 -> 0.92); adding which-object-of-the-caption classes (run 17): 0.93, position 0.99.
     aux_weight: float = 0.1
     aux_tap: int = 2
