@@ -139,25 +139,25 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
     graphed_encode: dict[tuple[int, int], GraphedFn] = {}
 
     def train_step(arrays, ids, size, fresh: bool):
-        nonlocal mode, fwd, x0, head, tap, graphed_loss
+        nonlocal mode, fwd, encoded, head, tap, graphed_loss
         if mode != "graph":
             if fresh:
                 with torch.no_grad():
-                    x0 = encode(arrays, size)
+                    encoded = encode(arrays, size)
             try:
-                return eager_loss(*x0, ids)
+                return eager_loss(*encoded, ids)
             except Exception as exc:  # a compiler failure must not cost the run: fall back to eager
                 if mode == "eager":
                     raise
                 log.event("compile_failed", error=str(exc).splitlines()[0][:300])
                 mode, fwd = "eager", dit.forward_features
-                return eager_loss(*x0, ids)
+                return eager_loss(*encoded, ids)
         try:
             if fresh:
                 if size not in graphed_encode:
                     graphed_encode[size] = GraphedFn(lambda *a: encode(a, size))
-                x0 = graphed_encode[size](*arrays)
-            return graphed_loss(*x0, ids)
+                encoded = graphed_encode[size](*arrays)
+            return graphed_loss(*encoded, ids)
         except Exception as exc:  # a capture failure must not cost the run: fall back to eager
             log.event("graph_failed", error=str(exc).splitlines()[0][:300], aux=head is not None)
             torch.cuda.synchronize()
@@ -172,7 +172,7 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
     best = {"score": -1.0, "state": None, "step": 0}
     t0, step, last_val, stale, loss_sum = time.time(), 0, time.time(), 0, None
     t_log = t0
-    x0 = None
+    encoded = None  # (latents, layout targets) of the current batch, reused for `echo` steps
     while True:  # at least one step and one validation, whatever the budget
         elapsed = time.time() - t0
         # Warm-up, then constant, then a cosine decay over the last part of the time budget.
