@@ -84,6 +84,12 @@ export interface GenerationData {
   readonly warnings?: readonly string[] | undefined;
   /** Jobs still queued after this instant become expired instead of running. */
   readonly expiresAt?: string | undefined;
+  /** Set when a job goes back to the queue: when it did (the sweeper measures waits from it). */
+  readonly queuedAt?: string | undefined;
+  /** Why the last attempt did not finish, while the job waits to be retried. */
+  readonly lastError?: GenerationError | undefined;
+  /** When the sweeper last sent this job's message again (it does so at most once a period). */
+  readonly sweptAt?: string | undefined;
 }
 
 export type GenerationJob = JobRecord<GenerationData>;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { issueApiKey } from '../../core/auth/api-keys.ts';
-import { readString } from '../../core/config.ts';
+import { readOptionalString, readString } from '../../core/config.ts';
 import { FsKeyStore } from '../../core/adapters/local/fs-key-store.ts';
 import type { KeyStore } from '../../core/ports/key-store.ts';
 import { UsageError } from './usage-error.ts';
@@ -25,10 +25,10 @@ async function keyStoreFor(
 ): Promise<KeyStore> {
   const backend = readString(env, 'DITSERVE_BACKEND', { option: v.backend, default: 'local' });
   if (backend === 'aws') {
-    const { S3Client } = await import('@aws-sdk/client-s3');
+    const { s3Client } = await import('../../core/backend/aws-clients.ts');
     const { S3KeyStore } = await import('../../core/adapters/aws/s3-key-store.ts');
     const bucket = readString(env, 'DITSERVE_BUCKET', { option: v.bucket });
-    return new S3KeyStore({ client: new S3Client({}), bucket });
+    return new S3KeyStore({ client: s3Client(readOptionalString(env, 'AWS_ENDPOINT_URL')), bucket });
   }
   if (backend !== 'local') throw new UsageError(`--backend must be local or aws, got "${backend}"`);
   return new FsKeyStore({

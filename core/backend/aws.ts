@@ -1,5 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
 import { S3DeliveryLog } from '../adapters/aws/s3-delivery-log.ts';
 import { S3JobStore } from '../adapters/aws/s3-job-store.ts';
@@ -7,6 +7,7 @@ import { S3KeyStore } from '../adapters/aws/s3-key-store.ts';
 import { SqsMessageQueue } from '../adapters/aws/sqs-message-queue.ts';
 import { readOptionalString, readString } from '../config.ts';
 import type { JobMessage, WebhookEventMessage } from '../generation.ts';
+import { s3Client, sqsClients } from './aws-clients.ts';
 import type { Backend } from './types.ts';
 
 /** The object tag the stack's output-expiry lifecycle rule matches. */
@@ -15,6 +16,8 @@ export const OUTPUT_TAGGING = 'ditserve:expiry=output';
 export interface AwsBackendOptions {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
+  /** Receives on the jobs and webhook queues (a deadline that outlasts a long poll). */
+  readonly sqsPolls?: SQSClient | undefined;
   /** One bucket: job records, idempotency claims, keys, delivery logs and outputs (design.md). */
   readonly bucket: string;
   readonly jobsQueueUrl: string;
@@ -29,11 +32,13 @@ export function awsBackend(o: AwsBackendOptions): Backend {
     jobs: new S3JobStore({ client: o.s3, bucket: o.bucket }),
     queue: new SqsMessageQueue<JobMessage>({
       client: o.sqs,
+      pollClient: o.sqsPolls,
       queueUrl: o.jobsQueueUrl,
       visibilitySeconds: o.visibilitySeconds,
     }),
     outbox: new SqsMessageQueue<WebhookEventMessage>({
       client: o.sqs,
+      pollClient: o.sqsPolls,
       queueUrl: o.webhookQueueUrl,
     }),
     blobs: new S3BlobStore({
@@ -59,11 +64,11 @@ export function awsBackendFromEnv(
   options: { visibilitySeconds?: number | undefined } = {},
 ): Backend {
   const endpoint = readOptionalString(env, 'AWS_ENDPOINT_URL');
-  const s3 = new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
-  const sqs = new SQSClient(endpoint ? { endpoint } : {});
+  const sqs = sqsClients(endpoint);
   return awsBackend({
-    s3,
-    sqs,
+    s3: s3Client(endpoint),
+    sqs: sqs.calls,
+    sqsPolls: sqs.polls,
     bucket: readString(env, 'DITSERVE_BUCKET'),
     jobsQueueUrl: readString(env, 'DITSERVE_JOBS_QUEUE_URL'),
     webhookQueueUrl: readString(env, 'DITSERVE_WEBHOOK_QUEUE_URL'),

@@ -37,6 +37,22 @@ export interface JobPage<D> {
   readonly nextCursor?: string | undefined;
 }
 
+/** Names one job; what the unfinished index holds. */
+export interface JobRef {
+  readonly tenant: string;
+  readonly id: string;
+}
+
+export interface UnfinishedRef extends JobRef {
+  /** When the job entered the index (ISO); a ref without a stored job is garbage only when old. */
+  readonly since: string;
+}
+
+export interface UnfinishedPage {
+  readonly refs: UnfinishedRef[];
+  readonly nextCursor?: string | undefined;
+}
+
 /** What an Idempotency-Key maps to: the job it created and a fingerprint of the request body. */
 export interface IdempotencyRecord {
   readonly keyHash: string;
@@ -65,6 +81,16 @@ export interface JobStore {
     tenant: string,
     record: IdempotencyRecord,
   ): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Every job created and not yet settled (its end announced), all tenants, in no set order: what
+   * the sweeper walks to find jobs that lost their message. `create` adds a job before storing
+   * it, so a stored job is never missing here; a ref may name a job that was never stored.
+   */
+  listUnfinished(options?: { limit?: number; cursor?: string }): Promise<UnfinishedPage>;
+  /** Removes a job from the unfinished index once its end is announced; absent is not an error. */
+  dropUnfinished(tenant: string, id: string): Promise<void>;
+  /** True while the job is in the unfinished index (an ended job: its end is not yet announced). */
+  isUnfinished(tenant: string, id: string): Promise<boolean>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
 }

@@ -4,9 +4,12 @@ import { localBackend } from '../../core/backend/local.ts';
 import type { Backend } from '../../core/backend/types.ts';
 import { loadModelCatalog } from '../../core/model-catalog.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
-import type { DeviceOption, DitModel } from '../../gpu-worker/src/sampler/index.ts';
+import type { DeviceOption } from '../../gpu-worker/src/sampler/index.ts';
+import { DEFAULT_WORKER_SETTINGS } from '../../gpu-worker/src/worker/context.ts';
+import { openSampler } from '../../gpu-worker/src/worker/open-sampler.ts';
+import type { Sampler } from '../../gpu-worker/src/worker/sampler-port.ts';
 import type { WorkerListener } from '../../gpu-worker/src/worker/state.ts';
-import { loadModels } from '../../gpu-worker/src/worker/load-models.ts';
+import { startSweeper } from '../../gpu-worker/src/worker/sweeper-loop.ts';
 import { Worker } from '../../gpu-worker/src/worker/worker.ts';
 import { createApp } from '../api/app.ts';
 import type { ApiLimits, AuthMode } from '../api/deps.ts';
@@ -41,6 +44,10 @@ export interface LocalStackOptions {
   /** Long-poll length of the worker and dispatcher; short values make stop() quicker. */
   readonly pollWaitSeconds?: number | undefined;
   readonly visibilitySeconds?: number | undefined;
+  /** Seconds between sweeper passes (jobs that lost their message); 0 turns it off. @default 60 */
+  readonly sweepSeconds?: number | undefined;
+  /** A queued job waiting this long gets its message sent again. @default 600 */
+  readonly requeueAfterSeconds?: number | undefined;
   /** How often `Prefer: wait` and SSE re-read a job (the API's default, 250 ms, when unset). */
   readonly pollIntervalMs?: number | undefined;
 }
@@ -114,27 +121,44 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   dispatcher.start();
 
+  const visibilitySeconds = options.visibilitySeconds ?? 60;
+  const onWorkerEvent = options.onWorkerEvent ?? (() => undefined);
+  const sweepSeconds = options.sweepSeconds ?? 60;
+  const sweeper =
+    sweepSeconds > 0
+      ? startSweeper(
+          backend,
+          {
+            visibilitySeconds,
+            maxAttempts: DEFAULT_WORKER_SETTINGS.maxAttempts,
+            requeueAfterSeconds: options.requeueAfterSeconds ?? 600,
+          },
+          sweepSeconds,
+          onWorkerEvent,
+        )
+      : undefined;
+
   const workers: Worker[] = [];
-  const loaded: DitModel[] = [];
+  const samplers: Sampler[] = [];
   const stopping = { now: false };
   const ready = (async () => {
     for (let i = 0; i < options.workers; i++) {
-      const models = await loadModels(options.modelDirs, {
+      const sampler = await openSampler(options.modelDirs, {
         device: options.device,
         threads: options.threads,
       });
-      loaded.push(...models.values());
+      samplers.push(sampler);
       if (stopping.now) return;
       const worker = new Worker({
         jobs,
         queue,
         blobs,
         outbox,
-        models,
+        sampler,
         maxBatchImages: options.maxBatchImages,
         pollWaitSeconds: options.pollWaitSeconds ?? 20,
-        visibilitySeconds: options.visibilitySeconds ?? 60,
-        onEvent: options.onWorkerEvent,
+        visibilitySeconds,
+        onEvent: onWorkerEvent,
       });
       workers.push(worker);
       worker.start();
@@ -151,10 +175,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     async stop(drainTimeoutMs = 30_000) {
       stopping.now = true;
       await ready.catch(() => undefined);
+      await sweeper?.stop();
       await Promise.all(workers.map((w) => w.stop(drainTimeoutMs)));
       await dispatcher.stop();
       await server.close();
-      await Promise.all(loaded.map((m) => m.release()));
+      await Promise.all(samplers.map((s) => s.release()));
     },
   };
 }

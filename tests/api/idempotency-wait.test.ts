@@ -31,9 +31,38 @@ describe('Idempotency-Key', () => {
     const b = (await replay.json()) as GenerationView;
     expect(b.id).toBe(a.id);
     expect(b.input.seed).toBe(a.input.seed);
-    // Only the first request queued anything.
+    // Still queued, so the replay sent its message again: the first request may have died
+    // before sending it. Every message names the one job (a duplicate is dropped by the claim).
     const ids = (await api.queue.receive({ maxMessages: 10 })).map((m) => m.body.jobId);
-    expect(ids.filter((id) => id === a.id)).toHaveLength(1);
+    expect(ids).toEqual([a.id, a.id]);
+  });
+
+  it('sends the message of a stored job whose first request died before enqueueing it', async () => {
+    let sends = 0;
+    const base = await makeApi();
+    const api = await makeApi({
+      jobs: base.jobs,
+      queue: {
+        ...base.deps.queue,
+        send: (body, o) =>
+          sends++ === 0 ? Promise.reject(new Error('connection reset')) : base.queue.send(body, o),
+        receive: (o) => base.queue.receive(o),
+        extend: (r, n) => base.queue.extend(r, n),
+        release: (r) => base.queue.release(r),
+        delete: (r) => base.queue.delete(r),
+        depth: () => base.queue.depth(),
+        ping: () => base.queue.ping(),
+      },
+    });
+    const first = await api.call(api.alice, 'POST', '/v1/generations', VALID, key('k-lost'));
+    expect(first.status).toBe(503);
+    // With a key the job stays queued (not failed), so the client's retry picks it up.
+    const retry = await api.call(api.alice, 'POST', '/v1/generations', VALID, key('k-lost'));
+    expect(retry.status).toBe(202);
+    const job = (await retry.json()) as GenerationView;
+    expect(job.status).toBe('queued');
+    const ids = (await base.queue.receive({ maxMessages: 10 })).map((m) => m.body.jobId);
+    expect(ids).toEqual([job.id]);
   });
 
   it('answers a replay of a finished job with 200 and the finished job', async () => {
@@ -84,7 +113,8 @@ describe('Idempotency-Key', () => {
       await Promise.all(responses.map(async (r) => ((await r.json()) as GenerationView).id)),
     );
     expect(ids.size).toBe(1);
-    expect(await api.queue.receive({ maxMessages: 10 })).toHaveLength(1);
+    const queued = await api.queue.receive({ maxMessages: 10 });
+    expect(new Set(queued.map((m) => m.body.jobId))).toEqual(ids);
   });
 });
 

@@ -1,69 +1,107 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GenerationData, GenerationJob } from '../../core/generation.ts';
+import { describe, expect, it } from 'vitest';
+import type {
+  GenerationData,
+  GenerationJob,
+  JobMessage,
+  WebhookEventMessage,
+} from '../../core/generation.ts';
 import { isTerminal } from '../../core/job.ts';
-import { loadModel, type DitModel } from '../../gpu-worker/src/sampler/index.ts';
-import type { WorkerEvent } from '../../gpu-worker/src/worker/state.ts';
-import { Worker } from '../../gpu-worker/src/worker/worker.ts';
+import type { MessageQueue } from '../../core/ports/message-queue.ts';
 import { cancelGeneration } from '../../functions/api/services/cancel.ts';
-import { makeApi, MODEL_DIR } from '../api/harness.ts';
+import { InvalidRequestError } from '../../gpu-worker/src/sampler/index.ts';
+import type { WorkerEvent } from '../../gpu-worker/src/worker/state.ts';
+import { Worker, type WorkerOptions } from '../../gpu-worker/src/worker/worker.ts';
+import { makeApi } from '../api/harness.ts';
+import { fakeSampler, stepGate, type FakeSamplerOptions } from './fake-sampler.ts';
 
-let model: DitModel;
+type Ops = string[];
 
-beforeAll(async () => {
-  model = await loadModel(MODEL_DIR, { device: 'cpu', warmup: true });
-});
+/** Records sends and deletes in one log, so a test can check their order. */
+function logged<T>(queue: MessageQueue<T>, ops: Ops, name: string, describe: (b: T) => string) {
+  const wrapped: MessageQueue<T> = {
+    send: async (body, o) => {
+      await queue.send(body, o);
+      ops.push(`${name}.send ${describe(body)}`);
+    },
+    receive: (o) => queue.receive(o),
+    extend: (r, s) => queue.extend(r, s),
+    release: (r) => queue.release(r),
+    delete: async (r) => {
+      ops.push(`${name}.delete`);
+      await queue.delete(r);
+    },
+    depth: () => queue.depth(),
+    ping: () => queue.ping(),
+  };
+  return wrapped;
+}
 
-afterAll(async () => {
-  await model.release();
-});
-
-/** The API (memory adapters) and a worker on the same ports, with the worker's events kept. */
-async function setup(options: { maxAttempts?: number } = {}) {
+/** The API (memory adapters) and workers over a fake Sampler, with the workers' events kept. */
+async function setup(sampler: FakeSamplerOptions = {}, worker: Partial<WorkerOptions> = {}) {
   const api = await makeApi({ limits: { requestsPerSecond: 1000, burst: 1000 } });
   const events: WorkerEvent[] = [];
-  const makeWorker = () =>
+  const ops: Ops = [];
+  const fake = fakeSampler(sampler);
+  const queue = logged<JobMessage>(api.queue, ops, 'jobs', (b) => b.jobId);
+  const outbox = logged<WebhookEventMessage>(api.outbox, ops, 'outbox', (b) => b.type);
+  const makeWorker = (overrides: Partial<WorkerOptions> = {}) =>
     new Worker({
       jobs: api.jobs,
-      queue: api.queue,
+      queue,
       blobs: api.blobs,
-      outbox: api.outbox,
-      models: new Map([[model.config.manifest.name, model]]),
+      outbox,
+      sampler: fake,
       pollWaitSeconds: 1,
       visibilitySeconds: 30,
       progressIntervalMs: 100,
-      maxAttempts: options.maxAttempts ?? 3,
+      retryDelaySeconds: 0,
       onEvent: (e) => events.push(e),
+      ...worker,
+      ...overrides,
     });
-  const worker = makeWorker();
   const submit = async (body: Record<string, unknown>) => {
     const res = await api.call(api.alice, 'POST', '/v1/generations', {
       prompt: 'a red circle',
+      steps: 8,
       ...body,
     });
     expect(res.status).toBe(202);
     return ((await res.json()) as { id: string }).id;
   };
   const read = (id: string) => api.jobs.get<GenerationData>('tenant-alice', id);
-  const until = async (what: string, probe: () => Promise<boolean> | boolean, ms = 60_000) => {
+  const until = async (what: string, probe: () => Promise<boolean> | boolean, ms = 30_000) => {
     const deadline = Date.now() + ms;
     while (!(await probe())) {
       if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const outboxTypes = async () => {
-    const types: string[] = [];
+  const outboxEvents = async () => {
+    const seen: WebhookEventMessage[] = [];
     for (;;) {
       const batch = await api.outbox.receive({ maxMessages: 10, waitSeconds: 0 });
-      if (batch.length === 0) return types;
+      if (batch.length === 0) return seen;
       for (const d of batch) {
-        types.push(d.body.type);
+        seen.push(d.body);
         await api.outbox.delete(d.receipt);
       }
     }
   };
-  return { api, worker, makeWorker, events, submit, read, until, outboxTypes };
+  return {
+    api,
+    fake,
+    worker: makeWorker(),
+    makeWorker,
+    events,
+    ops,
+    submit,
+    read,
+    until,
+    outboxEvents,
+  };
 }
+
+const hook = { url: 'https://hooks.example.com/x' };
 
 describe('worker', () => {
   it('runs compatible jobs as one batch and others separately; every job succeeds with its images', async () => {
@@ -75,12 +113,7 @@ describe('worker', () => {
       (await Promise.all([...same, other].map(t.read))).every((j) => j.status === 'succeeded'),
     );
     await t.worker.stop();
-    const inference = (id: string) =>
-      t.events.flatMap((e) =>
-        e.type === 'job_finished' && e.jobId === id ? [e.timings.inferenceMs] : [],
-      )[0];
-    // One sampler call for both 128×128 jobs: they report the same batch's inference time.
-    expect(inference(same[0] ?? '')).toBe(inference(same[1] ?? ''));
+    expect(t.fake.calls.map((c) => c.requests.map((r) => r.seed))).toEqual([[1, 2, 3], [3]]);
     const two = await t.read(same[1] ?? '');
     expect(two.data.outputs?.map((o) => [o.index, o.seed])).toEqual([
       [0, 2],
@@ -108,45 +141,165 @@ describe('worker', () => {
     expect(progress.length).toBeLessThan(50);
   });
 
-  it('honours a cancel between steps: the job ends canceled, without outputs, with a webhook', async () => {
-    const t = await setup();
-    const id = await t.submit({ steps: 100, webhook: { url: 'https://hooks.example.com/x' } });
+  it('charges an attempt when a job starts, not when its message is received', async () => {
+    const gate = stepGate();
+    const t = await setup({ beforeStep: gate.beforeStep });
+    const first = await t.submit({ seed: 1 });
+    const second = await t.submit({ aspect_ratio: '3:2', seed: 2 });
     t.worker.start();
-    await t.until('running with progress', () => t.events.some((e) => e.type === 'job_progress'));
-    await cancelGeneration(t.api.jobs, 'tenant-alice', id, new Date());
-    await t.until('terminal', async () => isTerminal((await t.read(id)).status));
+    await t.until('first batch running', () => gate.reached > 0);
+    // Both messages were received together; only the first batch has started.
+    expect((await t.read(first)).data.attempts).toBe(1);
+    const waiting = await t.read(second);
+    expect(waiting.status).toBe('queued');
+    expect(waiting.data.attempts ?? 0).toBe(0);
+    gate.openAll();
+    await t.until('both done', async () =>
+      (await Promise.all([first, second].map(t.read))).every((j) => j.status === 'succeeded'),
+    );
     await t.worker.stop();
+    expect((await t.read(second)).data.attempts).toBe(1);
+  });
+
+  it('ends a canceled job at the progress write that sees the cancel, and stops the batch within one step', async () => {
+    const gate = stepGate();
+    const t = await setup({ beforeStep: gate.beforeStep }, { progressIntervalMs: 0 });
+    const id = await t.submit({ steps: 100, webhook: hook });
+    t.worker.start();
+    for (let step = 1; step <= 3; step++) {
+      gate.step();
+      await t.until(
+        `step ${step} written`,
+        async () => (await t.read(id)).data.progress?.step === step,
+      );
+    }
+    await cancelGeneration(t.api.jobs, 'tenant-alice', id, new Date());
+    gate.step();
+    await t.until('canceled', async () => (await t.read(id)).status === 'canceled');
+    const ranWhenCanceled = t.fake.stepsRun;
+    gate.openAll();
+    await t.until('message deleted', async () => (await t.api.queue.depth()) === 0);
+    await t.worker.stop();
+    // The step in flight when the cancel was seen finished; none after it.
+    expect(ranWhenCanceled).toBe(4);
+    expect(t.fake.stepsRun - ranWhenCanceled).toBeLessThanOrEqual(1);
     const job = await t.read(id);
-    expect(job.status).toBe('canceled');
     expect(job.data.outputs).toBeUndefined();
-    expect(await t.api.queue.depth()).toBe(0);
-    const types = await t.outboxTypes();
+    const types = (await t.outboxEvents()).map((e) => e.type);
     expect(types.filter((type) => type !== 'generation.progress')).toEqual([
       'generation.started',
       'generation.canceled',
     ]);
-    // It stopped early: nowhere near all 100 steps were reported.
-    const steps = t.events.flatMap((e) => (e.type === 'job_progress' ? [e.step] : []));
-    expect(Math.max(...steps)).toBeLessThan(100);
   });
 
-  it('deletes a redelivered message of a finished job without running it again', async () => {
+  it('announces a job’s end before deleting its message', async () => {
     const t = await setup();
-    const id = await t.submit({});
+    const id = await t.submit({ webhook: hook });
+    t.worker.start();
+    await t.until('deleted', () => t.ops.includes('jobs.delete'));
+    await t.worker.stop();
+    const announced = t.ops.indexOf('outbox.send generation.succeeded');
+    expect(announced).toBeGreaterThanOrEqual(0);
+    expect(announced).toBeLessThan(t.ops.indexOf('jobs.delete'));
+    expect((await t.read(id)).status).toBe('succeeded');
+  });
+
+  it('re-announces a finished job when its message comes back, with the same webhook-id', async () => {
+    const t = await setup();
+    const id = await t.submit({ webhook: hook });
     t.worker.start();
     await t.until('done', async () => (await t.read(id)).status === 'succeeded');
+    await t.until('deleted', () => t.ops.includes('jobs.delete'));
     const before = await t.read(id);
+    const first = (await t.outboxEvents()).find((e) => e.type === 'generation.succeeded');
     await t.api.queue.send({ tenant: 'tenant-alice', jobId: id });
     await t.until('skipped', () =>
       t.events.some((e) => e.type === 'message_skipped' && e.jobId === id),
     );
     await t.worker.stop();
+    const again = (await t.outboxEvents()).filter((e) => e.type === 'generation.succeeded');
+    expect(again).toHaveLength(1);
+    expect(again[0]?.id).toBe(first?.id);
+    // Not run again.
     expect((await t.read(id)).version).toBe(before.version);
+    expect(t.fake.calls).toHaveLength(1);
     expect(await t.api.queue.depth()).toBe(0);
   });
 
-  it('expires a job that waited past its time to live, and fails poison and unknown-model jobs', async () => {
-    const t = await setup({ maxAttempts: 1 });
+  it('keeps the message when the end cannot be announced; its return announces it', async () => {
+    const t = await setup({}, { visibilitySeconds: 1 });
+    let refused = 0;
+    const outbox: MessageQueue<WebhookEventMessage> = {
+      send: (body, o) => {
+        if (body.type === 'generation.succeeded' && refused++ === 0) {
+          return Promise.reject(new Error('outbox down'));
+        }
+        return t.api.outbox.send(body, o);
+      },
+      receive: (o) => t.api.outbox.receive(o),
+      extend: (r, s) => t.api.outbox.extend(r, s),
+      release: (r) => t.api.outbox.release(r),
+      delete: (r) => t.api.outbox.delete(r),
+      depth: () => t.api.outbox.depth(),
+      ping: () => t.api.outbox.ping(),
+    };
+    const worker = t.makeWorker({ outbox });
+    const id = await t.submit({ webhook: hook });
+    worker.start();
+    await t.until('announced on the second try', () => refused === 2);
+    await t.until('message deleted', async () => (await t.api.queue.depth()) === 0);
+    await worker.stop();
+    expect((await t.read(id)).status).toBe('succeeded');
+    expect((await t.outboxEvents()).filter((e) => e.type === 'generation.succeeded')).toHaveLength(
+      1,
+    );
+    expect(t.events.some((e) => e.type === 'error' && e.message.includes('come back'))).toBe(true);
+    expect(t.fake.calls).toHaveLength(1);
+  });
+
+  it('retries a transient sampler failure, then succeeds; the wait shows the error it retries', async () => {
+    const t = await setup({
+      failCall: (n) => (n === 0 ? new Error('CUDA out of memory') : undefined),
+    });
+    const id = await t.submit({});
+    t.worker.start();
+    await t.until('done', async () => (await t.read(id)).status === 'succeeded');
+    await t.worker.stop();
+    const job = await t.read(id);
+    expect(job.data.attempts).toBe(2);
+    expect(job.data.lastError).toBeUndefined();
+    const released = t.events.find((e) => e.type === 'job_released');
+    expect(released).toMatchObject({ jobId: id });
+  });
+
+  it('fails a job whose sampler keeps failing after its attempts, with a retryable code', async () => {
+    const t = await setup({ failCall: () => new Error('CUDA out of memory') }, { maxAttempts: 3 });
+    const id = await t.submit({ webhook: hook });
+    t.worker.start();
+    await t.until('failed', async () => (await t.read(id)).status === 'failed');
+    await t.until('message deleted', async () => (await t.api.queue.depth()) === 0);
+    await t.worker.stop();
+    const job = await t.read(id);
+    expect(job.data.attempts).toBe(3);
+    expect(job.data.error).toMatchObject({ code: 'internal', retryable: true });
+    expect(t.fake.calls).toHaveLength(3);
+    expect((await t.outboxEvents()).map((e) => e.type)).toContain('generation.failed');
+  });
+
+  it('fails a request the sampler refuses at once, not retryable', async () => {
+    const t = await setup({ failCall: () => new InvalidRequestError('request: steps too many') });
+    const id = await t.submit({});
+    t.worker.start();
+    await t.until('failed', async () => (await t.read(id)).status === 'failed');
+    await t.worker.stop();
+    const job = await t.read(id);
+    expect(job.data.attempts).toBe(1);
+    expect(job.data.error).toMatchObject({ code: 'invalid_request', retryable: false });
+    expect(t.fake.calls).toHaveLength(1);
+  });
+
+  it('expires a job that waited past its time to live, and fails worn-out and unknown-model jobs', async () => {
+    const t = await setup({}, { maxAttempts: 1 });
     const stale = await t.submit({});
     const job = await t.read(stale);
     await t.api.jobs.put<GenerationData>(
@@ -157,9 +310,9 @@ describe('worker', () => {
       },
       job.version,
     );
-    const poison = await t.submit({ seed: 9 });
     // A job that workers already started as often as allowed and never finished (each died).
-    const p = await t.read(poison);
+    const worn = await t.submit({ seed: 9 });
+    const p = await t.read(worn);
     await t.api.jobs.put<GenerationData>(
       { ...p, version: p.version + 1, data: { ...p.data, attempts: 1 } },
       p.version,
@@ -174,23 +327,27 @@ describe('worker', () => {
     await t.api.jobs.put(ghostJob, g.version);
     t.worker.start();
     await t.until('all terminal', async () =>
-      (await Promise.all([stale, poison, ghost].map(t.read))).every((j) => isTerminal(j.status)),
+      (await Promise.all([stale, worn, ghost].map(t.read))).every((j) => isTerminal(j.status)),
     );
     await t.worker.stop();
     expect((await t.read(stale)).status).toBe('expired');
-    const poisoned = await t.read(poison);
-    const ghosted = await t.read(ghost);
-    expect(poisoned.status).toBe('failed');
-    expect(poisoned.data.error).toMatchObject({ code: 'worker_lost', retryable: false });
-    expect(ghosted.status).toBe('failed');
-    expect(ghosted.data.error).toMatchObject({ code: 'model_not_found', retryable: false });
+    expect(await t.read(worn)).toMatchObject({
+      status: 'failed',
+      data: { error: { code: 'worker_lost', retryable: true } },
+    });
+    expect(await t.read(ghost)).toMatchObject({
+      status: 'failed',
+      data: { error: { code: 'model_not_found', retryable: false } },
+    });
+    expect(t.fake.calls).toHaveLength(0);
   });
 
   it('defers a duplicate message of a job a live worker holds: the job runs once', async () => {
-    const t = await setup();
-    const id = await t.submit({ steps: 100 });
+    const gate = stepGate();
+    const t = await setup({ beforeStep: gate.beforeStep });
+    const id = await t.submit({ steps: 20 });
     t.worker.start();
-    await t.until('running with progress', () => t.events.some((e) => e.type === 'job_progress'));
+    await t.until('running', () => gate.reached > 0);
     // A second, idle worker receives the duplicate while the first is still generating.
     const second = t.makeWorker();
     second.start();
@@ -198,22 +355,27 @@ describe('worker', () => {
     await t.until('deferred', () =>
       t.events.some((e) => e.type === 'message_skipped' && e.reason.includes('live worker')),
     );
+    gate.openAll();
     await t.until('done', async () => (await t.read(id)).status === 'succeeded');
     await Promise.all([t.worker.stop(), second.stop()]);
     expect(t.events.filter((e) => e.type === 'job_started' && e.jobId === id)).toHaveLength(1);
     expect((await t.read(id)).data.attempts).toBe(1);
   });
 
-  it('drains: a batch that cannot finish in time goes back to the queue, ready for another worker', async () => {
-    const t = await setup();
-    const id = await t.submit({ steps: 100, num_images: 4 });
+  it('drains: a batch that cannot finish in time goes back to the queue, its attempt given back', async () => {
+    const gate = stepGate();
+    const t = await setup({ beforeStep: gate.beforeStep });
+    const id = await t.submit({ num_images: 4 });
     t.worker.start();
-    await t.until('running with progress', () => t.events.some((e) => e.type === 'job_progress'));
-    await t.worker.stop(0);
+    await t.until('running', () => gate.reached > 0);
+    const stopped = t.worker.stop(0);
+    // Let the drain's deadline pass before the batch may take its next step.
+    await new Promise((r) => setTimeout(r, 20));
+    gate.openAll();
+    await stopped;
     const job = await t.read(id);
     expect(job.status).toBe('queued');
     expect(job.startedAt).toBeUndefined();
-    // Being drained is not the job's fault: it does not count against its attempts.
     expect(job.data.attempts).toBe(0);
     expect(t.events.some((e) => e.type === 'job_released' && e.jobId === id)).toBe(true);
     // The message is visible again at once.

@@ -11,7 +11,7 @@ function isServiceError(error: unknown): error is Error & ServiceErrorShape {
   return error instanceof Error && '$metadata' in error;
 }
 
-function statusOf(error: unknown): number | undefined {
+export function statusOf(error: unknown): number | undefined {
   return isServiceError(error) ? error.$metadata?.httpStatusCode : undefined;
 }
 

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import {
+  DeleteObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -12,10 +15,11 @@ import {
   type JobRecord,
   type JobStore,
   type ListOptions,
+  type UnfinishedPage,
 } from '../../ports/job-store.ts';
 import { decodeIndexCursor, idOfIndexName, indexNameOf, indexPage } from '../newest-first-index.ts';
 import { MAX_PAGE } from '../page.ts';
-import { atAwsBoundary, isNotFound, isPreconditionFailed } from './aws-errors.ts';
+import { atAwsBoundary, isNotFound, isPreconditionFailed, statusOf } from './aws-errors.ts';
 import { getJson, normalizePrefix, putJson } from './s3-objects.ts';
 
 export interface S3JobStoreOptions {
@@ -51,24 +55,23 @@ export class S3JobStore implements JobStore {
   create<D>(job: JobRecord<D>): Promise<void> {
     return atAwsBoundary('creating a job', async () => {
       const key = this.#jobKey(job.tenant, job.id);
+      const token = randomUUID();
+      // Before the job: a stored job is always in the unfinished index (the sweeper's view).
+      await this.#putEmpty(this.#unfinishedKey(job.tenant, job.id));
       let etag: string;
       try {
-        etag = await putJson(this.#client, this.#bucket, key, job, { ifNoneMatch: '*' });
+        etag = await putJson(this.#client, this.#bucket, key, job, { ifNoneMatch: '*' }, token);
       } catch (error) {
-        if (isPreconditionFailed(error)) {
-          throw new VersionConflictError(`job ${job.id} already exists`, { cause: error });
-        }
-        throw error;
+        if (!isPreconditionFailed(error)) throw error;
+        // The SDK retries a PUT whose answer was lost; the retry of our own create meets our
+        // object and gets 412. That is success, not a duplicate.
+        const own = await this.#ownWrite(key, token);
+        if (!own) throw new VersionConflictError(`job ${job.id} already exists`, { cause: error });
+        etag = own;
       }
       this.#remember(key, job.version, etag);
       // Written after the job, so an index entry always points at a job that exists.
-      await this.#client.send(
-        new PutObjectCommand({
-          Bucket: this.#bucket,
-          Key: this.#indexKey(job),
-          Body: new Uint8Array(0),
-        }),
-      );
+      await this.#putEmpty(this.#indexKey(job));
     });
   }
 
@@ -90,6 +93,7 @@ export class S3JobStore implements JobStore {
           cause,
         });
       if (next.version <= expectedVersion) throw conflict();
+      const token = randomUUID();
       let etag = this.#cachedEtag(key, expectedVersion);
       if (!etag) {
         const current = await getJson<JobRecord>(this.#client, this.#bucket, key);
@@ -101,10 +105,15 @@ export class S3JobStore implements JobStore {
         this.#remember(
           key,
           next.version,
-          await putJson(this.#client, this.#bucket, key, next, { ifMatch: etag }),
+          await putJson(this.#client, this.#bucket, key, next, { ifMatch: etag }, token),
         );
       } catch (error) {
         this.#etags.delete(key);
+        const own = isPreconditionFailed(error) ? await this.#ownWrite(key, token) : undefined;
+        if (own) {
+          this.#remember(key, next.version, own);
+          return;
+        }
         if (isPreconditionFailed(error)) throw conflict(error);
         if (isNotFound(error)) throw new JobNotFoundError(`no job ${next.id}`, { cause: error });
         throw error;
@@ -167,6 +176,53 @@ export class S3JobStore implements JobStore {
     });
   }
 
+  listUnfinished(options: { limit?: number; cursor?: string } = {}): Promise<UnfinishedPage> {
+    return atAwsBoundary('listing unfinished jobs', async () => {
+      const prefix = `${this.#prefix}unfinished/`;
+      const listed = await this.#client.send(
+        new ListObjectsV2Command({
+          Bucket: this.#bucket,
+          Prefix: prefix,
+          MaxKeys: Math.max(1, Math.min(options.limit ?? 100, 1000)),
+          ...(options.cursor ? { StartAfter: prefix + options.cursor } : {}),
+        }),
+      );
+      const objects = (listed.Contents ?? []).flatMap((o) =>
+        o.Key ? [{ name: o.Key.slice(prefix.length), since: o.LastModified ?? new Date(0) }] : [],
+      );
+      const refs = objects.flatMap(({ name, since }) => {
+        const [tenant, id, ...rest] = name.split('/');
+        return tenant && id && rest.length === 0
+          ? [{ tenant, id, since: since.toISOString() }]
+          : [];
+      });
+      const last = objects.at(-1)?.name;
+      return { refs, nextCursor: listed.IsTruncated && last ? last : undefined };
+    });
+  }
+
+  dropUnfinished(tenant: string, id: string): Promise<void> {
+    return atAwsBoundary('settling a job', async () => {
+      await this.#client.send(
+        new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#unfinishedKey(tenant, id) }),
+      );
+    });
+  }
+
+  isUnfinished(tenant: string, id: string): Promise<boolean> {
+    return atAwsBoundary('reading the unfinished index', async () => {
+      try {
+        await this.#client.send(
+          new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#unfinishedKey(tenant, id) }),
+        );
+        return true;
+      } catch (error) {
+        if (isNotFound(error) || statusOf(error) === 404) return false;
+        throw error;
+      }
+    });
+  }
+
   ping(): Promise<void> {
     return atAwsBoundary('reaching the job bucket', async () => {
       await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
@@ -175,6 +231,22 @@ export class S3JobStore implements JobStore {
 
   #jobKey(tenant: string, id: string): string {
     return `${this.#prefix}jobs/${tenant}/${id}/job.json`;
+  }
+
+  #unfinishedKey(tenant: string, id: string): string {
+    return `${this.#prefix}unfinished/${tenant}/${id}`;
+  }
+
+  async #putEmpty(key: string): Promise<void> {
+    await this.#client.send(
+      new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: new Uint8Array(0) }),
+    );
+  }
+
+  /** The stored object's ETag when the write `token` stored it (our write landed). */
+  async #ownWrite(key: string, token: string): Promise<string | undefined> {
+    const stored = await getJson(this.#client, this.#bucket, key);
+    return stored?.writeToken === token ? stored.etag || undefined : undefined;
   }
 
   #indexKey(job: JobRecord): string {

@@ -17,6 +17,8 @@ import { atAwsBoundary, isAbort, isStaleReceipt } from './aws-errors.ts';
 
 export interface SqsMessageQueueOptions {
   readonly client: SQSClient;
+  /** For receives, when their deadline must differ (long polls); `client` when absent. */
+  readonly pollClient?: SQSClient | undefined;
   readonly queueUrl: string;
   /** Visibility timeout when a receive names none; the queue's own setting when absent. */
   readonly visibilitySeconds?: number | undefined;
@@ -29,11 +31,13 @@ export interface SqsMessageQueueOptions {
  */
 export class SqsMessageQueue<T> implements MessageQueue<T> {
   readonly #client: SQSClient;
+  readonly #pollClient: SQSClient;
   readonly #url: string;
   readonly #visibilitySeconds: number | undefined;
 
   constructor(options: SqsMessageQueueOptions) {
     this.#client = options.client;
+    this.#pollClient = options.pollClient ?? options.client;
     this.#url = options.queueUrl;
     this.#visibilitySeconds = options.visibilitySeconds;
   }
@@ -57,7 +61,7 @@ export class SqsMessageQueue<T> implements MessageQueue<T> {
       const visibility =
         options.visibilitySeconds !== undefined ? hideMs / 1000 : this.#visibilitySeconds;
       try {
-        const res = await this.#client.send(
+        const res = await this.#pollClient.send(
           new ReceiveMessageCommand({
             QueueUrl: this.#url,
             MaxNumberOfMessages: maxMessages,

@@ -1,4 +1,4 @@
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   JobNotFoundError,
@@ -8,6 +8,7 @@ import {
   type JobRecord,
   type JobStore,
   type ListOptions,
+  type UnfinishedPage,
 } from '../../ports/job-store.ts';
 import { decodeIndexCursor, idOfIndexName, indexNameOf, indexPage } from '../newest-first-index.ts';
 import { MAX_PAGE } from '../page.ts';
@@ -26,6 +27,7 @@ export interface FsJobStoreOptions {
 }
 
 const REVISION = /^job\.(\d+)\.json$/;
+const UNFINISHED_SEPARATOR = '~';
 
 interface Latest {
   readonly revision: number;
@@ -49,6 +51,8 @@ export class FsJobStore implements JobStore {
     return atBoundary(async () => {
       const dir = this.#jobDir(job.tenant, job.id);
       if (!dir) throw new RangeError(`unsafe job id or tenant: ${job.tenant}/${job.id}`);
+      // Before the job: a stored job is always in the unfinished index (the sweeper's view).
+      await createFileExclusive(this.#unfinishedPath(job.tenant, job.id), '');
       if (!(await createFileExclusive(join(dir, 'job.0.json'), JSON.stringify(job)))) {
         throw new VersionConflictError(`job ${job.id} already exists`);
       }
@@ -137,8 +141,61 @@ export class FsJobStore implements JobStore {
     });
   }
 
+  listUnfinished(options: { limit?: number; cursor?: string } = {}): Promise<UnfinishedPage> {
+    return atBoundary(async () => {
+      const limit = Math.max(1, Math.min(options.limit ?? 100, 1000));
+      const names = await readdir(join(this.#root, 'unfinished')).catch((error: unknown) => {
+        if (errnoOf(error) === 'ENOENT') return [];
+        throw error;
+      });
+      const after = options.cursor;
+      const rest = names
+        .filter((n) => !n.startsWith('.') && (after === undefined || n > after))
+        .sort();
+      const page = rest.slice(0, limit);
+      const refs = (
+        await Promise.all(
+          page.map(async (name) => {
+            const [tenant, id] = name.split(UNFINISHED_SEPARATOR);
+            const since = await stat(join(this.#root, 'unfinished', name)).then(
+              (s) => s.mtime.toISOString(),
+              () => undefined,
+            );
+            return tenant && id && since ? [{ tenant, id, since }] : [];
+          }),
+        )
+      ).flat();
+      return { refs, nextCursor: rest.length > limit ? page.at(-1) : undefined };
+    });
+  }
+
+  dropUnfinished(tenant: string, id: string): Promise<void> {
+    return atBoundary(async () => {
+      if (!isSafeSegment(tenant) || !isSafeSegment(id)) return;
+      await rm(this.#unfinishedPath(tenant, id), { force: true });
+    });
+  }
+
+  isUnfinished(tenant: string, id: string): Promise<boolean> {
+    return atBoundary(async () => {
+      if (!isSafeSegment(tenant) || !isSafeSegment(id)) return false;
+      return stat(this.#unfinishedPath(tenant, id)).then(
+        () => true,
+        (error: unknown) => {
+          if (errnoOf(error) === 'ENOENT') return false;
+          throw error;
+        },
+      );
+    });
+  }
+
   ping(): Promise<void> {
     return atBoundary(() => checkFolder(this.#root));
+  }
+
+  /** One flat folder (ids and tenants never hold the separator), so listing is one readdir. */
+  #unfinishedPath(tenant: string, id: string): string {
+    return join(this.#root, 'unfinished', `${tenant}${UNFINISHED_SEPARATOR}${id}`);
   }
 
   #jobDir(tenant: string, id: string): string | undefined {

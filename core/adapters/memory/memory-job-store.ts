@@ -6,6 +6,7 @@ import {
   type JobRecord,
   type JobStore,
   type ListOptions,
+  type UnfinishedPage,
 } from '../../ports/job-store.ts';
 import { pageOf } from '../page.ts';
 
@@ -13,6 +14,7 @@ import { pageOf } from '../page.ts';
 export class MemoryJobStore implements JobStore {
   readonly #jobs = new Map<string, JobRecord>();
   readonly #idempotency = new Map<string, IdempotencyRecord>();
+  readonly #unfinished = new Map<string, string>();
 
   #key(tenant: string, id: string): string {
     return `${tenant}/${id}`;
@@ -23,6 +25,7 @@ export class MemoryJobStore implements JobStore {
     if (this.#jobs.has(key)) {
       return Promise.reject(new VersionConflictError(`job ${job.id} already exists`));
     }
+    this.#unfinished.set(key, new Date().toISOString());
     this.#jobs.set(key, structuredClone(job));
     return Promise.resolve();
   }
@@ -69,6 +72,31 @@ export class MemoryJobStore implements JobStore {
     if (existing) return Promise.resolve(structuredClone(existing));
     this.#idempotency.set(key, structuredClone(record));
     return Promise.resolve(undefined);
+  }
+
+  listUnfinished(options: { limit?: number; cursor?: string } = {}): Promise<UnfinishedPage> {
+    const limit = Math.max(1, Math.min(options.limit ?? 100, 1000));
+    const after = options.cursor;
+    const rest = [...this.#unfinished.keys()]
+      .filter((k) => after === undefined || k > after)
+      .sort();
+    const page = rest.slice(0, limit);
+    return Promise.resolve({
+      refs: page.map((key) => {
+        const [tenant = '', id = ''] = key.split('/');
+        return { tenant, id, since: this.#unfinished.get(key) ?? '' };
+      }),
+      nextCursor: rest.length > limit ? page.at(-1) : undefined,
+    });
+  }
+
+  dropUnfinished(tenant: string, id: string): Promise<void> {
+    this.#unfinished.delete(this.#key(tenant, id));
+    return Promise.resolve();
+  }
+
+  isUnfinished(tenant: string, id: string): Promise<boolean> {
+    return Promise.resolve(this.#unfinished.has(this.#key(tenant, id)));
   }
 
   ping(): Promise<void> {

@@ -17,7 +17,7 @@ import { toView } from '../services/job-view.ts';
 import { queuePositionOf } from '../services/queue-stats.ts';
 import { submitGeneration } from '../services/submit.ts';
 import { waitForJob, watchJob } from '../services/wait-for-job.ts';
-import { emitJobEvent } from '../services/job-events.ts';
+import { settleEndedJob } from '../services/job-events.ts';
 import type { Context } from 'hono';
 
 const Headers = z.object({
@@ -189,7 +189,7 @@ export function generationsRoutes() {
         c.req.valid('param').id,
         deps.now?.() ?? new Date(),
       );
-      if (outcome.canceledNow) await emitJobEvent(deps, outcome.job, 'generation.canceled');
+      if (outcome.canceledNow) await settleEndedJob(deps, outcome.job);
       return c.json(await view(c, outcome.job), 200);
     },
     notFoundHook,

@@ -1,17 +1,19 @@
-import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
-import { InvalidTransitionError, isTerminal, transition } from '../../../core/job.ts';
-import { VersionConflictError, type JobStore } from '../../../core/ports/job-store.ts';
+import type { GenerationJob } from '../../../core/generation.ts';
+import { InvalidTransitionError, isTerminal } from '../../../core/job.ts';
+import { cancel } from '../../../core/jobs/transitions.ts';
+import { updateJob } from '../../../core/jobs/update-job.ts';
+import type { JobStore } from '../../../core/ports/job-store.ts';
 
 export interface CancelOutcome {
   readonly job: GenerationJob;
-  /** True when this call moved a queued job to canceled (the caller emits the webhook). */
+  /** True when this call moved a queued job to canceled (the caller settles it). */
   readonly canceledNow: boolean;
 }
 
 /**
  * A queued job is canceled at once; a running one gets `cancelRequested`, which the worker
- * honours at the next step boundary. Canceling a canceled job is a no-op; a job that already
- * succeeded, failed or expired cannot be canceled (409). Lost races re-read and decide again.
+ * honours at its next progress write and step. Canceling a canceled job is a no-op; a job that
+ * already succeeded, failed or expired cannot be canceled (409).
  */
 export async function cancelGeneration(
   jobs: JobStore,
@@ -19,24 +21,13 @@ export async function cancelGeneration(
   id: string,
   now: Date,
 ): Promise<CancelOutcome> {
-  for (let attempt = 0; ; attempt++) {
-    const job = await jobs.get<GenerationData>(tenant, id);
-    if (job.status === 'canceled') return { job, canceledNow: false };
-    if (isTerminal(job.status)) {
+  const { job, changed } = await updateJob(jobs, tenant, id, (current) => {
+    if (isTerminal(current.status) && current.status !== 'canceled') {
       throw new InvalidTransitionError(
-        `generation ${id} already ${job.status}; it cannot be canceled`,
+        `generation ${id} already ${current.status}; it cannot be canceled`,
       );
     }
-    if (job.status === 'running' && job.data.cancelRequested) return { job, canceledNow: false };
-    const next: GenerationJob =
-      job.status === 'queued'
-        ? { ...transition(job, 'canceled', now), data: { ...job.data, progress: undefined } }
-        : { ...job, version: job.version + 1, data: { ...job.data, cancelRequested: true } };
-    try {
-      await jobs.put(next, job.version);
-      return { job: next, canceledNow: job.status === 'queued' };
-    } catch (error) {
-      if (!(error instanceof VersionConflictError) || attempt >= 10) throw error;
-    }
-  }
+    return cancel(current, now);
+  });
+  return { job, canceledNow: changed && job.status === 'canceled' };
 }

@@ -1,12 +1,20 @@
-import type { GenerationJob, WebhookEventType } from '../../../core/generation.ts';
-import { enqueueWebhookEvent } from '../../../core/webhooks/outbox.ts';
+import type { GenerationJob } from '../../../core/generation.ts';
+import { settle } from '../../../core/jobs/settle.ts';
 import type { ApiDeps } from '../deps.ts';
 
-/** Webhook events the API itself causes (cancel of a queued job); the worker emits the rest. */
-export async function emitJobEvent(
-  deps: ApiDeps,
-  job: GenerationJob,
-  type: WebhookEventType,
-): Promise<void> {
-  if (deps.outbox) await enqueueWebhookEvent(deps.outbox, job, type);
+/**
+ * A job the API itself ended (cancel of a queued job): its end is announced and it leaves the
+ * unfinished index, as for every ended job. Should this fail, the job's message (still queued)
+ * or the sweeper announces it later, with the same webhook-id.
+ */
+export async function settleEndedJob(deps: ApiDeps, job: GenerationJob): Promise<void> {
+  try {
+    await settle(deps, job);
+  } catch (error) {
+    // The cancel itself is written; the client's answer must not depend on the outbox.
+    deps.logger?.warn('ended job not settled yet; its message or the sweeper will', {
+      jobId: job.id,
+      error: String(error),
+    });
+  }
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
-import { transition } from '../../../core/job.ts';
+import { settle } from '../../../core/jobs/settle.ts';
+import { end } from '../../../core/jobs/transitions.ts';
+import { updateJob } from '../../../core/jobs/update-job.ts';
 import {
   JobNotFoundError,
   StoreUnavailableError,
@@ -70,9 +72,9 @@ async function checkBackpressure(deps: ApiDeps, tenant: string, limits: ApiLimit
 
 /**
  * Validates a request against its model, applies the prompt policy and backpressure, honours
- * the Idempotency-Key, stores the job (queued) and enqueues its id. A job is never left queued
- * without a message: if the enqueue fails, the job is marked failed (retryable) and the caller
- * gets 503.
+ * the Idempotency-Key, stores the job (queued) and enqueues its id. If the enqueue fails the
+ * caller gets 503 and the job is failed, or kept for a retry with the same key (see abandon);
+ * a job left queued without a message is found by the sweeper.
  */
 export async function submitGeneration(
   deps: ApiDeps,
@@ -115,10 +117,7 @@ export async function submitGeneration(
         );
       }
       try {
-        return {
-          job: await deps.jobs.get<GenerationData>(caller.tenant, existing.jobId),
-          replayed: true,
-        };
+        return await replay(deps, caller, existing.jobId);
       } catch (error) {
         // The first request claimed the key but died before storing its job: finish its work.
         if (!(error instanceof JobNotFoundError)) throw error;
@@ -146,30 +145,73 @@ export async function submitGeneration(
   try {
     await deps.jobs.create(job);
   } catch (error) {
+    if (!(error instanceof VersionConflictError)) {
+      await abandon(deps, job, idempotencyKey, now);
+      throw error;
+    }
     // Another request with the same key (the first, or a retry finishing its work) stored the
     // job under this id first: this one is a replay of it.
-    if (!(idempotencyKey !== undefined && error instanceof VersionConflictError)) throw error;
-    return { job: await deps.jobs.get<GenerationData>(caller.tenant, jobId), replayed: true };
+    if (idempotencyKey === undefined) throw error;
+    return replay(deps, caller, jobId);
   }
   try {
     await deps.queue.send({ tenant: caller.tenant, jobId, traceId: caller.requestId });
     queuedCounterFor(deps.jobs).submitted(caller.tenant);
   } catch (error) {
-    await markUnqueued(deps, job, now).catch(() => undefined);
-    throw new StoreUnavailableError('the job queue is unavailable; nothing was queued, retry', {
-      cause: error,
-    });
+    await abandon(deps, job, idempotencyKey, now);
+    throw new StoreUnavailableError(
+      idempotencyKey === undefined
+        ? 'the job queue is unavailable; nothing was queued, retry'
+        : 'the job queue is unavailable; retry with the same Idempotency-Key',
+      { cause: error },
+    );
   }
   return { job, replayed: false };
 }
 
+/**
+ * A submit that failed after the job may have been stored. With an Idempotency-Key the job stays
+ * queued: the client's retry replays it and sends its message. Without one, a retry makes a new
+ * job, so this one is failed, or, if even that fails, left for the sweeper to send.
+ */
+async function abandon(
+  deps: ApiDeps,
+  job: GenerationJob,
+  idempotencyKey: string | undefined,
+  now: Date,
+): Promise<void> {
+  if (idempotencyKey !== undefined) return;
+  try {
+    await markUnqueued(deps, job, now);
+  } catch (failure) {
+    if (failure instanceof JobNotFoundError) return;
+    deps.logger?.warn('an unqueued job could not be marked failed', {
+      jobId: job.id,
+      error: String(failure),
+    });
+  }
+}
+
+/**
+ * The job an earlier request with the same Idempotency-Key created. If it is still queued, its
+ * message is sent again: that request may have died between storing the job and enqueueing it,
+ * and a duplicate message is harmless (only one worker's claim can win).
+ */
+async function replay(deps: ApiDeps, caller: Caller, jobId: string): Promise<Submitted> {
+  const job = await deps.jobs.get<GenerationData>(caller.tenant, jobId);
+  if (job.status === 'queued') {
+    await deps.queue.send({ tenant: caller.tenant, jobId, traceId: caller.requestId });
+  }
+  return { job, replayed: true };
+}
+
 async function markUnqueued(deps: ApiDeps, job: GenerationJob, now: Date): Promise<void> {
-  const failed: GenerationJob = {
-    ...transition(job, 'failed', now),
-    data: {
-      ...job.data,
-      error: { code: 'store_unavailable', message: 'the job could not be queued', retryable: true },
-    },
-  };
-  await deps.jobs.put(failed, job.version);
+  const failed = await updateJob(deps.jobs, job.tenant, job.id, (current) =>
+    end(current, 'failed', now, {
+      code: 'store_unavailable',
+      message: 'the job could not be queued',
+      retryable: true,
+    }),
+  );
+  if (failed.changed) await settle(deps, failed.job);
 }

@@ -1,18 +1,34 @@
 import { readBool, readInt, readString } from '../../../core/config.ts';
 import { backendFromEnv } from '../../../core/backend/from-env.ts';
 import { DEVICE_OPTIONS, type DeviceOption } from '../sampler/index.ts';
-import { loadModels } from './load-models.ts';
 import { startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
+import { openSampler } from './open-sampler.ts';
+import type { Sampler } from './sampler-port.ts';
 import type { WorkerEvent, WorkerState } from './state.ts';
+import { startSweeper } from './sweeper-loop.ts';
 import { Worker } from './worker.ts';
 
+/** Resolves on the first SIGTERM or SIGINT; installed before anything slow starts. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
+  });
+}
+
 /**
- * The worker process (the ECS container's entry, and the crash test's victim): models load and
- * warm up first, then it polls. SIGTERM (scale-in, Spot interruption) drains: no new work, the
- * batch in flight finishes or goes back to the queue within DITSERVE_DRAIN_SECONDS, exit 0.
+ * The worker process (the ECS container's entry, and the crash tests' victim). Signals are
+ * handled from the first line: a stop during model load exits 0 once the load is undone. Then
+ * it polls; SIGTERM (scale-in, Spot interruption) drains: no new work, the batch in flight
+ * finishes or goes back to the queue within DITSERVE_DRAIN_SECONDS, exit 0.
  */
 async function main(env = process.env): Promise<void> {
+  const stop = stopSignal();
   const device = readString(env, 'DITSERVE_DEVICE', { default: 'cpu' });
   if (!(DEVICE_OPTIONS as readonly string[]).includes(device)) {
     throw new Error(`DITSERVE_DEVICE must be one of ${DEVICE_OPTIONS.join(', ')}`);
@@ -38,9 +54,16 @@ async function main(env = process.env): Promise<void> {
     min: 3,
     max: 43_200,
   });
+  const maxAttempts = readInt(env, 'DITSERVE_MAX_ATTEMPTS', { default: 3, min: 1, max: 100 });
+  const sweepSeconds = readInt(env, 'DITSERVE_SWEEP_SECONDS', { default: 60, min: 0, max: 3600 });
+  const requeueAfterSeconds = readInt(env, 'DITSERVE_REQUEUE_SECONDS', {
+    default: 600,
+    min: 1,
+    max: 86_400,
+  });
   const backend = await backendFromEnv(env, { visibilitySeconds });
 
-  const models = await loadModels(
+  const loading = openSampler(
     readString(env, 'DITSERVE_MODEL_DIRS', { default: 'models/shapes-mmdit-s' }).split(','),
     {
       device: device as DeviceOption,
@@ -49,33 +72,50 @@ async function main(env = process.env): Promise<void> {
         : undefined,
     },
   );
+  const first = await Promise.race([loading, stop]);
+  if (typeof first === 'string') {
+    // Stopped before taking any work: nothing to drain.
+    current.state = 'stopped';
+    await loading.then((s: Sampler) => s.release()).catch(() => undefined);
+    health.server.close();
+    return;
+  }
+  const sampler = first;
   const worker = new Worker({
     jobs: backend.jobs,
     queue: backend.queue,
     blobs: backend.blobs,
     outbox: backend.outbox,
-    models,
+    sampler,
     maxBatchImages: readInt(env, 'DITSERVE_BATCH_SIZE', { default: 8, min: 1, max: 64 }),
     visibilitySeconds,
     pollWaitSeconds: readInt(env, 'DITSERVE_POLL_SECONDS', { default: 20, min: 0, max: 20 }),
-    maxAttempts: readInt(env, 'DITSERVE_MAX_ATTEMPTS', { default: 3, min: 1, max: 100 }),
+    maxAttempts,
+    retryDelaySeconds: readInt(env, 'DITSERVE_RETRY_DELAY_SECONDS', {
+      default: 5,
+      min: 0,
+      max: 900,
+    }),
     onEvent: log,
   });
   current.worker = worker;
   worker.start();
+  const sweeper =
+    sweepSeconds > 0
+      ? startSweeper(
+          { ...backend },
+          { visibilitySeconds, maxAttempts, requeueAfterSeconds },
+          sweepSeconds,
+          log,
+        )
+      : undefined;
+  await stop;
   const drainMs =
     readInt(env, 'DITSERVE_DRAIN_SECONDS', { default: 110, min: 0, max: 3600 }) * 1000;
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => {
-      resolve();
-    });
-    process.once('SIGINT', () => {
-      resolve();
-    });
-  });
+  await sweeper?.stop();
   await worker.stop(drainMs);
   current.state = 'stopped';
-  await Promise.all([...models.values()].map((m) => m.release()));
+  await sampler.release();
   health.server.close();
 }
 

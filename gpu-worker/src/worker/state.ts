@@ -1,3 +1,5 @@
+import type { GenerationTimings } from '../../../core/generation.ts';
+
 /**
  * The worker's lifecycle (as Cog's): starting → ready ⇄ busy → draining → stopped. Only `ready`
  * and `busy` take work; `draining` finishes or hands back what it holds and takes nothing new.
@@ -22,13 +24,17 @@ export type WorkerEvent =
     }
   | { readonly type: 'job_released'; readonly jobId: string; readonly reason: string }
   | { readonly type: 'message_skipped'; readonly jobId: string; readonly reason: string }
+  | {
+      readonly type: 'sweep';
+      readonly checked: number;
+      readonly requeued: number;
+      readonly ended: number;
+      readonly settled: number;
+      readonly dropped: number;
+    }
   | { readonly type: 'error'; readonly message: string; readonly error: unknown };
 
-export interface JobTimingsMs {
-  readonly queueMs?: number | undefined;
-  readonly inferenceMs?: number | undefined;
-  readonly encodeMs?: number | undefined;
-  readonly uploadMs?: number | undefined;
-}
+/** The job record's timings, as the worker reports them. */
+export type JobTimingsMs = GenerationTimings;
 
 export type WorkerListener = (event: WorkerEvent) => void;

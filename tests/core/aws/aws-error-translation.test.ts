@@ -85,7 +85,12 @@ describe('S3 adapters translate vendor errors at the boundary', () => {
   it('maps a 409 ConditionalRequestConflict on put to a version conflict, not an outage', async () => {
     const client = new S3Client(options);
     const mock = mockClient(client);
-    mock.on(PutObjectCommand).rejects(s3Error('ConditionalRequestConflict', 409, 'client'));
+    // The unfinished-index entry is written first; the job's conditional create loses.
+    mock.on(PutObjectCommand).resolves({});
+    mock
+      .on(PutObjectCommand, { IfNoneMatch: '*' })
+      .rejects(s3Error('ConditionalRequestConflict', 409, 'client'));
+    mock.on(GetObjectCommand).rejects(s3Error('NoSuchKey', 404, 'client'));
     const store = new S3JobStore({ client, bucket: 'b' });
     const error: unknown = await store
       .create({

@@ -129,4 +129,35 @@ export function jobStoreContract(makeStore: () => Promise<JobStore> | JobStore):
     read.data.prompt = 'changed';
     expect((await store.get<{ prompt: string }>('t1', 'a')).data.prompt).toBe('prompt a');
   });
+
+  it('keeps every created job in the unfinished index, across tenants and pages, until dropped', async () => {
+    const store = await makeStore();
+    await store.create(job('a', 't1', 1));
+    await store.create(job('b', 't2', 2));
+    await store.create(job('c', 't1', 3));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listUnfinished({ limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(page.refs.length).toBeLessThanOrEqual(2);
+      for (const ref of page.refs) expect(Number.isNaN(Date.parse(ref.since))).toBe(false);
+      seen.push(...page.refs.map((r) => `${r.tenant}/${r.id}`));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual(['t1/a', 't1/c', 't2/b']);
+    // A terminal write alone does not drop it: the job leaves once its end is announced.
+    const read = await store.get('t1', 'a');
+    await store.put(transition(read, 'canceled', new Date()), read.version);
+    expect((await store.listUnfinished()).refs).toContainEqual(
+      expect.objectContaining({ tenant: 't1', id: 'a' }),
+    );
+    expect(await store.isUnfinished('t1', 'a')).toBe(true);
+    await store.dropUnfinished('t1', 'a');
+    await store.dropUnfinished('t1', 'a');
+    expect(await store.isUnfinished('t1', 'a')).toBe(false);
+    expect(await store.isUnfinished('t9', 'never')).toBe(false);
+    await store.dropUnfinished('t9', 'never');
+    const left = (await store.listUnfinished()).refs.map((r) => `${r.tenant}/${r.id}`);
+    expect(left.sort()).toEqual(['t1/c', 't2/b']);
+  });
 }

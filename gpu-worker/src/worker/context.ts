@@ -1,0 +1,49 @@
+import type { JobMessage, WebhookEventMessage } from '../../../core/generation.ts';
+import type { BlobStore } from '../../../core/ports/blob-store.ts';
+import type { JobStore } from '../../../core/ports/job-store.ts';
+import type { MessageQueue } from '../../../core/ports/message-queue.ts';
+import type { Sampler } from './sampler-port.ts';
+import type { WorkerEvent } from './state.ts';
+
+/** The worker's numeric settings, every one with its default in DEFAULT_WORKER_SETTINGS. */
+export interface WorkerSettings {
+  /** Most images in one sampler batch. */
+  readonly maxBatchImages: number;
+  /** Seconds a received message stays hidden; heartbeats renew it, and a lease lasts as long. */
+  readonly visibilitySeconds: number;
+  /** Long-poll wait (SQS's maximum is 20). */
+  readonly pollWaitSeconds: number;
+  /** Starts of one job before it is failed. */
+  readonly maxAttempts: number;
+  /** Minimum time between progress writes per batch (where cancel requests are seen). */
+  readonly progressIntervalMs: number;
+  /** Minimum time between progress webhooks per job. */
+  readonly progressWebhookIntervalMs: number;
+  /** Lifetime of output URLs put into webhook events. */
+  readonly webhookUrlTtlSeconds: number;
+  /** Backoff before a transient failure is retried, times the attempts so far. */
+  readonly retryDelaySeconds: number;
+}
+
+export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
+  maxBatchImages: 8,
+  visibilitySeconds: 60,
+  pollWaitSeconds: 20,
+  maxAttempts: 3,
+  progressIntervalMs: 1000,
+  progressWebhookIntervalMs: 5000,
+  webhookUrlTtlSeconds: 86_400,
+  retryDelaySeconds: 5,
+};
+
+/** What every part of the worker works with: the ports, the settings, a clock and a reporter. */
+export interface WorkerContext {
+  readonly jobs: JobStore;
+  readonly queue: MessageQueue<JobMessage>;
+  readonly blobs: BlobStore;
+  readonly outbox?: MessageQueue<WebhookEventMessage> | undefined;
+  readonly sampler: Sampler;
+  readonly settings: WorkerSettings;
+  readonly now: () => Date;
+  readonly emit: (event: WorkerEvent) => void;
+}

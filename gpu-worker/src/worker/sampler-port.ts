@@ -1,0 +1,47 @@
+import type {
+  DitModel,
+  GenerateOptions,
+  GenerationRequest,
+  GenerationResult,
+} from '../sampler/index.ts';
+import { generate } from '../sampler/index.ts';
+
+/** What the worker needs to know of a model it serves (provenance written into images). */
+export interface SamplerModel {
+  readonly name: string;
+  readonly version: string;
+}
+
+/**
+ * The worker's port to whatever turns requests into pixels: the ONNX sampler on this thread, on
+ * a thread of its own (so HTTP, heartbeats and cancel keep running), the GPU engine, or a fake in
+ * tests. `generate` rejects with GenerationCanceledError at the next step once `signal` fires.
+ */
+export interface Sampler {
+  /** The models it serves, by manifest name (what jobs ask for). */
+  readonly models: ReadonlyMap<string, SamplerModel>;
+  generate(
+    model: string,
+    requests: readonly GenerationRequest[],
+    options?: GenerateOptions,
+  ): Promise<GenerationResult[]>;
+  /** Frees what it holds (sessions, threads); unusable afterwards. */
+  release(): Promise<void>;
+}
+
+/** The sampler on the calling thread, over models loaded by the caller. */
+export function inProcessSampler(models: ReadonlyMap<string, DitModel>): Sampler {
+  return {
+    models: new Map(
+      [...models].map(([name, m]) => [name, { name, version: m.config.manifest.version }]),
+    ),
+    generate(model, requests, options) {
+      const loaded = models.get(model);
+      if (!loaded) return Promise.reject(new Error(`model ${model} is not loaded`));
+      return generate(loaded, requests, options);
+    },
+    async release() {
+      await Promise.all([...models.values()].map((m) => m.release()));
+    },
+  };
+}

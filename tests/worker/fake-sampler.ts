@@ -1,0 +1,107 @@
+import { setImmediate as tick } from 'node:timers/promises';
+import type {
+  GenerateOptions,
+  GenerationRequest,
+  GenerationResult,
+} from '../../gpu-worker/src/sampler/index.ts';
+import { GenerationCanceledError } from '../../gpu-worker/src/sampler/index.ts';
+import type { Sampler } from '../../gpu-worker/src/worker/sampler-port.ts';
+
+export interface FakeSamplerOptions {
+  /** Models it serves. @default ['shapes-mmdit-s'] */
+  readonly models?: readonly string[];
+  /** Awaited before each step of every call: a test holds or paces the batch with it. */
+  readonly beforeStep?: ((step: number, total: number) => Promise<void>) | undefined;
+  /** What call `n` (0-based) throws instead of generating; undefined generates. */
+  readonly failCall?: ((n: number) => Error | undefined) | undefined;
+}
+
+export interface FakeSampler extends Sampler {
+  /** Every call's model and requests, in order. */
+  readonly calls: { readonly model: string; readonly requests: readonly GenerationRequest[] }[];
+  /** Steps run, across calls. */
+  stepsRun: number;
+}
+
+/**
+ * A Sampler without ONNX for worker tests: steps on the event loop (one tick each, or whatever
+ * `beforeStep` awaits), honours the AbortSignal between steps as the real one does, and returns
+ * a solid image whose first byte is the seed mod 256, so tests can tell images apart.
+ */
+export function fakeSampler(options: FakeSamplerOptions = {}): FakeSampler {
+  const names = options.models ?? ['shapes-mmdit-s'];
+  const fake: FakeSampler = {
+    models: new Map(names.map((name) => [name, { name, version: 'test' }])),
+    calls: [],
+    stepsRun: 0,
+    async generate(model, requests, o: GenerateOptions = {}) {
+      const n = fake.calls.length;
+      fake.calls.push({ model, requests });
+      const failure = options.failCall?.(n);
+      if (failure !== undefined) throw failure;
+      const total = requests[0]?.steps ?? 1;
+      for (let step = 1; step <= total; step++) {
+        if (o.signal?.aborted) {
+          throw new GenerationCanceledError(`canceled after ${step - 1} of ${total} steps`);
+        }
+        await (options.beforeStep?.(step, total) ?? tick());
+        fake.stepsRun += 1;
+        o.onProgress?.(step, total, 0);
+      }
+      return requests.map((r): GenerationResult => {
+        const width = r.width ?? 128;
+        const height = r.height ?? 128;
+        const pixels = new Uint8Array(width * height * 3).fill((r.seed ?? 0) % 256);
+        return {
+          prompt: r.prompt,
+          negativePrompt: r.negativePrompt ?? '',
+          seed: r.seed ?? 0,
+          steps: total,
+          guidanceScale: r.guidanceScale ?? 1,
+          width,
+          height,
+          sampler: 'euler',
+          pixels,
+          unknownWords: [],
+          truncated: false,
+        };
+      });
+    },
+    release: () => Promise.resolve(),
+  };
+  return fake;
+}
+
+/** A gate for `beforeStep`: steps wait until the test lets them go, one `step()` at a time or all. */
+export function stepGate() {
+  let open = false;
+  let permits = 0;
+  const waiting: (() => void)[] = [];
+  let reached = 0;
+  return {
+    beforeStep: (): Promise<void> => {
+      reached += 1;
+      if (open) return tick().then(() => undefined);
+      if (permits > 0) {
+        permits -= 1;
+        return tick().then(() => undefined);
+      }
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    /** Lets one step go: the one waiting, or else the next to ask. */
+    step() {
+      const next = waiting.shift();
+      if (next) next();
+      else permits += 1;
+    },
+    /** Lets every step go from now on. */
+    openAll() {
+      open = true;
+      for (const w of waiting.splice(0)) w();
+    },
+    /** How many steps asked to run so far. */
+    get reached() {
+      return reached;
+    },
+  };
+}
