@@ -13,12 +13,17 @@ const ack = (scope: IConstruct, id: string, reason: string) => {
  * and tests/infra/nag.test.ts.
  */
 export function addNagSuppressions(stack: DitserveStack): void {
-  const { api, worker, dispatcher, storage } = stack;
+  const { api, worker, dispatcher, sweeper, storage } = stack;
 
   // IAM5 — object ARNs under one key prefix. Object keys embed the tenant and job id, so the
   // prefix is the narrowest resource; each role gets only the prefixes its component uses.
   const bucketId = stack.getLogicalId(storage.bucket.node.defaultChild as CfnElement);
-  for (const role of [api.function.role, worker.taskRole, dispatcher.function.role]) {
+  for (const role of [
+    api.function.role,
+    worker.taskRole,
+    dispatcher.function.role,
+    sweeper.function.role,
+  ]) {
     if (!role) continue;
     for (const prefix of Object.values(BUCKET_PREFIXES)) {
       ack(
@@ -31,7 +36,7 @@ export function addNagSuppressions(stack: DitserveStack): void {
 
   // L1 — Node 22, not the newest Lambda runtime: the issue fixes Node 22 because the code must
   // stay compatible with the Node 20 of the build machines and CI, and Node 20 is end of life.
-  for (const fn of [api.function, dispatcher.function]) {
+  for (const fn of [api.function, dispatcher.function, sweeper.function]) {
     ack(
       fn,
       'L1',

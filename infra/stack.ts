@@ -16,6 +16,7 @@ import { Observability } from './constructs/observability.ts';
 import { QueueWithDeadLetter } from './constructs/queues.ts';
 import { DitserveStorage } from './constructs/storage.ts';
 import { DISPATCHER_TIMEOUT, WebhookDispatcher } from './constructs/webhook-dispatcher.ts';
+import { JobSweeper } from './constructs/job-sweeper.ts';
 import { REPO_ROOT } from './model-files.ts';
 import { cdkInterface } from './cdk-types.ts';
 import { addNagSuppressions } from './nag.ts';
@@ -199,6 +200,7 @@ export class DitserveStack extends Stack {
   public readonly api: DitserveApi;
   public readonly worker: GpuWorker;
   public readonly dispatcher: WebhookDispatcher;
+  public readonly sweeper: JobSweeper;
   public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: DitserveStackProps = {}) {
@@ -325,9 +327,19 @@ export class DitserveStack extends Stack {
       logRetention,
     });
 
+    this.sweeper = new JobSweeper(this, 'Sweeper', {
+      environment: {
+        ...shared,
+        DITSERVE_VISIBILITY_SECONDS: String(visibilitySeconds),
+        DITSERVE_MAX_ATTEMPTS: String(maxAttempts),
+      },
+      logRetention,
+    });
+
     this.grantApi(this.api.function.grantPrincipal);
     this.grantWorker(this.worker.taskRole);
     this.grantDispatcher(this.dispatcher.function.grantPrincipal);
+    this.grantSweeper(this.sweeper.function.grantPrincipal);
     this.repository.grantPull(this.worker.taskDefinition.obtainExecutionRole());
 
     this.observability = new Observability(this, 'Observability', {
@@ -353,16 +365,16 @@ export class DitserveStack extends Stack {
   }
 
   /**
-   * The API: creates and reads jobs (records, listing index, idempotency claims), reads API key
-   * hashes, creates/rotates webhook secrets, reads delivery logs; enqueues jobs and webhook
-   * events (cancel, redeliver) and reads the jobs queue's depth (queue position).
+   * The API: creates and reads jobs (records, listing and unfinished indexes, idempotency
+   * claims), reads API key hashes, creates/rotates webhook secrets, reads delivery logs; enqueues
+   * jobs and webhook events (cancel, redeliver) and reads the jobs queue's depth (queue position).
    */
   public grantApi(grantee: iam.IGrantable): void {
     const { storage } = this;
     storage.grantObjects(
       grantee,
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-      ['jobs', 'index', 'idempotency', 'webhookSecrets'],
+      ['jobs', 'index', 'unfinished', 'idempotency', 'webhookSecrets'],
     );
     storage.grantObjects(grantee, ['s3:GetObject'], ['keys', 'webhooks']);
     this.jobs.queue.grantSendMessages(grantee);
@@ -372,15 +384,31 @@ export class DitserveStack extends Stack {
 
   /**
    * The worker: claims jobs from the queue (receive, heartbeat, delete), updates job records and
-   * the listing index, writes outputs (tagged for expiry), and sends webhook events.
+   * the listing and unfinished indexes, writes outputs (tagged for expiry), and sends webhook
+   * events. It also sweeps (sending lost jobs back to the jobs queue).
    */
   public grantWorker(grantee: iam.IGrantable): void {
     this.storage.grantObjects(
       grantee,
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:PutObjectTagging'],
-      ['jobs', 'index'],
+      ['jobs', 'index', 'unfinished'],
     );
     this.jobs.queue.grantConsumeMessages(grantee);
+    this.jobs.queue.grantSendMessages(grantee);
+    this.outbox.queue.grantSendMessages(grantee);
+  }
+
+  /**
+   * The sweeper: reads and updates job records, walks and trims the unfinished index, sends lost
+   * jobs back to the jobs queue and unannounced ends to the outbox (signing output URLs).
+   */
+  public grantSweeper(grantee: iam.IGrantable): void {
+    this.storage.grantObjects(
+      grantee,
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      ['jobs', 'unfinished'],
+    );
+    this.jobs.queue.grantSendMessages(grantee);
     this.outbox.queue.grantSendMessages(grantee);
   }
 

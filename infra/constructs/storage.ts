@@ -13,6 +13,11 @@ export const BUCKET_PREFIXES = {
   jobs: 'jobs/',
   /** The per-tenant listing index of the S3 job store. */
   index: 'index/',
+  /**
+   * `unfinished/{tenant}/{id}`: one empty object per job not yet settled, which the sweeper
+   * walks. No lifecycle rule: an entry that expired would hide a job that lost its way.
+   */
+  unfinished: 'unfinished/',
   idempotency: 'idempotency/',
   /** API keys: SHA-256 hashes only, written by `ditserve keys create`. */
   keys: 'keys/',

@@ -327,6 +327,47 @@ describe('DitserveStack (defaults)', () => {
     });
   });
 
+  describe('job sweeper', () => {
+    it('runs every minute, one pass at a time, with the worker’s visibility and attempts', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        Targets: Match.arrayWith([
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweeperFunction'), 'Arn'] },
+          }),
+        ]),
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('job sweeper'),
+        Runtime: 'nodejs22.x',
+        ReservedConcurrentExecutions: 1,
+        Environment: {
+          Variables: Match.objectLike({
+            DITSERVE_BACKEND: 'aws',
+            DITSERVE_VISIBILITY_SECONDS: '120',
+            DITSERVE_MAX_ATTEMPTS: '3',
+          }),
+        },
+      });
+    });
+
+    it('may re-send jobs and announce ends, and touches only records and the unfinished index', () => {
+      const stmts = statementsOfRole(template, 'SweeperRole');
+      const s3 = stmts
+        .filter((st) => actions(st).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'))
+        .map(resources)
+        .join(' ');
+      expect(s3).toContain('/jobs/*');
+      expect(s3).toContain('/unfinished/*');
+      expect(s3).not.toMatch(/keys\/|webhook-secrets\/|idempotency\/|index\//);
+      const sends = (queue: string) =>
+        stmts.filter((st) => resources(st).includes(queue)).flatMap(actions);
+      expect(sends('JobsQueue')).toContain('sqs:SendMessage');
+      expect(sends('JobsQueue')).not.toContain('sqs:ReceiveMessage');
+      expect(sends('WebhookOutboxQueue')).toContain('sqs:SendMessage');
+    });
+  });
+
   describe('IAM (least privilege)', () => {
     it('no statement allows every action, or a service wildcard', () => {
       for (const [, p] of resourcesOf(template, 'AWS::IAM::Policy')) {
@@ -360,9 +401,9 @@ describe('DitserveStack (defaults)', () => {
 
     it('Lambda roles carry no managed policy (their log group only)', () => {
       const roles = resourcesOf(template, 'AWS::IAM::Role').filter(([id]) =>
-        /^(ApiRole|WebhookDispatcherRole)/.test(id),
+        /^(ApiRole|WebhookDispatcherRole|SweeperRole)/.test(id),
       );
-      expect(roles).toHaveLength(2);
+      expect(roles).toHaveLength(3);
       for (const [, role] of roles) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
     });
 
@@ -377,6 +418,7 @@ describe('DitserveStack (defaults)', () => {
       for (const p of [
         'jobs/',
         'index/',
+        'unfinished/',
         'idempotency/',
         'keys/',
         'webhook-secrets/',
@@ -386,6 +428,7 @@ describe('DitserveStack (defaults)', () => {
       }
       const worker = s3('WorkerTaskTaskRole');
       expect(worker).toContain('/jobs/*');
+      expect(worker).toContain('/unfinished/*');
       expect(worker).not.toMatch(/keys\/|webhook-secrets\/|idempotency\//);
       const dispatcher = s3('WebhookDispatcherRole');
       expect(dispatcher).toContain('/webhook-secrets/*');
@@ -400,7 +443,7 @@ describe('DitserveStack (defaults)', () => {
       expect(keyStatements.flatMap(actions)).toEqual(['s3:GetObject']);
     });
 
-    it('the worker consumes the jobs queue and only sends to the outbox', () => {
+    it('the worker consumes the jobs queue (and re-sends lost jobs) and only sends to the outbox', () => {
       const stmts = statementsOfRole(template, 'WorkerTaskTaskRole');
       const onJobs = stmts.filter((s) => resources(s).includes('JobsQueue')).flatMap(actions);
       expect(onJobs).toEqual(
