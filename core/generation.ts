@@ -94,7 +94,7 @@ export interface GenerationData {
 
 export type GenerationJob = JobRecord<GenerationData>;
 
-/** The queue message: only ids, the store is the source of truth (design.md). */
+/** The queue message: only ids, the store is the source of truth (docs/architecture.md). */
 export interface JobMessage {
   readonly tenant: string;
   readonly jobId: string;

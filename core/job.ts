@@ -1,7 +1,7 @@
 import { DitserveError } from './errors.ts';
 
 /**
- * A job's lifecycle (../shared/design.md): queued → running → succeeded | failed | canceled;
+ * A job's lifecycle (docs/architecture.md, "Job states"): queued → running → succeeded | failed | canceled;
  * queued → canceled | expired | failed; running → queued only when a draining worker hands work back.
  * Stores apply transitions as conditional writes on `version`; this module only decides whether a
  * transition is legal, so every adapter enforces the same machine.

@@ -18,7 +18,7 @@ export interface AwsBackendOptions {
   readonly sqs: SQSClient;
   /** Receives on the jobs and webhook queues (a deadline that outlasts a long poll). */
   readonly sqsPolls?: SQSClient | undefined;
-  /** One bucket: job records, idempotency claims, keys, delivery logs and outputs (design.md). */
+  /** One bucket: job records, idempotency claims, keys, delivery logs and outputs (docs/architecture.md). */
   readonly bucket: string;
   readonly jobsQueueUrl: string;
   readonly webhookQueueUrl: string;

@@ -16,7 +16,7 @@ export interface SignedUrl {
 
 /**
  * Where output images live: S3 on AWS (presigned GETs, server-side encryption), a folder locally
- * (served by the local API behind signed, expiring URLs). Keys follow design.md:
+ * (served by the local API behind signed, expiring URLs). Keys (gpu-worker/src/worker/outputs.ts):
  * `jobs/{tenant}/{jobId}/out/{n}.{ext}`.
  */
 export interface BlobStore {

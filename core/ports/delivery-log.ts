@@ -24,7 +24,7 @@ export interface DeliveryAttempt {
 /**
  * Per-job record of webhook deliveries, for `GET …/webhook/deliveries` and for debugging a
  * receiver. Append-only: adapters store one entry per attempt, so concurrent dispatchers never
- * overwrite each other (design.md's `webhooks/{tenant}/{jobId}/` prefix).
+ * overwrite each other (the `webhooks/{tenant}/{jobId}/` prefix).
  */
 export interface DeliveryLog {
   append(tenant: string, jobId: string, attempt: DeliveryAttempt): Promise<void>;

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { cdkInterface } from '../cdk-types.ts';
 import { requireWholeNumber } from '../validate.ts';
 
-/** The key prefixes of the one bucket (design.md, core/adapters/aws). */
+/** The key prefixes of the one bucket (docs/architecture.md, core/adapters/aws). */
 export const BUCKET_PREFIXES = {
   /** `jobs/{tenant}/{id}/job.json` records and `jobs/{tenant}/{id}/out/*` outputs. */
   jobs: 'jobs/',

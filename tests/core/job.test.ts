@@ -9,7 +9,7 @@ import {
 } from '../../core/job.ts';
 
 const ALL: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'];
-// The whole table, written out from ../shared/design.md: every pair not listed is forbidden.
+// The whole table (docs/architecture.md, "Job states"): every pair not listed is forbidden.
 const ALLOWED = new Set([
   'queued>running',
   'queued>canceled',
