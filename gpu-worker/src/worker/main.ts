@@ -43,6 +43,7 @@ async function main(env = process.env): Promise<void> {
       `${line ?? JSON.stringify({ level: event.type === 'error' ? 'ERROR' : 'INFO', service: 'gpu-worker', timestamp: new Date().toISOString(), ...fields })}\n`,
     );
   };
+  log({ type: 'state', state: 'starting' });
   // Health answers from the first second (ECS start period); the worker exists once models load.
   const current: { state: WorkerState; worker?: Worker } = { state: 'starting' };
   const health = await startHealthServer(
@@ -76,6 +77,7 @@ async function main(env = process.env): Promise<void> {
   if (typeof first === 'string') {
     // Stopped before taking any work: nothing to drain.
     current.state = 'stopped';
+    // A load that failed has nothing to release; the stop is what was asked for.
     await loading.then((s: Sampler) => s.release()).catch(() => undefined);
     health.server.close();
     return;
