@@ -8,8 +8,13 @@
  * ignores NODE_PATH, so onnxruntime-node and sharp stay external *and* are loaded through a
  * CommonJS `require` (which honours NODE_PATH) created in the bundle's banner. sharp is only
  * loaded for WebP/JPEG output; PNG works without it.
+ *
+ * An entry that uses startThreadSampler (gpu-worker/src/worker/thread-sampler.ts) also needs the
+ * sampler thread's own entry: it is bundled next to the output, with the output's extension,
+ * which is where the thread sampler looks for it.
  */
-import { build, type Plugin } from 'esbuild';
+import { basename, dirname, extname, join } from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 const EXTERNAL = ['onnxruntime-node', 'sharp'];
 
@@ -32,9 +37,11 @@ const requireExternals: Plugin = {
 
 const [entry = 'bin/ditserve.ts', outfile = 'dist/gpu/ditserve.mjs'] = process.argv.slice(2);
 
-const result = await build({
-  entryPoints: [entry],
-  outfile,
+const THREAD_ENTRY = 'gpu-worker/src/worker/sampler-thread.ts';
+// The module that resolves THREAD_ENTRY at run time: bundled in, it needs the thread's file.
+const THREAD_SPAWNER = 'gpu-worker/src/worker/sampler-thread-handle.ts';
+
+const options = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -46,6 +53,17 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
-});
-const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
-console.log(`${outfile}: ${(bytes / 1024).toFixed(0)} KiB (external: ${EXTERNAL.join(', ')})`);
+} satisfies BuildOptions;
+
+async function bundle(from: string, to: string): Promise<string[]> {
+  const result = await build({ ...options, entryPoints: [from], outfile: to });
+  const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
+  console.log(`${to}: ${(bytes / 1024).toFixed(0)} KiB (external: ${EXTERNAL.join(', ')})`);
+  return Object.keys(result.metafile.inputs);
+}
+
+const inputs = await bundle(entry, outfile);
+if (inputs.some((input) => input.endsWith(THREAD_SPAWNER))) {
+  const thread = join(dirname(outfile), `${basename(THREAD_ENTRY, '.ts')}${extname(outfile)}`);
+  await bundle(THREAD_ENTRY, thread);
+}

@@ -53,7 +53,19 @@ function parse(argv: readonly string[]) {
   }
 }
 
+/** Resolves on the first SIGTERM or SIGINT; installed before anything slow starts. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        resolve(signal);
+      });
+    }
+  });
+}
+
 export async function serveCommand(argv: readonly string[], env = process.env): Promise<number> {
+  const stop = stopSignal();
   const v = parse(argv);
   if (v.help) {
     process.stdout.write(SERVE_HELP);
@@ -123,26 +135,22 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
       `    -d '{"prompt": "a red circle left of a blue square"}'\n` +
       `Then open the output URL it returns. API reference: ${stack.url}/docs\n\n`,
   );
-  try {
-    await stack.ready;
-  } catch (error) {
-    // The model did not load: close the listener too, or the process would linger half-up.
-    await stack.stop(0).catch(() => undefined);
-    throw error;
+  const loaded = await Promise.race([
+    stack.ready.then(
+      () => 'ready' as const,
+      async (error: unknown) => {
+        // The model did not load: close the listener too, or the process would linger half-up.
+        await stack.stop(0).catch(() => undefined);
+        throw error;
+      },
+    ),
+    stop,
+  ]);
+  if (loaded === 'ready') {
+    process.stderr.write(`ditserve: worker ready (${modelDirs.join(', ')} on ${device}).\n`);
+    await stop;
   }
-  process.stderr.write(`ditserve: worker ready (${modelDirs.join(', ')} on ${device}).\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`ditserve: ${signal}: draining…\n`);
-      resolve();
-    };
-    process.once('SIGINT', () => {
-      stop('SIGINT');
-    });
-    process.once('SIGTERM', () => {
-      stop('SIGTERM');
-    });
-  });
+  process.stderr.write(`ditserve: ${await stop}: draining…\n`);
   await stack.stop(30_000);
   return 0;
 }

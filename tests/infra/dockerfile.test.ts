@@ -78,7 +78,7 @@ describe('gpu-worker/Dockerfile', () => {
     expect(runtime().image).toMatch(/^nvidia\/cuda:12\.\d+(\.\d+)?-cudnn[0-9]*-runtime-ubuntu/);
   });
 
-  it('build stage runs npm ci and bundles the worker entry with onnxruntime-node and sharp external', () => {
+  it('build stage runs npm ci and bundles the worker and sampler-thread entries with onnxruntime-node and sharp external', () => {
     const runs = stage('build')
       .instructions.filter((i) => i.getKeyword() === 'RUN')
       .map((i) => i.getArgumentsContent() ?? '');
@@ -86,12 +86,16 @@ describe('gpu-worker/Dockerfile', () => {
     const esbuild = runs.find((r) => r.includes('esbuild'));
     expect(esbuild).toBeDefined();
     expect(esbuild).toContain('gpu-worker/src/worker/main.ts');
+    // The thread sampler starts sampler-thread.mjs from next to main.mjs (thread-sampler.ts).
+    expect(esbuild).toContain('gpu-worker/src/worker/sampler-thread.ts');
     expect(esbuild).toContain('--format=esm');
-    expect(esbuild).toContain('--outfile=dist/worker/main.mjs');
+    expect(esbuild).toContain('--outdir=dist/worker');
+    expect(esbuild).toContain('--out-extension:.js=.mjs');
     expect(esbuild).toContain('--external:onnxruntime-node');
     expect(esbuild).toContain('--external:sharp');
     expect(esbuild).toMatch(/createRequire/);
     expect(existsSync(join(REPO, 'gpu-worker/src/worker/main.ts'))).toBe(true);
+    expect(existsSync(join(REPO, 'gpu-worker/src/worker/sampler-thread.ts'))).toBe(true);
   });
 
   it('installs onnxruntime-node@1.29.0 exactly, with its CUDA 12 execution provider', () => {

@@ -11,7 +11,8 @@ import { cancelGeneration } from '../../functions/api/services/cancel.ts';
 import { InvalidRequestError } from '../../gpu-worker/src/sampler/index.ts';
 import type { WorkerEvent } from '../../gpu-worker/src/worker/state.ts';
 import { Worker, type WorkerOptions } from '../../gpu-worker/src/worker/worker.ts';
-import { makeApi } from '../api/harness.ts';
+import { webhookIdFor } from '../../core/webhooks/events.ts';
+import { completeJob, makeApi } from '../api/harness.ts';
 import { fakeSampler, stepGate, type FakeSamplerOptions } from './fake-sampler.ts';
 
 type Ops = string[];
@@ -204,26 +205,41 @@ describe('worker', () => {
     expect((await t.read(id)).status).toBe('succeeded');
   });
 
-  it('re-announces a finished job when its message comes back, with the same webhook-id', async () => {
+  it('drops a returning message of a settled job: not run again, not announced again', async () => {
     const t = await setup();
     const id = await t.submit({ webhook: hook });
     t.worker.start();
-    await t.until('done', async () => (await t.read(id)).status === 'succeeded');
     await t.until('deleted', () => t.ops.includes('jobs.delete'));
     const before = await t.read(id);
-    const first = (await t.outboxEvents()).find((e) => e.type === 'generation.succeeded');
+    expect((await t.outboxEvents()).map((e) => e.type)).toContain('generation.succeeded');
     await t.api.queue.send({ tenant: 'tenant-alice', jobId: id });
     await t.until('skipped', () =>
       t.events.some((e) => e.type === 'message_skipped' && e.jobId === id),
     );
     await t.worker.stop();
-    const again = (await t.outboxEvents()).filter((e) => e.type === 'generation.succeeded');
-    expect(again).toHaveLength(1);
-    expect(again[0]?.id).toBe(first?.id);
-    // Not run again.
+    expect(await t.outboxEvents()).toEqual([]);
     expect((await t.read(id)).version).toBe(before.version);
     expect(t.fake.calls).toHaveLength(1);
     expect(await t.api.queue.depth()).toBe(0);
+  });
+
+  it('announces an ended job whose worker died before announcing it, with its webhook-id', async () => {
+    const t = await setup();
+    const id = await t.submit({ webhook: hook });
+    // A worker wrote the end and died: the message is still queued, no event was sent.
+    const ended = await completeJob(t.api.jobs, t.api.blobs, 'tenant-alice', id);
+    t.worker.start();
+    await t.until('message deleted', async () => (await t.api.queue.depth()) === 0);
+    await t.until('skipped', () =>
+      t.events.some((e) => e.type === 'message_skipped' && e.jobId === id),
+    );
+    await t.worker.stop();
+    const events = await t.outboxEvents();
+    expect(events.map((e) => [e.type, e.id])).toEqual([
+      ['generation.succeeded', webhookIdFor(ended, 'generation.succeeded')],
+    ]);
+    expect(await t.api.jobs.isUnfinished('tenant-alice', id)).toBe(false);
+    expect(t.fake.calls).toHaveLength(0);
   });
 
   it('keeps the message when the end cannot be announced; its return announces it', async () => {

@@ -1,16 +1,20 @@
 import type { DeviceOption } from '../sampler/index.ts';
-import { loadModels } from './load-models.ts';
-import { inProcessSampler, type Sampler } from './sampler-port.ts';
+import type { Sampler } from './sampler-port.ts';
+import { startThreadSampler } from './thread-sampler.ts';
 
 export interface OpenSamplerOptions {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
 }
 
-/** The sampler a worker process uses for these model folders, loaded and warmed. */
-export async function openSampler(
+/**
+ * The sampler a worker uses for these model folders, loaded and warmed: on a thread of its own,
+ * so that the worker's event loop (HTTP, heartbeats, progress writes where cancels are seen) is
+ * never blocked by an ONNX run. Release it before the process exits.
+ */
+export function openSampler(
   modelDirs: readonly string[],
   options: OpenSamplerOptions,
 ): Promise<Sampler> {
-  return inProcessSampler(await loadModels(modelDirs, options));
+  return startThreadSampler({ modelDirs, ...options });
 }
