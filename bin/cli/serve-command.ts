@@ -26,6 +26,11 @@ Options (option, then environment variable, then default):
                                                          DITSERVE_ALLOW_LOCAL_WEBHOOKS true
   -h, --help                show this help
 
+Job path (environment only):
+  DITSERVE_VISIBILITY_SECONDS  how long a received job stays hidden (lease)    60
+  DITSERVE_SWEEP_SECONDS       seconds between sweeps for lost jobs (0: off)   60
+  DITSERVE_REQUEUE_SECONDS     a queued job waiting this long is sent again    600
+
 API keys: ditserve keys create --tenant <name>   (same --data-dir)
 `;
 
@@ -109,6 +114,17 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
     allowLoopbackWebhooks: readBool(env, 'DITSERVE_ALLOW_LOCAL_WEBHOOKS', {
       option: v['allow-local-webhooks'],
       default: true,
+    }),
+    visibilitySeconds: readInt(env, 'DITSERVE_VISIBILITY_SECONDS', {
+      default: 60,
+      min: 3,
+      max: 43_200,
+    }),
+    sweepSeconds: readInt(env, 'DITSERVE_SWEEP_SECONDS', { default: 60, min: 0, max: 3600 }),
+    requeueAfterSeconds: readInt(env, 'DITSERVE_REQUEUE_SECONDS', {
+      default: 600,
+      min: 1,
+      max: 86_400,
     }),
     logger,
     onWorkerEvent: (event) => {
