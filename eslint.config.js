@@ -29,6 +29,66 @@ export default defineConfig(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
     },
   },
+  // Dependencies point one way: core/ knows no deployment; the API (a Lambda bundle) never
+  // reaches onnxruntime. docs/architecture.md ("Where things are") draws the layers.
+  {
+    files: ['core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(gpu-worker|functions|bin|infra)/',
+              message: 'core/ imports nothing above it (ports and adapters only).',
+            },
+            {
+              regex: '^(onnxruntime-node|sharp)$',
+              message: 'core/ runs no models and encodes no images.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['functions/**/*.ts'],
+    ignores: ['functions/local/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)gpu-worker/src/(sampler|worker)/',
+              message:
+                'The API and the Lambdas see models only through gpu-worker/src/model-contract (no onnxruntime in a Lambda bundle).',
+            },
+            { regex: '^onnxruntime-node$', message: 'No onnxruntime in a Lambda bundle.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['gpu-worker/src/model-contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^onnxruntime-node$', message: 'The model contract is onnxruntime-free.' },
+            {
+              regex:
+                '/sampler/(index|execution|model|components|generate|encode|png|pixels|guidance)\\.ts$',
+              message:
+                'These sampler files load onnxruntime; the contract takes only the onnxruntime-free ones.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],

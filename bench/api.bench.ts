@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { Hono } from 'hono';
 import { issueApiKey } from '../core/auth/api-keys.ts';
 import { localBackend } from '../core/backend/local.ts';
-import { loadModelCatalog } from '../core/model-catalog.ts';
+import { loadModelCatalog } from '../gpu-worker/src/model-contract/index.ts';
 import { createApp } from '../functions/api/app.ts';
 import { listen } from '../functions/api/server.ts';
 import { machine, report, round, table } from './lib/stats.ts';

@@ -1,8 +1,4 @@
 import { DitserveError } from './errors.ts';
-import { readModelConfig, type ModelConfig } from '../gpu-worker/src/sampler/model-config.ts';
-import { PromptTokenizer } from '../gpu-worker/src/sampler/tokenizer.ts';
-import { LIMITS } from '../gpu-worker/src/sampler/request.ts';
-import { SAMPLER_NAMES } from '../gpu-worker/src/sampler/schedulers/registry.ts';
 
 export class UnknownModelError extends DitserveError {
   readonly code = 'model_not_found';
@@ -21,13 +17,26 @@ export interface ModelLimits {
   readonly maxImages: number;
 }
 
-/** What a client can ask of a model, read from its manifest; no ONNX is loaded for this. */
+/** A model's defaults for what a request leaves out (its manifest's `ditserve.defaults`). */
+export interface ModelDefaults {
+  readonly steps: number;
+  readonly guidanceScale: number;
+  readonly width: number;
+  readonly height: number;
+  readonly sampler: string;
+}
+
+/**
+ * The port through which the API and the CLI see models: what a client can ask of each, read
+ * from its manifest with no ONNX loaded. Built by the model contract
+ * (gpu-worker/src/model-contract), which is the only part that knows the model folder format.
+ */
 export interface ModelInfo {
   readonly id: string;
   readonly version: string;
   readonly description: string;
   readonly dir: string;
-  readonly defaults: ModelConfig['manifest']['defaults'];
+  readonly defaults: ModelDefaults;
   /** Trained sizes, [width, height]; requests must pick one (quality falls off elsewhere). */
   readonly sizes: readonly (readonly [number, number])[];
   /** "3:2" → [192, 128]: the trained size of each aspect ratio. */
@@ -53,36 +62,6 @@ function gcd(a: number, b: number): number {
 export function aspectRatioOf(width: number, height: number): string {
   const g = gcd(width, height);
   return `${width / g}:${height / g}`;
-}
-
-export function modelInfoFrom(config: ModelConfig): ModelInfo {
-  const tokenizer = new PromptTokenizer(config.tokenizerJson, config.tokenizerConfig);
-  const m = config.manifest;
-  const sizes = m.sizes.length > 0 ? m.sizes : [[m.defaults.width, m.defaults.height] as const];
-  return {
-    id: m.name,
-    version: m.version,
-    description: m.description,
-    dir: config.dir,
-    defaults: m.defaults,
-    sizes,
-    aspectRatios: Object.fromEntries(sizes.map(([w, h]) => [aspectRatioOf(w, h), [w, h]])),
-    samplers: SAMPLER_NAMES,
-    limits: {
-      minSteps: 1,
-      maxSteps: Math.min(LIMITS.maxSteps, 100),
-      maxGuidanceScale: LIMITS.maxGuidanceScale,
-      maxPromptChars: LIMITS.maxPromptChars,
-      maxPromptTokens: tokenizer.maxLength - 2,
-      maxImages: MAX_IMAGES_PER_REQUEST,
-    },
-    vocabulary: m.vocabulary,
-    countTokens(text: string) {
-      // Without the fixed-length cut, minus [BOS] and [EOS]: what the prompt really needs.
-      const { ids, unknownWords } = tokenizer.encodeUnpadded(text);
-      return { tokens: Math.max(0, ids.length - 2), unknownWords };
-    },
-  };
 }
 
 /** A catalog over model folders; the first is the default unless one is named. */
@@ -111,13 +90,4 @@ export class StaticModelCatalog implements ModelCatalog {
     }
     return model;
   }
-}
-
-/** Loads every model folder given (or every subfolder of a models root holding model_index.json). */
-export async function loadModelCatalog(
-  dirs: readonly string[],
-  defaultModel?: string,
-): Promise<StaticModelCatalog> {
-  const infos = await Promise.all(dirs.map(async (d) => modelInfoFrom(await readModelConfig(d))));
-  return new StaticModelCatalog(infos, defaultModel);
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { readBool, readInt, readString } from '../../core/config.ts';
-import { DEVICE_OPTIONS, type DeviceOption } from '../../gpu-worker/src/sampler/index.ts';
+import { DEVICE_OPTIONS, type DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
 import { jsonLogger } from '../../functions/api/logger.ts';
 import { startLocalStack } from '../../functions/local/stack.ts';
 import { DEFAULT_MODEL_DIR } from './generate-args.ts';

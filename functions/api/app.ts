@@ -1,4 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { except } from 'hono/combine';
+import { TrieRouter } from 'hono/router/trie-router';
 import { DEFAULT_LIMITS, type ApiDeps } from './deps.ts';
 import type { ApiEnv } from './env.ts';
 import { MethodNotAllowedError, NotFoundError } from './errors.ts';
@@ -19,8 +21,19 @@ import { webhooksRoutes } from './routes/webhooks.ts';
 
 export const API_VERSION = '1.0.0';
 
-/** Everything a tenant owns; `/x/*` also matches `/x` in Hono. */
-const TENANT_ROUTES = ['/v1/generations/*', '/v1/images/*', '/v1/models/*', '/v1/webhooks/*'];
+/**
+ * The routes anyone may call without a key: health, docs, the OpenAPI document, and signed file
+ * URLs (/v1/files, whose signature is their authorization). Every other route under /v1 needs a
+ * key, so a new route is a tenant's by default. Patterns as Hono matches them (`/x/*` also
+ * matches `/x`).
+ */
+export const PUBLIC_ROUTES: readonly string[] = [
+  '/healthz',
+  '/readyz',
+  '/docs',
+  '/openapi.json',
+  '/v1/files/*',
+];
 
 /** Paths (and methods) that take a JSON body: they get the 415/413/400 checks first. */
 const JSON_BODY_ROUTES = ['/v1/generations', '/v1/images/generations'];
@@ -61,11 +74,11 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     description: 'An API key from `ditserve keys create` (dsk_…).',
   });
 
-  // Signed file URLs (/v1/files) are their own authorization: no key, no tenant rate limit.
-  // One instance of each for all tenant routes: a bucket per tenant, not per tenant and route.
+  // Fail closed: all of /v1 needs a key and counts against the tenant's rate limit, except the
+  // public routes. One instance of each: a bucket per tenant, not per tenant and route.
   const authenticate = auth(deps.auth, deps.keys);
   const throttle = rateLimit(limits.requestsPerSecond, limits.burst);
-  for (const path of TENANT_ROUTES) app.use(path, authenticate, throttle);
+  app.use('/v1/*', except([...PUBLIC_ROUTES], authenticate, throttle));
   for (const path of JSON_BODY_ROUTES) app.post(path, jsonBody(limits.maxBodyBytes));
 
   app.route('/', generationsRoutes());
@@ -73,15 +86,23 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.route('/', modelsRoutes());
   app.route('/', webhooksRoutes());
 
+  const allowedMethods = methodsByPath(app);
   app.notFound((c) => {
-    const known = app.routes.some((r) => r.method !== 'ALL' && matches(r.path, c.req.path));
-    return problemResponse(
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length === 0) {
+      return problemResponse(
+        c,
+        new NotFoundError(`no route ${c.req.method} ${c.req.path}`),
+        c.get('requestId'),
+      );
+    }
+    const response = problemResponse(
       c,
-      known
-        ? new MethodNotAllowedError(`${c.req.method} is not allowed on ${c.req.path}`)
-        : new NotFoundError(`no route ${c.req.method} ${c.req.path}`),
+      new MethodNotAllowedError(`${c.req.method} is not allowed on ${c.req.path}`),
       c.get('requestId'),
     );
+    response.headers.set('allow', allowed.join(', '));
+    return response;
   });
   app.onError((error, c) => {
     const response = problemResponse(c, error, c.get('requestId'));
@@ -96,17 +117,25 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   return app;
 }
 
-/** Whether a Hono route pattern (`/v1/generations/:id`) matches a concrete path. */
-function matches(pattern: string, path: string): boolean {
-  const regex = pattern
-    .split('/')
-    .map((part) =>
-      part.startsWith(':')
-        ? '[^/]+'
-        : part === '*'
-          ? '.*'
-          : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-    )
-    .join('/');
-  return new RegExp(`^${regex}$`).test(path);
+/**
+ * The methods that the app's routes (not its middleware, registered for ALL) answer on a path,
+ * HEAD wherever GET is (Hono answers HEAD with the GET route). Built from app.routes on first use,
+ * once every route is registered, with Hono's own router, so `{.+}` parameters match as they do
+ * for requests.
+ */
+function methodsByPath(app: OpenAPIHono<ApiEnv>): (path: string) => string[] {
+  let router: TrieRouter<string> | undefined;
+  let routeCount = -1;
+  return (path) => {
+    if (!router || routeCount !== app.routes.length) {
+      router = new TrieRouter<string>();
+      routeCount = app.routes.length;
+      for (const route of app.routes) {
+        if (route.method !== 'ALL') router.add('ALL', route.path, route.method);
+      }
+    }
+    const methods = new Set(router.match('ALL', path)[0].map(([method]) => method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
 }

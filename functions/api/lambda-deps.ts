@@ -1,7 +1,7 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { awsBackendFromEnv } from '../../core/backend/aws.ts';
 import { readInt, readString } from '../../core/config.ts';
-import { loadModelCatalog } from '../../core/model-catalog.ts';
+import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
 import type { ApiDeps } from './deps.ts';
 import type { Logger } from './logger.ts';

@@ -7,7 +7,7 @@ import { MemoryBlobStore } from '../../core/adapters/memory/memory-blob-store.ts
 import { MemoryJobStore } from '../../core/adapters/memory/memory-job-store.ts';
 import { MemoryKeyStore } from '../../core/adapters/memory/memory-key-store.ts';
 import { MemoryMessageQueue } from '../../core/adapters/memory/memory-message-queue.ts';
-import { loadModelCatalog } from '../../core/model-catalog.ts';
+import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
 import { createApp } from '../../functions/api/app.ts';
 import type { ApiDeps } from '../../functions/api/deps.ts';
 import type { WebhookEventMessage } from '../../core/generation.ts';

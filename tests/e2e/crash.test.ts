@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { localBackend } from '../../core/backend/local.ts';
 import type { GenerationData } from '../../core/generation.ts';
 import { isTerminal } from '../../core/job.ts';
-import { loadModelCatalog } from '../../core/model-catalog.ts';
+import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
 import { createApp } from '../../functions/api/app.ts';
 import { MODEL_DIR } from '../api/harness.ts';
 import { tempDir } from '../helpers/temp-dir.ts';

@@ -1,52 +1,49 @@
 import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { every } from 'hono/combine';
 import type { ApiEnv } from '../env.ts';
 import { MalformedJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
-async function readLimited(request: Request, maxBytes: number): Promise<string> {
-  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = request.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new PayloadTooLargeError(`the body is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
+const requireJsonType: MiddlewareHandler<ApiEnv> = async function requireJsonType(c, next) {
+  const type = c.req.header('content-type') ?? '';
+  if (!JSON_TYPE.test(type)) {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type must be application/json${type ? `, got ${type.split(';')[0] ?? type}` : ''}`,
+    );
   }
-  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks));
-}
+  await next();
+};
+
+const requireParsableJson: MiddlewareHandler<ApiEnv> = async function requireParsableJson(
+  c,
+  next,
+) {
+  // c.req.text() leaves the text in Hono's body cache, where the zod validator's json() reads it.
+  const text = await c.req.text();
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new MalformedJsonError(`the body is not valid JSON: ${(error as Error).message}`);
+  }
+  await next();
+};
 
 /**
- * For routes with a JSON body: 415 unless Content-Type is JSON, 413 above `maxBytes` (checked on
- * the bytes read, not only Content-Length), 400 for JSON that does not parse. The parsed body is
- * text is left in Hono's body cache, where the zod validator reads it.
+ * For routes with a JSON body: 415 unless Content-Type is JSON, 413 above `maxBytes` (Hono's
+ * bodyLimit: on Content-Length when there is one, else on the bytes read), 400 for JSON that
+ * does not parse. All three answer problem+json through the app's onError.
  */
 export function jsonBody(maxBytes: number): MiddlewareHandler<ApiEnv> {
-  return async function jsonBodyMiddleware(c, next) {
-    const type = c.req.header('content-type') ?? '';
-    if (!JSON_TYPE.test(type)) {
-      throw new UnsupportedMediaTypeError(
-        `Content-Type must be application/json${type ? `, got ${type.split(';')[0] ?? type}` : ''}`,
-      );
-    }
-    const declared = Number(c.req.header('content-length'));
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      throw new PayloadTooLargeError(`the body is larger than ${maxBytes} bytes`);
-    }
-    const text = await readLimited(c.req.raw, maxBytes);
-    try {
-      JSON.parse(text);
-    } catch (error) {
-      throw new MalformedJsonError(`the body is not valid JSON: ${(error as Error).message}`);
-    }
-    // Hono's json() parses the cached text again: cheap next to a round trip, and keeps one path.
-    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
-    await next();
-  };
+  return every(
+    requireJsonType,
+    bodyLimit({
+      maxSize: maxBytes,
+      onError: () => {
+        throw new PayloadTooLargeError(`the body is larger than ${maxBytes} bytes`);
+      },
+    }),
+    requireParsableJson,
+  );
 }

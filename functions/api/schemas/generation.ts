@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import { WEBHOOK_EVENT_TYPES } from '../../../core/generation.ts';
 import { MAX_IMAGES_PER_REQUEST } from '../../../core/model-catalog.ts';
-import { MAX_SEED } from '../../../gpu-worker/src/sampler/noise.ts';
-import { LIMITS } from '../../../gpu-worker/src/sampler/request.ts';
-import { SAMPLER_NAMES } from '../../../gpu-worker/src/sampler/schedulers/registry.ts';
+import { MAX_SEED } from '../../../gpu-worker/src/model-contract/index.ts';
+import { LIMITS } from '../../../gpu-worker/src/model-contract/index.ts';
+import { SAMPLER_NAMES } from '../../../gpu-worker/src/model-contract/index.ts';
 
 /**
  * The wire contract of generations. These schemas validate requests and generate the OpenAPI

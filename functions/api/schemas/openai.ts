@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_IMAGES_PER_REQUEST } from '../../../core/model-catalog.ts';
-import { MAX_SEED } from '../../../gpu-worker/src/sampler/noise.ts';
-import { LIMITS } from '../../../gpu-worker/src/sampler/request.ts';
+import { MAX_SEED } from '../../../gpu-worker/src/model-contract/index.ts';
+import { LIMITS } from '../../../gpu-worker/src/model-contract/index.ts';
 import { OUTPUT_FORMATS } from './generation.ts';
 
 /**

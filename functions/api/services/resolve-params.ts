@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { GenerationParams } from '../../../core/generation.ts';
 import type { ModelCatalog, ModelInfo } from '../../../core/model-catalog.ts';
-import { MAX_SEED } from '../../../gpu-worker/src/sampler/noise.ts';
+import { MAX_SEED } from '../../../gpu-worker/src/model-contract/index.ts';
 import { ValidationError } from '../errors.ts';
 import type { GenerationCreateBody } from '../schemas/generation.ts';
 import { checkPrompt } from './prompt-text.ts';

@@ -5,9 +5,9 @@ import * as ort from 'onnxruntime-node';
 import { DeviceUnavailableError, ModelFileMissingError } from './errors.ts';
 import type { ModelConfig, OnnxComponent } from './model-config.ts';
 
-export type DeviceOption = 'cpu' | 'cuda' | 'auto';
-export type Device = 'cpu' | 'cuda';
-export const DEVICE_OPTIONS: readonly DeviceOption[] = ['cpu', 'cuda', 'auto'];
+import type { Device, DeviceOption } from '../model-contract/devices.ts';
+
+export { DEVICE_OPTIONS, type Device, type DeviceOption } from '../model-contract/devices.ts';
 
 export interface ExecutionOptions {
   /** 'auto' (default) uses CUDA when onnxruntime-node has it and sessions open, else the CPU. */
