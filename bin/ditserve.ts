@@ -3,7 +3,7 @@ import { InvalidRequestError } from '../gpu-worker/src/sampler/index.ts';
 import { generateCommand } from './cli/generate-command.ts';
 import { keysCommand } from './cli/keys-command.ts';
 import { serveCommand } from './cli/serve-command.ts';
-import { UsageError } from './cli/usage-error.ts';
+import { ConfigError, UsageError } from '../core/config.ts';
 
 const HELP = `Usage: ditserve <command> [options]
 
@@ -36,12 +36,16 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * Mistakes in the command line or the request (UsageError, InvalidRequestError) exit with 2,
+ * Mistakes in the command line, a setting or the request (UsageError, ConfigError,
+ * InvalidRequestError) exit with 2,
  * other errors that ditserve raises on purpose with 1; neither prints a stack trace. Anything
  * else is a bug: its stack is printed.
  */
 function report(error: unknown, json: boolean): number {
-  const usage = error instanceof UsageError || error instanceof InvalidRequestError;
+  const usage =
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    error instanceof InvalidRequestError;
   if (isDitserveError(error)) {
     process.stderr.write(`ditserve: ${error.message}\n`);
     if (json) {

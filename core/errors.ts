@@ -28,6 +28,7 @@ export const HTTP_STATUS = {
   rate_limited: 429,
   too_many_queued: 429,
   // The deployment's fault or state: 5xx.
+  config_invalid: 500,
   model_file_missing: 500,
   model_config_invalid: 500,
   encoder_unavailable: 501,

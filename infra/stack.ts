@@ -17,6 +17,7 @@ import { QueueWithDeadLetter } from './constructs/queues.ts';
 import { DitserveStorage } from './constructs/storage.ts';
 import { DISPATCHER_TIMEOUT, WebhookDispatcher } from './constructs/webhook-dispatcher.ts';
 import { JobSweeper } from './constructs/job-sweeper.ts';
+import { SETTINGS } from '../core/settings.ts';
 import { REPO_ROOT } from './model-files.ts';
 import { cdkInterface } from './cdk-types.ts';
 import { addNagSuppressions } from './nag.ts';
@@ -172,11 +173,11 @@ export const DEFAULTS = {
   minTasks: 0,
   maxTasks: 4,
   model: 'shapes-mmdit-s',
-  batchSize: 8,
-  visibilitySeconds: 120,
-  maxAttempts: 3,
+  batchSize: SETTINGS.batchSize.default,
+  visibilitySeconds: SETTINGS.visibilitySeconds.default,
+  maxAttempts: SETTINGS.maxAttempts.default,
   jobsMaxReceiveCount: 5,
-  drainSeconds: 110,
+  drainSeconds: SETTINGS.drainSeconds.default,
   outputRetentionDays: 7,
   recordRetentionDays: 30,
   logRetention: logs.RetentionDays.ONE_MONTH,
@@ -185,7 +186,7 @@ export const DEFAULTS = {
   imageTag: 'latest',
   maxJobAgeSeconds: 900,
   workerMemoryMiB: 8192,
-  healthPort: 8081,
+  healthPort: SETTINGS.healthPort.default,
   rootVolumeGiB: 100,
 } as const;
 

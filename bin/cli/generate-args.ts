@@ -1,3 +1,4 @@
+import { SETTINGS } from '../../core/settings.ts';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -6,9 +7,9 @@ import {
   SAMPLER_NAMES,
 } from '../../gpu-worker/src/sampler/index.ts';
 import type { DeviceOption, ImageFormat, SamplerName } from '../../gpu-worker/src/sampler/index.ts';
-import { UsageError } from './usage-error.ts';
+import { UsageError } from '../../core/config.ts';
 
-export const DEFAULT_MODEL_DIR = 'models/shapes-mmdit-s';
+export const DEFAULT_MODEL_DIR = SETTINGS.modelDirs.default;
 
 export const GENERATE_HELP = `Usage: ditserve generate <prompt> [options]
 

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { issueApiKey } from '../../core/auth/api-keys.ts';
-import { readOptionalString, readString } from '../../core/config.ts';
+import { foreignEnv, read } from '../../core/config.ts';
+import { SETTINGS } from '../../core/settings.ts';
 import { FsKeyStore } from '../../core/adapters/local/fs-key-store.ts';
 import type { KeyStore } from '../../core/ports/key-store.ts';
-import { UsageError } from './usage-error.ts';
+import { UsageError } from '../../core/config.ts';
 
 export const KEYS_HELP = `Usage: ditserve keys <create|list|revoke> [options]
 
@@ -23,16 +24,16 @@ async function keyStoreFor(
   v: { 'data-dir'?: string | undefined; backend?: string | undefined; bucket?: string | undefined },
   env: NodeJS.ProcessEnv,
 ): Promise<KeyStore> {
-  const backend = readString(env, 'DITSERVE_BACKEND', { option: v.backend, default: 'local' });
+  const backend = read(env, SETTINGS.backend, v.backend);
   if (backend === 'aws') {
     const { s3Client } = await import('../../core/backend/aws-clients.ts');
     const { S3KeyStore } = await import('../../core/adapters/aws/s3-key-store.ts');
-    const bucket = readString(env, 'DITSERVE_BUCKET', { option: v.bucket });
-    return new S3KeyStore({ client: s3Client(readOptionalString(env, 'AWS_ENDPOINT_URL')), bucket });
+    const bucket = read(env, SETTINGS.bucket, v.bucket);
+    return new S3KeyStore({ client: s3Client(foreignEnv(env, 'AWS_ENDPOINT_URL')), bucket });
   }
   if (backend !== 'local') throw new UsageError(`--backend must be local or aws, got "${backend}"`);
   return new FsKeyStore({
-    root: readString(env, 'DITSERVE_DATA_DIR', { option: v['data-dir'], default: './data' }),
+    root: read(env, SETTINGS.dataDir, v['data-dir']),
   });
 }
 

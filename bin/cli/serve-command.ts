@@ -1,35 +1,37 @@
 import { parseArgs } from 'node:util';
-import { readBool, readInt, readString } from '../../core/config.ts';
-import { DEVICE_OPTIONS, type DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
+import { read, readOptional, UsageError } from '../../core/config.ts';
+import { SETTINGS } from '../../core/settings.ts';
+import type { DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
 import { jsonLogger } from '../../functions/api/logger.ts';
 import { startLocalStack } from '../../functions/local/stack.ts';
-import { DEFAULT_MODEL_DIR } from './generate-args.ts';
-import { UsageError } from './usage-error.ts';
+import { helpLines } from './settings-help.ts';
+
+/** The settings `ditserve serve` reads, in the order --help lists them. */
+const SERVE_SETTINGS = [
+  'port',
+  'host',
+  'dataDir',
+  'modelDirs',
+  'device',
+  'threads',
+  'workers',
+  'batchSize',
+  'requireKeys',
+  'allowLocalWebhooks',
+  'visibilitySeconds',
+  'sweepSeconds',
+  'requeueSeconds',
+  'promptBlocklist',
+] as const;
 
 export const SERVE_HELP = `Usage: ditserve serve [options]      (npm start -- [options])
 
 Runs the whole pipeline on this machine: the HTTP API, the worker (the model on the CPU by
 default) and the webhook dispatcher, over a local data folder. No cloud account needed.
 
-Options (option, then environment variable, then default):
-  -p, --port <n>            port to listen on            PORT / DITSERVE_PORT     8080
-      --host <addr>         address to bind              DITSERVE_HOST            127.0.0.1
-  -d, --data-dir <dir>      jobs, queues, images, keys   DITSERVE_DATA_DIR        ./data
-  -m, --model <dir>         model folder (repeatable)    DITSERVE_MODEL_DIRS      ${DEFAULT_MODEL_DIR}
-      --device <name>       ${DEVICE_OPTIONS.join(' | ')}            DITSERVE_DEVICE          cpu
-      --threads <n>         CPU threads per model part   DITSERVE_THREADS         all cores
-      --workers <n>         worker loops in this process DITSERVE_WORKERS         1
-      --batch-size <n>      most images per sampler batch DITSERVE_BATCH_SIZE     8
-      --require-keys        ask for API keys even on loopback (always on elsewhere)
-                                                         DITSERVE_REQUIRE_KEYS    false
-      --allow-local-webhooks  allow http://localhost webhook URLs
-                                                         DITSERVE_ALLOW_LOCAL_WEBHOOKS true
-  -h, --help                show this help
-
-Job path (environment only):
-  DITSERVE_VISIBILITY_SECONDS  how long a received job stays hidden (lease)    60
-  DITSERVE_SWEEP_SECONDS       seconds between sweeps for lost jobs (0: off)   60
-  DITSERVE_REQUEUE_SECONDS     a queued job waiting this long is sent again    600
+Options (flag, then environment variable, then default; docs/settings.md lists them all):
+${helpLines(SERVE_SETTINGS, { '--port': '-p', '--data-dir': '-d', '--model': '-m' })}
+  -h, --help                     show this help
 
 API keys: ditserve keys create --tenant <name>   (same --data-dir)
 `;
@@ -76,56 +78,24 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const device = readString(env, 'DITSERVE_DEVICE', { option: v.device, default: 'cpu' });
-  if (!(DEVICE_OPTIONS as readonly string[]).includes(device)) {
-    throw new UsageError(`--device must be one of ${DEVICE_OPTIONS.join(', ')}, got "${device}"`);
-  }
-  const port = readInt(env, env.PORT !== undefined ? 'PORT' : 'DITSERVE_PORT', {
-    option: v.port,
-    default: 8080,
-    min: 0,
-    max: 65535,
-  });
-  const threads =
-    env.DITSERVE_THREADS || v.threads
-      ? readInt(env, 'DITSERVE_THREADS', { option: v.threads, min: 1, max: 256 })
-      : undefined;
+  const device = read(env, SETTINGS.device, v.device) as DeviceOption;
+  const port = read(env, SETTINGS.port, v.port);
   const logger = jsonLogger('ditserve');
-  const modelDirs =
-    v.model ?? readString(env, 'DITSERVE_MODEL_DIRS', { default: DEFAULT_MODEL_DIR }).split(',');
+  const modelDirs = v.model ?? read(env, SETTINGS.modelDirs).split(',');
   const stack = await startLocalStack({
-    host: readString(env, 'DITSERVE_HOST', { option: v.host, default: '127.0.0.1' }),
+    host: read(env, SETTINGS.host, v.host),
     port,
-    dataDir: readString(env, 'DITSERVE_DATA_DIR', { option: v['data-dir'], default: './data' }),
+    dataDir: read(env, SETTINGS.dataDir, v['data-dir']),
     modelDirs,
-    device: device as DeviceOption,
-    threads,
-    workers: readInt(env, 'DITSERVE_WORKERS', { option: v.workers, default: 1, min: 0, max: 16 }),
-    maxBatchImages: readInt(env, 'DITSERVE_BATCH_SIZE', {
-      option: v['batch-size'],
-      default: 8,
-      min: 1,
-      max: 64,
-    }),
-    requireKeys: readBool(env, 'DITSERVE_REQUIRE_KEYS', {
-      option: v['require-keys'],
-      default: false,
-    }),
-    allowLoopbackWebhooks: readBool(env, 'DITSERVE_ALLOW_LOCAL_WEBHOOKS', {
-      option: v['allow-local-webhooks'],
-      default: true,
-    }),
-    visibilitySeconds: readInt(env, 'DITSERVE_VISIBILITY_SECONDS', {
-      default: 60,
-      min: 3,
-      max: 43_200,
-    }),
-    sweepSeconds: readInt(env, 'DITSERVE_SWEEP_SECONDS', { default: 60, min: 0, max: 3600 }),
-    requeueAfterSeconds: readInt(env, 'DITSERVE_REQUEUE_SECONDS', {
-      default: 600,
-      min: 1,
-      max: 86_400,
-    }),
+    device,
+    threads: readOptional(env, SETTINGS.threads, v.threads),
+    workers: read(env, SETTINGS.workers, v.workers),
+    maxBatchImages: read(env, SETTINGS.batchSize, v['batch-size']),
+    requireKeys: read(env, SETTINGS.requireKeys, v['require-keys']),
+    allowLoopbackWebhooks: read(env, SETTINGS.allowLocalWebhooks, v['allow-local-webhooks']),
+    visibilitySeconds: read(env, SETTINGS.visibilitySeconds),
+    sweepSeconds: read(env, SETTINGS.sweepSeconds),
+    requeueAfterSeconds: read(env, SETTINGS.requeueSeconds),
     logger,
     onWorkerEvent: (event) => {
       if (event.type === 'error') logger.error(event.message, { error: String(event.error) });

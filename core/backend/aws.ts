@@ -5,7 +5,8 @@ import { S3DeliveryLog } from '../adapters/aws/s3-delivery-log.ts';
 import { S3JobStore } from '../adapters/aws/s3-job-store.ts';
 import { S3KeyStore } from '../adapters/aws/s3-key-store.ts';
 import { SqsMessageQueue } from '../adapters/aws/sqs-message-queue.ts';
-import { readOptionalString, readString } from '../config.ts';
+import { foreignEnv, read, readOptional } from '../config.ts';
+import { SETTINGS } from '../settings.ts';
 import type { JobMessage, WebhookEventMessage } from '../generation.ts';
 import { s3Client, sqsClients } from './aws-clients.ts';
 import type { Backend } from './types.ts';
@@ -63,16 +64,17 @@ export function awsBackendFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   options: { visibilitySeconds?: number | undefined } = {},
 ): Backend {
-  const endpoint = readOptionalString(env, 'AWS_ENDPOINT_URL');
+  // The AWS SDK's own variable (a moto_server, a MinIO): S3 then uses path-style URLs.
+  const endpoint = foreignEnv(env, 'AWS_ENDPOINT_URL');
   const sqs = sqsClients(endpoint);
   return awsBackend({
     s3: s3Client(endpoint),
     sqs: sqs.calls,
     sqsPolls: sqs.polls,
-    bucket: readString(env, 'DITSERVE_BUCKET'),
-    jobsQueueUrl: readString(env, 'DITSERVE_JOBS_QUEUE_URL'),
-    webhookQueueUrl: readString(env, 'DITSERVE_WEBHOOK_QUEUE_URL'),
-    kmsKeyArn: readOptionalString(env, 'DITSERVE_KMS_KEY_ARN'),
+    bucket: read(env, SETTINGS.bucket),
+    jobsQueueUrl: read(env, SETTINGS.jobsQueueUrl),
+    webhookQueueUrl: read(env, SETTINGS.webhookQueueUrl),
+    kmsKeyArn: readOptional(env, SETTINGS.kmsKeyArn),
     visibilitySeconds: options.visibilitySeconds,
   });
 }

@@ -1,4 +1,5 @@
-import { readString } from '../config.ts';
+import { read } from '../config.ts';
+import { SETTINGS } from '../settings.ts';
 import { localBackend } from './local.ts';
 import type { Backend } from './types.ts';
 
@@ -11,14 +12,11 @@ export async function backendFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   options: { visibilitySeconds?: number | undefined; publicUrl?: string | undefined } = {},
 ): Promise<Backend> {
-  const kind = readString(env, 'DITSERVE_BACKEND', { default: 'local' });
+  const kind = read(env, SETTINGS.backend);
   if (kind === 'local') {
     return localBackend({
-      dataDir: readString(env, 'DITSERVE_DATA_DIR', { default: './data' }),
-      publicUrl: readString(env, 'DITSERVE_PUBLIC_URL', {
-        option: options.publicUrl,
-        default: 'http://127.0.0.1:8080',
-      }),
+      dataDir: read(env, SETTINGS.dataDir),
+      publicUrl: read(env, SETTINGS.publicUrl, options.publicUrl),
       visibilitySeconds: options.visibilitySeconds,
     });
   }

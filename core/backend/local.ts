@@ -8,6 +8,7 @@ import { FsJobStore } from '../adapters/local/fs-job-store.ts';
 import { FsKeyStore } from '../adapters/local/fs-key-store.ts';
 import { FsMessageQueue } from '../adapters/local/fs-message-queue.ts';
 import type { JobMessage, WebhookEventMessage } from '../generation.ts';
+import { SETTINGS } from '../settings.ts';
 import type { Backend } from './types.ts';
 
 export interface LocalBackendOptions {
@@ -41,7 +42,7 @@ export async function localBackend(options: LocalBackendOptions): Promise<Backen
     jobs: new FsJobStore({ root: dataDir }),
     queue: new FsMessageQueue<JobMessage>({
       dir: join(dataDir, 'queues', 'jobs'),
-      visibilitySeconds: options.visibilitySeconds ?? 60,
+      visibilitySeconds: options.visibilitySeconds ?? SETTINGS.visibilitySeconds.default,
       deadLetter: { dir: join(dataDir, 'queues', 'jobs-dead-letter'), maxReceives: 5 },
     }),
     outbox: new FsMessageQueue<WebhookEventMessage>({

@@ -1,6 +1,7 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { awsBackendFromEnv } from '../../core/backend/aws.ts';
-import { readInt, readString } from '../../core/config.ts';
+import { read } from '../../core/config.ts';
+import { SETTINGS } from '../../core/settings.ts';
 import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
 import type { ApiDeps } from './deps.ts';
@@ -26,21 +27,15 @@ function powertoolsLogger(): Logger {
 /** The API's ports on AWS, read once per Lambda instance from the stack's environment. */
 export async function lambdaDeps(env = process.env): Promise<ApiDeps> {
   const backend = awsBackendFromEnv(env);
-  const modelDirs = readString(env, 'DITSERVE_MODEL_DIRS', {
-    default: 'models/shapes-mmdit-s',
-  }).split(',');
+  const modelDirs = read(env, SETTINGS.modelDirs).split(',');
   return {
     ...backend,
     models: await loadModelCatalog(modelDirs),
     auth: { kind: 'keys' },
     // The function's timeout ends a stream anyway; end it first so EventSource reconnects cleanly.
     limits: {
-      maxStreamSeconds: readInt(env, 'DITSERVE_MAX_STREAM_SECONDS', {
-        default: 270,
-        min: 10,
-        max: 890,
-      }),
-      maxWaitSeconds: readInt(env, 'DITSERVE_MAX_WAIT_SECONDS', { default: 60, min: 0, max: 270 }),
+      maxStreamSeconds: read(env, SETTINGS.maxStreamSeconds),
+      maxWaitSeconds: read(env, SETTINGS.maxWaitSeconds),
     },
     logger: powertoolsLogger(),
     checkWebhookUrl: (url) => checkWebhookUrl(url),

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { localBackend } from '../../core/backend/local.ts';
+import { SETTINGS } from '../../core/settings.ts';
 import type { Backend } from '../../core/backend/types.ts';
 import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
@@ -121,9 +122,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   dispatcher.start();
 
-  const visibilitySeconds = options.visibilitySeconds ?? 60;
+  const visibilitySeconds = options.visibilitySeconds ?? DEFAULT_WORKER_SETTINGS.visibilitySeconds;
   const onWorkerEvent = options.onWorkerEvent ?? (() => undefined);
-  const sweepSeconds = options.sweepSeconds ?? 60;
+  const sweepSeconds = options.sweepSeconds ?? SETTINGS.sweepSeconds.default;
   const sweeper =
     sweepSeconds > 0
       ? startSweeper(
@@ -131,7 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           {
             visibilitySeconds,
             maxAttempts: DEFAULT_WORKER_SETTINGS.maxAttempts,
-            requeueAfterSeconds: options.requeueAfterSeconds ?? 600,
+            requeueAfterSeconds: options.requeueAfterSeconds ?? SETTINGS.requeueSeconds.default,
           },
           sweepSeconds,
           onWorkerEvent,
@@ -156,7 +157,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         outbox,
         sampler,
         maxBatchImages: options.maxBatchImages,
-        pollWaitSeconds: options.pollWaitSeconds ?? 20,
+        pollWaitSeconds: options.pollWaitSeconds ?? DEFAULT_WORKER_SETTINGS.pollWaitSeconds,
         visibilitySeconds,
         onEvent: onWorkerEvent,
       });

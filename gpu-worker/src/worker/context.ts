@@ -2,6 +2,7 @@ import type { JobMessage, WebhookEventMessage } from '../../../core/generation.t
 import type { BlobStore } from '../../../core/ports/blob-store.ts';
 import type { JobStore } from '../../../core/ports/job-store.ts';
 import type { MessageQueue } from '../../../core/ports/message-queue.ts';
+import { SETTINGS } from '../../../core/settings.ts';
 import type { Sampler } from './sampler-port.ts';
 import type { WorkerEvent } from './state.ts';
 
@@ -26,14 +27,14 @@ export interface WorkerSettings {
 }
 
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
-  maxBatchImages: 8,
-  visibilitySeconds: 60,
-  pollWaitSeconds: 20,
-  maxAttempts: 3,
+  maxBatchImages: SETTINGS.batchSize.default,
+  visibilitySeconds: SETTINGS.visibilitySeconds.default,
+  pollWaitSeconds: SETTINGS.pollSeconds.default,
+  maxAttempts: SETTINGS.maxAttempts.default,
   progressIntervalMs: 1000,
   progressWebhookIntervalMs: 5000,
   webhookUrlTtlSeconds: 86_400,
-  retryDelaySeconds: 5,
+  retryDelaySeconds: SETTINGS.retryDelaySeconds.default,
 };
 
 /** What every part of the worker works with: the ports, the settings, a clock and a reporter. */

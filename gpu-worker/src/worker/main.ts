@@ -1,6 +1,7 @@
-import { readBool, readInt, readString } from '../../../core/config.ts';
+import { read, readOptional } from '../../../core/config.ts';
+import { SETTINGS } from '../../../core/settings.ts';
 import { backendFromEnv } from '../../../core/backend/from-env.ts';
-import { DEVICE_OPTIONS, type DeviceOption } from '../sampler/index.ts';
+import type { DeviceOption } from '../model-contract/index.ts';
 import { startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
 import { openSampler } from './open-sampler.ts';
@@ -29,13 +30,11 @@ function stopSignal(): Promise<string> {
  */
 async function main(env = process.env): Promise<void> {
   const stop = stopSignal();
-  const device = readString(env, 'DITSERVE_DEVICE', { default: 'cpu' });
-  if (!(DEVICE_OPTIONS as readonly string[]).includes(device)) {
-    throw new Error(`DITSERVE_DEVICE must be one of ${DEVICE_OPTIONS.join(', ')}`);
-  }
-  const emf = readBool(env, 'DITSERVE_EMF', {
-    default: readString(env, 'DITSERVE_BACKEND', { default: 'local' }) === 'aws',
-  });
+  const device = read(env, SETTINGS.device) as DeviceOption;
+  const emf =
+    env[SETTINGS.emf.env] === undefined
+      ? read(env, SETTINGS.backend) === 'aws'
+      : read(env, SETTINGS.emf);
   const log = (event: WorkerEvent) => {
     const line = emf ? emfLine(event) : undefined;
     const fields = event.type === 'error' ? { ...event, error: String(event.error) } : event;
@@ -47,30 +46,20 @@ async function main(env = process.env): Promise<void> {
   // Health answers from the first second (ECS start period); the worker exists once models load.
   const current: { state: WorkerState; worker?: Worker } = { state: 'starting' };
   const health = await startHealthServer(
-    readInt(env, 'DITSERVE_HEALTH_PORT', { default: 8081, min: 0, max: 65535 }),
+    read(env, SETTINGS.healthPort),
     () => current.worker?.state ?? current.state,
   );
-  const visibilitySeconds = readInt(env, 'DITSERVE_VISIBILITY_SECONDS', {
-    default: 120,
-    min: 3,
-    max: 43_200,
-  });
-  const maxAttempts = readInt(env, 'DITSERVE_MAX_ATTEMPTS', { default: 3, min: 1, max: 100 });
-  const sweepSeconds = readInt(env, 'DITSERVE_SWEEP_SECONDS', { default: 60, min: 0, max: 3600 });
-  const requeueAfterSeconds = readInt(env, 'DITSERVE_REQUEUE_SECONDS', {
-    default: 600,
-    min: 1,
-    max: 86_400,
-  });
+  const visibilitySeconds = read(env, SETTINGS.visibilitySeconds);
+  const maxAttempts = read(env, SETTINGS.maxAttempts);
+  const sweepSeconds = read(env, SETTINGS.sweepSeconds);
+  const requeueAfterSeconds = read(env, SETTINGS.requeueSeconds);
   const backend = await backendFromEnv(env, { visibilitySeconds });
 
   const loading = openSampler(
-    readString(env, 'DITSERVE_MODEL_DIRS', { default: 'models/shapes-mmdit-s' }).split(','),
+    read(env, SETTINGS.modelDirs).split(','),
     {
-      device: device as DeviceOption,
-      threads: env.DITSERVE_THREADS
-        ? readInt(env, 'DITSERVE_THREADS', { min: 1, max: 256 })
-        : undefined,
+      device,
+      threads: readOptional(env, SETTINGS.threads),
     },
   );
   const first = await Promise.race([loading, stop]);
@@ -89,15 +78,11 @@ async function main(env = process.env): Promise<void> {
     blobs: backend.blobs,
     outbox: backend.outbox,
     sampler,
-    maxBatchImages: readInt(env, 'DITSERVE_BATCH_SIZE', { default: 8, min: 1, max: 64 }),
+    maxBatchImages: read(env, SETTINGS.batchSize),
     visibilitySeconds,
-    pollWaitSeconds: readInt(env, 'DITSERVE_POLL_SECONDS', { default: 20, min: 0, max: 20 }),
+    pollWaitSeconds: read(env, SETTINGS.pollSeconds),
     maxAttempts,
-    retryDelaySeconds: readInt(env, 'DITSERVE_RETRY_DELAY_SECONDS', {
-      default: 5,
-      min: 0,
-      max: 900,
-    }),
+    retryDelaySeconds: read(env, SETTINGS.retryDelaySeconds),
     onEvent: log,
   });
   current.worker = worker;
@@ -113,7 +98,7 @@ async function main(env = process.env): Promise<void> {
       : undefined;
   await stop;
   const drainMs =
-    readInt(env, 'DITSERVE_DRAIN_SECONDS', { default: 110, min: 0, max: 3600 }) * 1000;
+    read(env, SETTINGS.drainSeconds) * 1000;
   await sweeper?.stop();
   await worker.stop(drainMs);
   current.state = 'stopped';
