@@ -385,14 +385,14 @@ export class DitserveStack extends Stack {
 
   /**
    * The worker: claims jobs from the queue (receive, heartbeat, delete), updates job records and
-   * the listing and unfinished indexes, writes outputs (tagged for expiry), and sends webhook
+   * the unfinished index (it never creates jobs, so never the listing index), writes outputs (tagged for expiry), and sends webhook
    * events. It also sweeps (sending lost jobs back to the jobs queue).
    */
   public grantWorker(grantee: iam.IGrantable): void {
     this.storage.grantObjects(
       grantee,
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:PutObjectTagging'],
-      ['jobs', 'index', 'unfinished'],
+      ['jobs', 'unfinished'],
     );
     this.jobs.queue.grantConsumeMessages(grantee);
     this.jobs.queue.grantSendMessages(grantee);

@@ -7,12 +7,11 @@ import { S3KeyStore } from '../adapters/aws/s3-key-store.ts';
 import { SqsMessageQueue } from '../adapters/aws/sqs-message-queue.ts';
 import { foreignEnv, read, readOptional } from '../config.ts';
 import { SETTINGS } from '../settings.ts';
+import { OUTPUT_TAGGING } from '../storage-layout.ts';
 import type { JobMessage, WebhookEventMessage } from '../generation.ts';
 import { s3Client, sqsClients } from './aws-clients.ts';
 import type { Backend } from './types.ts';
 
-/** The object tag the stack's output-expiry lifecycle rule matches. */
-export const OUTPUT_TAGGING = 'ditserve:expiry=output';
 
 export interface AwsBackendOptions {
   readonly s3: S3Client;

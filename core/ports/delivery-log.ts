@@ -1,3 +1,4 @@
+import { KEYS } from '../storage-layout.ts';
 import type { WebhookEventType } from '../generation.ts';
 
 /** How one delivery attempt ended; `retry` means another attempt is scheduled at nextRetryAt. */
@@ -40,7 +41,7 @@ export function deliveryLogPrefix(tenant: string, jobId: string): string {
     if (!SAFE_SEGMENT.test(segment))
       throw new RangeError(`unsafe id for a storage key: ${segment}`);
   }
-  return `webhooks/${tenant}/${jobId}/deliveries/`;
+  return KEYS.deliveryLog(tenant, jobId);
 }
 
 /**

@@ -5,31 +5,12 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { cdkInterface } from '../cdk-types.ts';
+import { OUTPUT_EXPIRY_TAG, PREFIXES, type Prefix } from '../../core/storage-layout.ts';
 import { requireWholeNumber } from '../validate.ts';
 
-/** The key prefixes of the one bucket (docs/architecture.md, core/adapters/aws). */
-export const BUCKET_PREFIXES = {
-  /** `jobs/{tenant}/{id}/job.json` records and `jobs/{tenant}/{id}/out/*` outputs. */
-  jobs: 'jobs/',
-  /** The per-tenant listing index of the S3 job store. */
-  index: 'index/',
-  /**
-   * `unfinished/{tenant}/{id}`: one empty object per job not yet settled, which the sweeper
-   * walks. No lifecycle rule: an entry that expired would hide a job that lost its way.
-   */
-  unfinished: 'unfinished/',
-  idempotency: 'idempotency/',
-  /** API keys: SHA-256 hashes only, written by `ditserve keys create`. */
-  keys: 'keys/',
-  webhookSecrets: 'webhook-secrets/',
-  /** Webhook delivery logs. */
-  webhooks: 'webhooks/',
-} as const;
-
-/** The object tag that makes an output expire after `outputRetentionDays`. */
-export const OUTPUT_EXPIRY_TAG = { key: 'ditserve:expiry', value: 'output' } as const;
-
-export type BucketPrefix = keyof typeof BUCKET_PREFIXES;
+/** The bucket's layout is the code's (core/storage-layout.ts): grants and rules follow it. */
+export const BUCKET_PREFIXES = PREFIXES;
+export type BucketPrefix = Prefix;
 
 export interface DitserveStorageProps {
   /** Days before generated images (`jobs/{tenant}/{id}/out/*`) expire. */

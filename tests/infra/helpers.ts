@@ -38,3 +38,21 @@ export function resourcesOf(
     template.findResources(type) as Record<string, { Properties?: Record<string, unknown> }>,
   );
 }
+
+export interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** Every statement of every inline policy attached to a role whose logical id starts with `prefix`. */
+export function statementsOfRole(template: Template, prefix: string): Statement[] {
+  return resourcesOf(template, 'AWS::IAM::Policy')
+    .filter(([, r]) =>
+      (r.Properties?.Roles as { Ref: string }[]).some((role) => role.Ref.startsWith(prefix)),
+    )
+    .flatMap(([, r]) => (r.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+export const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+export const resources = (s: Statement) => JSON.stringify(s.Resource);

@@ -1,25 +1,14 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DitserveStack } from '../../infra/stack.ts';
-import { buildStack, resourcesOf } from './helpers.ts';
-
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-}
-
-/** Every statement of every inline policy attached to a role whose logical id starts with `prefix`. */
-function statementsOfRole(template: Template, prefix: string): Statement[] {
-  return resourcesOf(template, 'AWS::IAM::Policy')
-    .filter(([, r]) =>
-      (r.Properties?.Roles as { Ref: string }[]).some((role) => role.Ref.startsWith(prefix)),
-    )
-    .flatMap(([, r]) => (r.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
-}
-
-const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resources = (s: Statement) => JSON.stringify(s.Resource);
+import {
+  actions,
+  buildStack,
+  resources,
+  resourcesOf,
+  statementsOfRole,
+  type Statement,
+} from './helpers.ts';
 
 describe('DitserveStack (defaults)', () => {
   let template: Template;

@@ -18,6 +18,7 @@ import {
   type UnfinishedPage,
 } from '../../ports/job-store.ts';
 import { decodeIndexCursor, idOfIndexName, indexNameOf, indexPage } from '../newest-first-index.ts';
+import { KEYS, PREFIXES } from '../../storage-layout.ts';
 import { MAX_PAGE } from '../page.ts';
 import { atAwsBoundary, isNotFound, isPreconditionFailed, statusOf } from './aws-errors.ts';
 import { getJson, normalizePrefix, putJson } from './s3-objects.ts';
@@ -124,7 +125,7 @@ export class S3JobStore implements JobStore {
   list<D>(tenant: string, options: ListOptions = {}): Promise<JobPage<D>> {
     return atAwsBoundary('listing jobs', async () => {
       const limit = Math.max(1, Math.min(options.limit ?? 20, MAX_PAGE));
-      const tenantIndex = `${this.#prefix}index/${tenant}/`;
+      const tenantIndex = this.#prefix + KEYS.tenantIndex(tenant);
       const after = options.cursor ? decodeIndexCursor(options.cursor) : undefined;
       let startAfter = after === undefined ? undefined : tenantIndex + after;
       const page: { job: JobRecord<D>; name: string }[] = [];
@@ -158,7 +159,7 @@ export class S3JobStore implements JobStore {
     record: IdempotencyRecord,
   ): Promise<IdempotencyRecord | undefined> {
     return atAwsBoundary('claiming an idempotency key', async () => {
-      const key = `${this.#prefix}idempotency/${tenant}/${record.keyHash}.json`;
+      const key = this.#prefix + KEYS.idempotency(tenant, record.keyHash);
       // A conditional write racing another can lose with 409 before the winner's object is
       // readable: look a few times before giving up.
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -178,7 +179,7 @@ export class S3JobStore implements JobStore {
 
   listUnfinished(options: { limit?: number; cursor?: string } = {}): Promise<UnfinishedPage> {
     return atAwsBoundary('listing unfinished jobs', async () => {
-      const prefix = `${this.#prefix}unfinished/`;
+      const prefix = this.#prefix + PREFIXES.unfinished;
       const listed = await this.#client.send(
         new ListObjectsV2Command({
           Bucket: this.#bucket,
@@ -230,11 +231,11 @@ export class S3JobStore implements JobStore {
   }
 
   #jobKey(tenant: string, id: string): string {
-    return `${this.#prefix}jobs/${tenant}/${id}/job.json`;
+    return this.#prefix + KEYS.job(tenant, id);
   }
 
   #unfinishedKey(tenant: string, id: string): string {
-    return `${this.#prefix}unfinished/${tenant}/${id}`;
+    return this.#prefix + KEYS.unfinished(tenant, id);
   }
 
   async #putEmpty(key: string): Promise<void> {
@@ -250,7 +251,7 @@ export class S3JobStore implements JobStore {
   }
 
   #indexKey(job: JobRecord): string {
-    return `${this.#prefix}index/${job.tenant}/${indexNameOf(job)}`;
+    return this.#prefix + KEYS.indexEntry(job.tenant, indexNameOf(job));
   }
 
   async #jobOfIndexKey<D>(

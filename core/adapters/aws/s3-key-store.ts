@@ -5,6 +5,7 @@ import {
   type KeyStore,
   type WebhookSecret,
 } from '../../ports/key-store.ts';
+import { KEYS, PREFIXES } from '../../storage-layout.ts';
 import { byCreation } from '../key-order.ts';
 import { atAwsBoundary, isPreconditionFailed } from './aws-errors.ts';
 import { getJson, normalizePrefix, putJson } from './s3-objects.ts';
@@ -51,7 +52,7 @@ export class S3KeyStore implements KeyStore {
         const page = await this.#client.send(
           new ListObjectsV2Command({
             Bucket: this.#bucket,
-            Prefix: `${this.#prefix}keys/`,
+            Prefix: this.#prefix + PREFIXES.keys,
             ...(token ? { ContinuationToken: token } : {}),
           }),
         );
@@ -103,10 +104,10 @@ export class S3KeyStore implements KeyStore {
   }
 
   #keyKey(id: string): string {
-    return `${this.#prefix}keys/${id}.json`;
+    return this.#prefix + KEYS.apiKey(id);
   }
 
   #secretsKey(tenant: string): string {
-    return `${this.#prefix}webhook-secrets/${tenant}.json`;
+    return this.#prefix + KEYS.webhookSecret(tenant);
   }
 }

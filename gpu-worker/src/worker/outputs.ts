@@ -1,12 +1,11 @@
 import type { GenerationJob, GenerationOutput, OutputFormat } from '../../../core/generation.ts';
 import type { BlobStore } from '../../../core/ports/blob-store.ts';
+import { KEYS } from '../../../core/storage-layout.ts';
 import { encodeImage, metadataFor, MIME_TYPES, type GenerationResult } from '../sampler/index.ts';
-
-const EXTENSIONS = { png: 'png', webp: 'webp', jpeg: 'jpg' } as const;
 
 /** Where output `index` of a job lives in the blob store. */
 export function outputKey(job: GenerationJob, index: number, format: OutputFormat): string {
-  return `jobs/${job.tenant}/${job.id}/out/${index}.${EXTENSIONS[format]}`;
+  return KEYS.output(job.tenant, job.id, index, format);
 }
 
 export interface StoredOutputs {

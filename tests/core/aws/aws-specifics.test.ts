@@ -8,7 +8,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../../core/adapters/aws/s3-blob-store.ts';
 import { S3JobStore } from '../../../core/adapters/aws/s3-job-store.ts';
-import { OUTPUT_TAGGING } from '../../../core/backend/aws.ts';
+import { OUTPUT_TAGGING } from '../../../core/storage-layout.ts';
 import { StoreUnavailableError, VersionConflictError } from '../../../core/ports/job-store.ts';
 import { motoForThisFile } from '../../helpers/moto.ts';
 
