@@ -89,20 +89,28 @@ describe('404 and 405', () => {
     );
   });
 
-  it('405 for a known path with the wrong method', async () => {
+  it('405 for a known path with the wrong method, with Allow listing the methods there', async () => {
     const api = await makeApi();
-    await expectProblem(await api.call(api.alice, 'DELETE', GEN), 405, 'method_not_allowed');
-    await expectProblem(
-      await api.call(api.alice, 'PUT', `${GEN}/gen_01ABC`),
-      405,
-      'method_not_allowed',
-    );
-    await expectProblem(
-      await api.call(api.alice, 'GET', `${GEN}/gen_01ABC/cancel`),
-      405,
-      'method_not_allowed',
-    );
-    await expectProblem(await api.call(undefined, 'POST', '/healthz'), 405, 'method_not_allowed');
+    for (const [key, method, path, allow] of [
+      [api.alice, 'DELETE', GEN, 'GET, HEAD, POST'],
+      [api.alice, 'PUT', `${GEN}/gen_01ABC`, 'GET, HEAD'],
+      [api.alice, 'GET', `${GEN}/gen_01ABC/cancel`, 'POST'],
+      [api.alice, 'PATCH', '/v1/webhooks/secret', 'GET, HEAD'],
+      [undefined, 'POST', '/healthz', 'GET, HEAD'],
+      // A key parameter that spans slashes matches as it does for the GET.
+      [undefined, 'DELETE', '/v1/files/jobs/tenant-alice/gen_01ABC/out/0.png', 'GET, HEAD'],
+    ] as const) {
+      const response = await api.call(key, method, path);
+      expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      await expectProblem(response, 405, 'method_not_allowed');
+    }
+  });
+
+  it('no Allow header on a 404', async () => {
+    const api = await makeApi();
+    const response = await api.call(api.alice, 'GET', '/v2/anything');
+    expect(response.headers.get('allow')).toBeNull();
+    await expectProblem(response, 404, 'not_found');
   });
 });
 
@@ -124,11 +132,24 @@ describe('413, 415 and 400 on JSON bodies', () => {
 
   it.each(paths)('413 above maxBodyBytes with Content-Length (%s)', async (path) => {
     const api = await makeApi({ limits: { maxBodyBytes: 1000 } });
-    await expectProblem(
-      await api.call(api.alice, 'POST', path, { prompt: 'x'.repeat(2000) }),
+    const body = JSON.stringify({ prompt: 'x'.repeat(2000) });
+    const problem = await expectProblem(
+      await api.call(api.alice, 'POST', path, body, { 'content-length': String(body.length) }),
       413,
       'payload_too_large',
     );
+    expect(problem.detail).toBe('the body is larger than 1000 bytes');
+    // Without the header the bytes read decide.
+    await expectProblem(await api.call(api.alice, 'POST', path, body), 413, 'payload_too_large');
+  });
+
+  it('takes a body within maxBodyBytes that declares its Content-Length', async () => {
+    const api = await makeApi({ limits: { maxBodyBytes: 1000 } });
+    const body = JSON.stringify(VALID);
+    const response = await api.call(api.alice, 'POST', GEN, body, {
+      'content-length': String(body.length),
+    });
+    expect(response.status).toBe(202);
   });
 
   it.each(paths)(

@@ -2,18 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3DeliveryLog } from '../../core/adapters/aws/s3-delivery-log.ts';
-import { FsDeliveryLog } from '../../core/adapters/local/fs-delivery-log.ts';
-import { MemoryDeliveryLog } from '../../core/adapters/memory/memory-delivery-log.ts';
 import { deliveryLogPrefix } from '../../core/ports/delivery-log.ts';
 import { startMoto, type Moto } from '../helpers/moto.ts';
-import { tempDir } from '../helpers/temp-dir.ts';
-import { deliveryLogContract } from './delivery-log.contract.ts';
 
-deliveryLogContract('memory', () => Promise.resolve(new MemoryDeliveryLog()));
-
-deliveryLogContract('filesystem', async () => new FsDeliveryLog(await tempDir()));
-
-// Real S3 semantics, like every AWS adapter's tests: startMoto fails with how to install
+// The DeliveryLog contract runs with the other adapter contracts (tests/core/contracts/); here,
+// what is the S3 adapter's own. Real S3 semantics: startMoto fails with how to install
 // moto_server where it is missing, rather than skipping.
 describe('S3 delivery log against moto_server', () => {
   let moto: Moto | undefined;
@@ -30,8 +23,6 @@ describe('S3 delivery log against moto_server', () => {
     await s3.send(new CreateBucketCommand({ Bucket: name }));
     return name;
   }
-
-  deliveryLogContract('S3 (moto)', async () => new S3DeliveryLog(s3, await bucket()));
 
   it('keeps entries under webhooks/{tenant}/{jobId}/deliveries/, named by time', async () => {
     const name = await bucket();

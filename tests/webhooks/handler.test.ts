@@ -2,7 +2,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createWebhookHandler } from '../../functions/webhook-dispatcher/handler.ts';
 import { dispatchHarness, succeededEvent } from './harness.ts';
-import { startReceiver } from './receiver.ts';
+import { startReceiver } from '../e2e/webhook-receiver.ts';
 
 function record(messageId: string, body: unknown): SQSRecord {
   return {

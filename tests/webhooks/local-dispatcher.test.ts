@@ -7,7 +7,7 @@ import { enqueueWebhookEvent } from '../../core/webhooks/outbox.ts';
 import { generateWebhookSecret } from '../../core/webhooks/sign.ts';
 import { createLocalDispatcher } from '../../functions/webhook-dispatcher/local-dispatcher.ts';
 import { makeJob } from './fixtures.ts';
-import { startReceiver } from './receiver.ts';
+import { startReceiver } from '../e2e/webhook-receiver.ts';
 
 async function until(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

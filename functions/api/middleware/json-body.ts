@@ -16,10 +16,7 @@ const requireJsonType: MiddlewareHandler<ApiEnv> = async function requireJsonTyp
   await next();
 };
 
-const requireParsableJson: MiddlewareHandler<ApiEnv> = async function requireParsableJson(
-  c,
-  next,
-) {
+const requireParsableJson: MiddlewareHandler<ApiEnv> = async function requireParsableJson(c, next) {
   // c.req.text() leaves the text in Hono's body cache, where the zod validator's json() reads it.
   const text = await c.req.text();
   try {

@@ -2,11 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'vitest';
 import { FsBlobStore } from '../../../core/adapters/local/fs-blob-store.ts';
+import { FsDeliveryLog } from '../../../core/adapters/local/fs-delivery-log.ts';
 import { FsJobStore } from '../../../core/adapters/local/fs-job-store.ts';
 import { FsKeyStore } from '../../../core/adapters/local/fs-key-store.ts';
 import { FsMessageQueue } from '../../../core/adapters/local/fs-message-queue.ts';
 import { tempDir } from '../../helpers/temp-dir.ts';
 import { blobStoreContract } from '../contracts/blob-store.contract.ts';
+import { deliveryLogContract } from '../contracts/delivery-log.contract.ts';
 import { jobStoreContract } from '../contracts/job-store.contract.ts';
 import { keyStoreContract } from '../contracts/key-store.contract.ts';
 import { messageQueueContract } from '../contracts/message-queue.contract.ts';
@@ -45,4 +47,8 @@ describe('FsBlobStore', () => {
 
 describe('FsKeyStore', () => {
   keyStoreContract(async () => new FsKeyStore({ root: await fresh() }));
+});
+
+describe('FsDeliveryLog', () => {
+  deliveryLogContract(async () => new FsDeliveryLog(await fresh()));
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { latentNoise, philox4x32x10, standardNormal } from '../gpu-worker/src/sampler/noise.ts';
+import { latentNoise, philox4x32x10, standardNormal } from '../../gpu-worker/src/sampler/noise.ts';
 
 interface NoiseVectors {
   cases: { seed: number; count: number; values: number[] }[];
@@ -9,7 +9,7 @@ interface NoiseVectors {
 }
 // Written by gpu-worker/training/scripts/write_noise_vectors.py from the Python reference.
 const vectors = JSON.parse(
-  readFileSync(new URL('fixtures/noise-vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/noise-vectors.json', import.meta.url), 'utf8'),
 ) as NoiseVectors;
 
 /** sha256 of the values as float32 little-endian bytes, whatever this machine's endianness. */

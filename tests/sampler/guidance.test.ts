@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyGuidance } from '../gpu-worker/src/sampler/guidance.ts';
+import { applyGuidance } from '../../gpu-worker/src/sampler/guidance.ts';
 
 describe('applyGuidance', () => {
   // Batch of B = 2 samples with 2 values each, laid out [cond_0, cond_1, uncond_0, uncond_1].

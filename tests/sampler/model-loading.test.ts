@@ -9,9 +9,9 @@ import {
   ModelFileMissingError,
   ModelNotFoundError,
   readModelConfig,
-} from '../gpu-worker/src/sampler/index.ts';
-import { tempDir } from './helpers/temp-dir.ts';
-import { patchJson, TEST_MODEL, writeTestModel } from './helpers/test-model.ts';
+} from '../../gpu-worker/src/sampler/index.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+import { patchJson, TEST_MODEL, writeTestModel } from '../helpers/test-model.ts';
 
 // The CUDA tests below fail on CPU machines on purpose; onnxruntime would also log each failed
 // provider load in red. This file's process (vitest forks one per file) keeps its logger quiet.

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { FlowMatchEulerDiscreteScheduler } from '../gpu-worker/src/sampler/schedulers/euler.ts';
-import { shiftedSigmas } from '../gpu-worker/src/sampler/schedulers/flow-match.ts';
-import { FlowMatchHeunDiscreteScheduler } from '../gpu-worker/src/sampler/schedulers/heun.ts';
+import { FlowMatchEulerDiscreteScheduler } from '../../gpu-worker/src/sampler/schedulers/euler.ts';
+import { shiftedSigmas } from '../../gpu-worker/src/sampler/schedulers/flow-match.ts';
+import { FlowMatchHeunDiscreteScheduler } from '../../gpu-worker/src/sampler/schedulers/heun.ts';
+import { readModelConfig } from '../../gpu-worker/src/sampler/model-config.ts';
 import {
   createScheduler,
   isSamplerName,
+  SAMPLER_NAMES,
   samplerForClassName,
-} from '../gpu-worker/src/sampler/schedulers/registry.ts';
-import type { VelocityFn } from '../gpu-worker/src/sampler/schedulers/types.ts';
+} from '../../gpu-worker/src/sampler/schedulers/registry.ts';
+import type { VelocityFn } from '../../gpu-worker/src/sampler/schedulers/types.ts';
+import { schedulerContract } from './scheduler.contract.ts';
 
 const config = { className: 'FlowMatchEulerDiscreteScheduler', numTrainTimesteps: 1000, shift: 3 };
 
@@ -92,4 +95,12 @@ describe('sampler registry', () => {
     expect(samplerForClassName('FlowMatchHeunDiscreteScheduler')).toBe('heun');
     expect(samplerForClassName('DDIMScheduler')).toBeUndefined();
   });
+});
+
+// Every registered sampler, built as the worker builds it from the shipped model's
+// scheduler_config.json: a sampler added to the registry is held to the contract by default.
+const shipped = (await readModelConfig('models/shapes-mmdit-s')).scheduler;
+
+describe.each(SAMPLER_NAMES)('scheduler contract: %s', (name) => {
+  schedulerContract((steps) => createScheduler(name, shipped, steps), shipped);
 });

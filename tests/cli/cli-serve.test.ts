@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { cli, ditserve } from './helpers/cli.ts';
-import { tempDir } from './helpers/temp-dir.ts';
-
+import { cli, ditserve } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 describe('ditserve keys', () => {
   it('creates a key shown once, lists it without the secret, and revokes it', async () => {

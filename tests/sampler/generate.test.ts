@@ -10,17 +10,17 @@ import {
   type DitModel,
   type GenerationRequest,
   type GenerationResult,
-} from '../gpu-worker/src/sampler/index.ts';
+} from '../../gpu-worker/src/sampler/index.ts';
 import {
   conditioning,
   contraction,
   expectedPixels,
   guidedConditioning,
   maxAbsDiff,
-} from './helpers/closed-form.ts';
-import { tempDir } from './helpers/temp-dir.ts';
-import { TEST_MODEL, writeTestModel } from './helpers/test-model.ts';
-import { TEST_VOCAB } from './helpers/tokenizer-fixture.ts';
+} from '../helpers/closed-form.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+import { TEST_MODEL, writeTestModel } from '../helpers/test-model.ts';
+import { TEST_VOCAB } from '../helpers/tokenizer-fixture.ts';
 
 const v = (word: string) => TEST_VOCAB[word] ?? NaN;
 // input_ids (L = 8) written out by hand from the fixture vocabulary.

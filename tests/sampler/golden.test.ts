@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generate, loadModel, type DitModel } from '../gpu-worker/src/sampler/index.ts';
-import { maxAbsDiff } from './helpers/closed-form.ts';
+import { generate, loadModel, type DitModel } from '../../gpu-worker/src/sampler/index.ts';
+import { maxAbsDiff } from '../helpers/closed-form.ts';
 
 /**
  * The shipped model against the PyTorch reference sampler (fp32), on cases written by

@@ -1,7 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeImage, metadataFor } from '../gpu-worker/src/sampler/encode.ts';
-import { crc32, encodePng, readPngText } from '../gpu-worker/src/sampler/png.ts';
+import { encodeImage, metadataFor } from '../../gpu-worker/src/sampler/encode.ts';
+import { crc32, encodePng, readPngText } from '../../gpu-worker/src/sampler/png.ts';
 
 /** A 3×2 test pattern, RGB HWC. */
 const pixels = Uint8Array.from({ length: 3 * 2 * 3 }, (_, i) => (i * 37) % 256);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ModelConfigError } from '../gpu-worker/src/sampler/errors.ts';
-import { PromptTokenizer } from '../gpu-worker/src/sampler/tokenizer.ts';
-import { TEST_VOCAB, wordLevelTokenizer } from './helpers/tokenizer-fixture.ts';
+import { ModelConfigError } from '../../gpu-worker/src/sampler/errors.ts';
+import { PromptTokenizer } from '../../gpu-worker/src/sampler/tokenizer.ts';
+import { TEST_VOCAB, wordLevelTokenizer } from '../helpers/tokenizer-fixture.ts';
 
 const L = 8;
 const tokenizer = new PromptTokenizer(wordLevelTokenizer(), { model_max_length: L });

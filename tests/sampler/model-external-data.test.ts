@@ -1,8 +1,8 @@
 import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadModel, ModelFileMissingError } from '../gpu-worker/src/sampler/index.ts';
-import { tempDir } from './helpers/temp-dir.ts';
+import { loadModel, ModelFileMissingError } from '../../gpu-worker/src/sampler/index.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 // The shipped model keeps its weights in <component>/weights.bin (ONNX external data), which a
 // careless copy of only the .onnx files leaves behind; onnxruntime's own error names neither the

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readPngText } from '../gpu-worker/src/sampler/png.ts';
-import { ditserve } from './helpers/cli.ts';
-import { tempDir } from './helpers/temp-dir.ts';
-import { writeTestModel } from './helpers/test-model.ts';
-
+import { readPngText } from '../../gpu-worker/src/sampler/png.ts';
+import { ditserve } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+import { writeTestModel } from '../helpers/test-model.ts';
 
 let dir: string;
 let modelDir: string;
