@@ -1,5 +1,5 @@
 /**
- * Pipeline overhead on the embedded default (functions/local/stack.ts `startLocalStack`: API +
+ * Pipeline overhead on the embedded default (functions/local/embedded.ts `startEmbedded`: API +
  * worker + dispatcher in one process over the local filesystem adapters, shipped model on the
  * CPU): for each of N sequential jobs, the client's submit → succeeded latency minus the
  * sampler's own time (the job's `timings.inference_ms`), median and p99.
@@ -15,8 +15,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { silentLogger } from '../functions/api/logger.ts';
-import { startLocalStack } from '../functions/local/stack.ts';
+import { silentLogger } from '../core/logger.ts';
+import { startEmbedded } from '../functions/local/embedded.ts';
 import { machine, median, quantile, report, round, table } from './lib/stats.ts';
 
 const { values } = parseArgs({
@@ -36,7 +36,7 @@ interface Sample {
 
 async function run(jobs: number, pollIntervalMs: number | undefined): Promise<Sample[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ditserve-pipeline-bench-'));
-  const stack = await startLocalStack({
+  const stack = await startEmbedded({
     dataDir,
     host: '127.0.0.1',
     port: 0,

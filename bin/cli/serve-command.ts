@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { read, readOptional, UsageError } from '../../core/config.ts';
 import { SETTINGS } from '../../core/settings.ts';
 import type { DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
-import { jsonLogger } from '../../functions/api/logger.ts';
-import { startLocalStack } from '../../functions/local/stack.ts';
+import { jsonLogger } from '../../core/logger.ts';
+import { startEmbedded } from '../../functions/local/embedded.ts';
 import { helpLines } from './settings-help.ts';
 
 /** The settings `ditserve serve` reads, in the order --help lists them. */
@@ -82,7 +82,7 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
   const port = read(env, SETTINGS.port, v.port);
   const logger = jsonLogger('ditserve');
   const modelDirs = v.model ?? read(env, SETTINGS.modelDirs).split(',');
-  const stack = await startLocalStack({
+  const stack = await startEmbedded({
     host: read(env, SETTINGS.host, v.host),
     port,
     dataDir: read(env, SETTINGS.dataDir, v['data-dir']),

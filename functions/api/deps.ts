@@ -5,7 +5,7 @@ import type { BlobStore } from '../../core/ports/blob-store.ts';
 import type { JobStore } from '../../core/ports/job-store.ts';
 import type { KeyStore } from '../../core/ports/key-store.ts';
 import type { MessageQueue } from '../../core/ports/message-queue.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../../core/logger.ts';
 import type { PromptPolicy } from './services/prompt-policy.ts';
 
 /** Who may call: API keys, or (local loopback only) everyone as one tenant. */

@@ -5,7 +5,7 @@ import { SETTINGS } from '../../core/settings.ts';
 import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
 import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
 import type { ApiDeps } from './deps.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../../core/logger.ts';
 import { policyFromEnv } from './services/prompt-policy.ts';
 
 /** Powertools' Logger behind our Logger interface: structured JSON with Lambda context. */

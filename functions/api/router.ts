@@ -1,5 +1,5 @@
 import { OpenAPIHono, type Hook, type z } from '@hono/zod-openapi';
-import type { ApiEnv } from './env.ts';
+import type { ApiEnv } from './hono-env.ts';
 import { JobNotFoundError } from '../../core/ports/job-store.ts';
 import { ValidationError } from './errors.ts';
 import { fieldProblems } from './schemas/zod-problems.ts';

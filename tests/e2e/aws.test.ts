@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { issueApiKey } from '../../core/auth/api-keys.ts';
 import { createQueueWithDeadLetter } from '../../core/adapters/aws/sqs-queues.ts';
 import { awsBackend } from '../../core/backend/aws.ts';
-import type { LocalStack } from '../../functions/local/stack.ts';
+import type { Embedded } from '../../functions/local/embedded.ts';
 import { motoForThisFile } from '../helpers/moto.ts';
 import { submitFollowAndVerify } from './scenario.ts';
 import { startTestStack } from './test-stack.ts';
 
 describe('the same pipeline on the AWS adapters (S3 + SQS on a real moto_server)', () => {
-  let stack: LocalStack;
+  let stack: Embedded;
   let key: string;
 
   beforeAll(async () => {

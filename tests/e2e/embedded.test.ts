@@ -1,12 +1,12 @@
 import OpenAI from 'openai';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../functions/local/stack.ts';
+import type { Embedded } from '../../functions/local/embedded.ts';
 import { submitFollowAndVerify } from './scenario.ts';
 import { startTestStack } from './test-stack.ts';
 
 describe('the embedded default (npm start): API + worker + dispatcher on local adapters', () => {
-  let stack: LocalStack;
+  let stack: Embedded;
 
   beforeAll(async () => {
     stack = await startTestStack();

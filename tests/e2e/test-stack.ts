@@ -1,11 +1,11 @@
-import { silentLogger } from '../../functions/api/logger.ts';
-import { startLocalStack, type LocalStackOptions } from '../../functions/local/stack.ts';
+import { silentLogger } from '../../core/logger.ts';
+import { startEmbedded, type EmbeddedOptions } from '../../functions/local/embedded.ts';
 import { MODEL_DIR } from '../api/harness.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
 /** The embedded stack on a free port and a fresh data folder, quick to stop; options override. */
-export async function startTestStack(overrides: Partial<LocalStackOptions> = {}) {
-  return startLocalStack({
+export async function startTestStack(overrides: Partial<EmbeddedOptions> = {}) {
+  return startEmbedded({
     dataDir: await tempDir('ditserve-e2e-'),
     host: '127.0.0.1',
     port: 0,

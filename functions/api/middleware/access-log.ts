@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import type { ApiEnv } from '../env.ts';
-import type { Logger } from '../logger.ts';
+import type { ApiEnv } from '../hono-env.ts';
+import type { Logger } from '../../../core/logger.ts';
 
 /** One structured line per request: method, path, status, duration, tenant, request id. */
 export function accessLog(logger: Logger): MiddlewareHandler<ApiEnv> {

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { verifyApiKey } from '../../../core/auth/api-keys.ts';
 import type { ApiKeyRecord, KeyStore } from '../../../core/ports/key-store.ts';
 import type { AuthMode } from '../deps.ts';
-import type { ApiEnv } from '../env.ts';
+import type { ApiEnv } from '../hono-env.ts';
 import { UnauthorizedError } from '../errors.ts';
 
 /** Verified keys are remembered briefly so a busy client costs one store read per minute. */

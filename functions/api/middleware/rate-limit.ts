@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { ApiEnv } from '../env.ts';
+import type { ApiEnv } from '../hono-env.ts';
 import { RateLimitedError } from '../errors.ts';
 
 interface Bucket {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { ApiEnv } from '../env.ts';
+import type { ApiEnv } from '../hono-env.ts';
 
 /** Swagger UI from its CDN: the page is for people with a browser, who have the internet. */
 const PAGE = `<!doctype html>

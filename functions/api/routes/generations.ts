@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { isTerminal } from '../../../core/job.ts';
 import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
-import type { ApiEnv } from '../env.ts';
+import type { ApiEnv } from '../hono-env.ts';
 import { createRouter, notFoundHook, validationHook } from '../router.ts';
 import {
   Generation,

@@ -16,7 +16,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import type { GenerationCreateBody } from '../schemas/generation.ts';
-import { nextJobId } from './job-id.ts';
+import { nextJobId } from '../../../core/ids.ts';
 import { blocklistPolicy } from './prompt-policy.ts';
 import { QueuedCounter } from './queue-stats.ts';
 import { resolveParams } from './resolve-params.ts';

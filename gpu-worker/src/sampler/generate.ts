@@ -5,7 +5,7 @@ import type { DitModel } from './model.ts';
 import { latentNoise } from './noise.ts';
 import { toRgb8, unscaleLatents } from './pixels.ts';
 import {
-  groupCompatible,
+  groupByShapeAndSchedule,
   resolveRequest,
   type GenerationRequest,
   type ResolvedRequest,
@@ -67,7 +67,7 @@ export async function generate(
   const resolved = requests.map((r, i) =>
     resolveRequest(r, model.config, requests.length > 1 ? `request ${i}` : 'request'),
   );
-  const groups = groupCompatible(resolved);
+  const groups = groupByShapeAndSchedule(resolved);
   const progress: Progress = {
     done: 0,
     total: groups.reduce((sum, g) => sum + (g[0]?.request.steps ?? 0), 0),

@@ -112,7 +112,7 @@ export function resolveRequest(
  * (prompts, seeds and guidance scales may differ). Groups keep the order of first appearance;
  * each entry keeps the index of its request.
  */
-export function groupCompatible(
+export function groupByShapeAndSchedule(
   requests: readonly ResolvedRequest[],
 ): { request: ResolvedRequest; index: number }[][] {
   const groups = new Map<string, { request: ResolvedRequest; index: number }[]>();

@@ -9,7 +9,7 @@ export function batchKey(p: GenerationParams): string {
  * Splits claimed jobs into compatible groups, each holding at most `maxImages` images (a job's
  * images are never split across groups). Order within a group follows arrival.
  */
-export function groupCompatible<T extends { readonly params: GenerationParams }>(
+export function batchesOf<T extends { readonly params: GenerationParams }>(
   items: readonly T[],
   maxImages: number,
 ): T[][] {

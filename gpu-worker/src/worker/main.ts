@@ -1,6 +1,7 @@
 import { read, readOptional } from '../../../core/config.ts';
 import { SETTINGS } from '../../../core/settings.ts';
 import { backendFromEnv } from '../../../core/backend/from-env.ts';
+import { jsonLogger } from '../../../core/logger.ts';
 import type { DeviceOption } from '../model-contract/index.ts';
 import { startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
@@ -35,12 +36,13 @@ async function main(env = process.env): Promise<void> {
     env[SETTINGS.emf.env] === undefined
       ? read(env, SETTINGS.backend) === 'aws'
       : read(env, SETTINGS.emf);
+  const logger = jsonLogger('gpu-worker');
   const log = (event: WorkerEvent) => {
     const line = emf ? emfLine(event) : undefined;
-    const fields = event.type === 'error' ? { ...event, error: String(event.error) } : event;
-    process.stdout.write(
-      `${line ?? JSON.stringify({ level: event.type === 'error' ? 'ERROR' : 'INFO', service: 'gpu-worker', timestamp: new Date().toISOString(), ...fields })}\n`,
-    );
+    if (line) process.stdout.write(`${line}\n`);
+    else if (event.type === 'error')
+      logger.error(event.message, { ...event, error: String(event.error) });
+    else logger.info(event.type, { ...event });
   };
   log({ type: 'state', state: 'starting' });
   // Health answers from the first second (ECS start period); the worker exists once models load.
@@ -55,13 +57,10 @@ async function main(env = process.env): Promise<void> {
   const requeueAfterSeconds = read(env, SETTINGS.requeueSeconds);
   const backend = await backendFromEnv(env, { visibilitySeconds });
 
-  const loading = openSampler(
-    read(env, SETTINGS.modelDirs).split(','),
-    {
-      device,
-      threads: readOptional(env, SETTINGS.threads),
-    },
-  );
+  const loading = openSampler(read(env, SETTINGS.modelDirs).split(','), {
+    device,
+    threads: readOptional(env, SETTINGS.threads),
+  });
   const first = await Promise.race([loading, stop]);
   if (typeof first === 'string') {
     // Stopped before taking any work: nothing to drain.
@@ -97,8 +96,7 @@ async function main(env = process.env): Promise<void> {
         )
       : undefined;
   await stop;
-  const drainMs =
-    read(env, SETTINGS.drainSeconds) * 1000;
+  const drainMs = read(env, SETTINGS.drainSeconds) * 1000;
   await sweeper?.stop();
   await worker.stop(drainMs);
   current.state = 'stopped';

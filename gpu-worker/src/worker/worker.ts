@@ -3,7 +3,7 @@ import type { JobMessage, WebhookEventMessage } from '../../../core/generation.t
 import type { BlobStore } from '../../../core/ports/blob-store.ts';
 import type { JobStore } from '../../../core/ports/job-store.ts';
 import type { Delivery, MessageQueue } from '../../../core/ports/message-queue.ts';
-import { groupCompatible } from './batcher.ts';
+import { batchesOf } from './batcher.ts';
 import { DEFAULT_WORKER_SETTINGS, type WorkerContext, type WorkerSettings } from './context.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { JobActions } from './job-actions.ts';
@@ -168,7 +168,7 @@ export class Worker {
         if (job) runnable.push({ delivery, job, params: job.data.params });
       });
     }
-    for (const group of groupCompatible(runnable, this.#settings.maxBatchImages)) {
+    for (const group of batchesOf(runnable, this.#settings.maxBatchImages)) {
       if (this.#state === 'draining') {
         // Not started, so nothing was charged: the messages simply go back.
         for (const r of group) {

@@ -14,12 +14,12 @@ import { startSweeper } from '../../gpu-worker/src/worker/sweeper-loop.ts';
 import { Worker } from '../../gpu-worker/src/worker/worker.ts';
 import { createApp } from '../api/app.ts';
 import type { ApiLimits, AuthMode } from '../api/deps.ts';
-import type { Logger } from '../api/logger.ts';
+import type { Logger } from '../../core/logger.ts';
 import { listen } from '../api/server.ts';
 import { policyFromEnv } from '../api/services/prompt-policy.ts';
 import { createLocalDispatcher } from '../webhook-dispatcher/local-dispatcher.ts';
 
-export interface LocalStackOptions {
+export interface EmbeddedOptions {
   readonly dataDir: string;
   /**
    * The adapters; the local folder ones by default. Tests pass the AWS ones (on moto_server) to
@@ -53,7 +53,7 @@ export interface LocalStackOptions {
   readonly pollIntervalMs?: number | undefined;
 }
 
-export interface LocalStack {
+export interface Embedded {
   readonly url: string;
   readonly port: number;
   readonly auth: AuthMode;
@@ -77,7 +77,7 @@ export function isLoopback(host: string): boolean {
  * /healthz answers while the models load; /readyz and jobs work as soon as the stores do (jobs
  * simply wait in the durable queue until a worker is ready).
  */
-export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   const catalog = await loadModelCatalog(options.modelDirs);
   // The blob store's URLs need the port, known only once listening: the app is built after.
   let handler: (request: Request) => Response | Promise<Response> = () =>
