@@ -7,22 +7,18 @@ The benchmark issue times this graph; weights are random because only speed and 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from pathlib import Path
 
 import torch
 
+from .config import ExportPerfConfig, parse_args
 from .export import _Fp16Edges, export_one
 from .models.mmdit import SD3_MEDIUM, MMDiT
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--latent", type=int, default=128, help="latent side of the example input (1024 px / 8)")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(ExportPerfConfig, argv, __doc__)
     torch.manual_seed(0)
     cfg = SD3_MEDIUM
     t0 = time.time()

@@ -60,9 +60,9 @@ def layout(spec: SceneSpec, w: int, h: int, rng: random.Random) -> tuple[list[Pl
     """Concrete objects and background for a spec; raises LayoutError if nothing fits.
 
     Objects a caption names without placing them are drawn in reading order, the first named
-    leftmost (run 13). With random placement the model had to break the symmetry between two
-    blobs on its own, and they often resolved to the same shape or swapped colors; a
-    convention ties each object to its place in the caption."""
+    leftmost. With random placement the model had to break the symmetry between two blobs on
+    its own, and they often resolved to the same shape or swapped colors; a convention ties
+    each object to its place in the caption."""
     unit = min(w, h)
     ordered = _reading_order(spec)
     for _ in range(5):  # redraw what the caption left open when it cannot be placed

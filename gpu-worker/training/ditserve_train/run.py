@@ -1,19 +1,19 @@
 """One command: VAE -> text encoder + MMDiT -> guidance pick -> test eval -> ONNX export -> card.
 
-    python3 -m ditserve_train.run --out /tmp/run --seconds 500
+    ditserve-train --out /tmp/run --seconds 500          (or: python3 -m ditserve_train.run ...)
 
 Everything lands in <out>/model/<name>/ (the folder to ship) and <out>/golden/ (test vectors).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing as mp
 import random
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import torch
 
 from . import scenes
 from .card import write_card
+from .config import DEFAULT_SECONDS, RunConfig, parse_args
 from .export import export_all, parity
 from .flow import to_uint8
 from .golden import write_golden
@@ -33,18 +34,9 @@ from .ort_pipeline import OrtPipeline
 from .shared_weights import round_to_fp16
 from .shapes_eval import detect_all, diagnose, evaluate, format_table, table_of
 from .tokenizer import WordTokenizer
-from .train_dit import DitRun, train_dit, validate
+from .train_dit import train_dit, validate
 from .train_vae import train_vae
 from .vocab import SIZES_PX
-
-# Guidance sweep, test eval, export, parity, golden, card: ~70 s on an H200 for run 16 (10 M parameters;
-# the onnxruntime (CPU) test pass grows with the model and the chosen steps).
-POST_TRAINING_RESERVE_S = 85.0
-# The whole run's budget (retrain.sh passes DITSERVE_TRAIN_SECONDS, default the same): run 17, the
-# shipped model, used 500 s (510 s for the device command), leaving room under 10 minutes.
-DEFAULT_SECONDS = 500.0
-TEST_SEEDS = 4
-SWEEP = [(steps, g) for steps in (20, 32, 48) for g in (4.5, 6.0, 7.5)]  # (sampler steps, guidance) candidates
 
 
 def _vae_ceiling(vae, prompts, device, pool) -> float:
@@ -56,65 +48,60 @@ def _vae_ceiling(vae, prompts, device, pool) -> float:
     return evaluate(prompts, list(to_uint8(rec)), pool)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--name", default="shapes-mmdit-s")
-    ap.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="wall-clock budget of the whole run")
-    ap.add_argument("--vae-seconds", type=float, default=55.0)
-    ap.add_argument("--seed", type=int, default=20261126)
-    ap.add_argument("--batch", type=int, default=512)
-    ap.add_argument("--workers", type=int, default=10)
-    ap.add_argument("--vae-batch", type=int, default=64)
-    ap.add_argument("--val-per-category", type=int, default=24)
-    ap.add_argument("--test-per-category", type=int, default=40)
-    args = ap.parse_args(argv)
+def main(argv: list[str] | None = None) -> int:
+    """The console entry (`ditserve-train`): the command line fills a RunConfig (config.py)."""
+    train(parse_args(RunConfig, argv, __doc__))
+    return 0
+
+
+def train(cfg: RunConfig) -> dict:
+    """The whole run; returns the results that training/results.json and the model card hold."""
     t_start = time.time()
     # The detector pool is forked before CUDA starts, so its workers never touch the GPU.
-    pool = mp.get_context("fork").Pool(max(2, (mp.cpu_count() or 4) - args.workers - 1), initializer=init_worker)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
+    pool = mp.get_context("fork").Pool(max(2, (mp.cpu_count() or 4) - cfg.workers - 1), initializer=init_worker)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cuda.matmul.allow_tf32 = False  # evaluation and export are fp32
     torch.backends.cudnn.allow_tf32 = False
-    log = Log(args.out / "training")
+    log = Log(cfg.out / "training")
     log.event("start", argv=sys.argv, device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu", torch=torch.__version__)
 
     tok = WordTokenizer()
-    vae = train_vae(device, args.vae_seconds, args.vae_batch, args.seed, args.workers, log)
-    val = scenes.eval_prompts("val", args.val_per_category, seed=7)
+    vae = train_vae(device, cfg.vae, cfg.seed, cfg.workers, log)
+    val = scenes.eval_prompts("val", cfg.val_per_category, seed=7)
     ceiling = _vae_ceiling(vae, val, device, pool)
     log.event("vae_ceiling", **ceiling)
     ceiling = ceiling["overall"]
 
-    dit_seconds = args.seconds - (time.time() - t_start) - POST_TRAINING_RESERVE_S
-    run = DitRun(seconds=dit_seconds, batch_size=args.batch)
-    te, dit, pipe = train_dit(vae, tok, val, device, run, args.seed, args.workers, pool, log)
+    dit_seconds = cfg.seconds - (time.time() - t_start) - cfg.post_training_reserve_s
+    run = replace(cfg.dit, seconds=dit_seconds)
+    te, dit, pipe = train_dit(vae, tok, val, device, run, cfg.seed, cfg.workers, pool, log)
     # The shipped weights are stored in fp16 (shared_weights.py): round them now, so that every
     # number below (guidance pick, test table, parity, golden images) is the shipped model's.
     round_to_fp16(te, dit, vae)
     # Train-split prompts of the eval categories (logged, steer nothing): how far validation is
     # from what the model fits on captions it was trained on, i.e. underfitting vs generalisation.
-    train_fit = validate(pipe, scenes.eval_prompts("train", args.val_per_category, seed=7), run, pool)
+    train_fit = validate(pipe, scenes.eval_prompts("train", cfg.val_per_category, seed=7), run, pool)
     log.event("train_fit", **train_fit)
 
     torch.save({"text_encoder": te.state_dict(), "transformer": dit.state_dict(), "vae": vae.state_dict(),
                 "configs": {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae": vae.cfg.to_json()}},
-               args.out / "checkpoint.pt")
+               cfg.out / "checkpoint.pt")
 
     # Default steps and guidance, picked on validation prompts only (two seeds each: one seed of
     # ~100 prompts moves by ±0.05). More steps cost CPU time per image, so a tie keeps fewer.
     sweep = {}
-    for steps, g in SWEEP:
+    for steps, g in cfg.sweep:
         scores = [validate(pipe, val, run, pool, guidance=g, steps=steps, seed0=s)["overall"] for s in (0, 10_000)]
         sweep[f"{steps}@{g}"] = sum(scores) / len(scores)
-    steps, guidance = max(SWEEP, key=lambda c: (round(sweep[f"{c[0]}@{c[1]}"], 6), -c[0]))
+    steps, guidance = max(cfg.sweep, key=lambda c: (round(sweep[f"{c[0]}@{c[1]}"], 6), -c[0]))
     defaults = {"steps": steps, "guidance_scale": guidance, "width": 128, "height": 128, "sampler": "euler"}
     log.event("guidance_sweep", **sweep, chosen=f"{steps}@{guidance}")
 
     # Test prompts: scored once, with the chosen defaults.
-    test = scenes.eval_prompts("test", args.test_per_category)
-    prompts = [p for p in test for _ in range(TEST_SEEDS)]
+    test = scenes.eval_prompts("test", cfg.test_per_category)
+    prompts = [p for p in test for _ in range(cfg.test_seeds)]
     seeds = [1000 + i for i in range(len(prompts))]
     images = pipe([c for _, c in prompts], seeds, 128, 128, steps, guidance)
     detections = detect_all(images, pool)
@@ -123,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
     log.event("test_diagnostics", **diagnostics)
     # The sample sheet: the first 8 test prompts of each category (a row each), first seed.
     rows = [i for c in scenes.CATEGORIES for i in [j for j, (s, _) in enumerate(test) if s.category == c][:8]]
-    save_grid([images[i * TEST_SEEDS] for i in rows], [test[i][1] for i in rows], args.out / "samples")
+    save_grid([images[i * cfg.test_seeds] for i in rows], [test[i][1] for i in rows], cfg.out / "samples")
     counts = {c: sum(1 for s, _ in prompts if s.category == c) for c in scenes.CATEGORIES}
     log.event("test", **table)
     aspect = {}
@@ -133,16 +120,16 @@ def main(argv: list[str] | None = None) -> dict:
         log.event("test_aspect", size=f"{w}x{h}", **aspect[f"{w}x{h}"])
 
     # Ship: manifest, ONNX (fp32 + fp16), parity, golden vectors, ORT eval, card.
-    model_dir = args.out / "model" / args.name
+    model_dir = cfg.out / "model" / cfg.name
     if model_dir.exists():
         shutil.rmtree(model_dir)
     desc = "SD3-style MMDiT trained from scratch on procedural shapes scenes (ditserve's embedded default)."
-    write_manifest(model_dir, args.name, tok, run.shift, defaults, desc)
+    write_manifest(model_dir, cfg.name, tok, run.shift, defaults, desc)
     params, files = export_all(te, dit, vae, model_dir, device if device.type == "cuda" else None)
     log.event("export", **files)
     par = parity(te, dit, vae, model_dir)
     log.event("parity", **{k: v for k, v in par.items()})
-    golden = write_golden(pipe, model_dir, args.out / "golden")
+    golden = write_golden(pipe, model_dir, cfg.out / "golden")
     log.event("golden", **golden)
 
     ort = OrtPipeline(model_dir)
@@ -150,37 +137,37 @@ def main(argv: list[str] | None = None) -> dict:
     uncond = tok.batch([""] * len(test))
     onnx_imgs: list[np.ndarray] = []
     for i in range(0, len(test), 64):
-        onnx_imgs.extend(ort(ids[i : i + 64], uncond[i : i + 64], [1000 + TEST_SEEDS * j for j in range(i, min(i + 64, len(test)))],
+        onnx_imgs.extend(ort(ids[i : i + 64], uncond[i : i + 64], [1000 + cfg.test_seeds * j for j in range(i, min(i + 64, len(test)))],
                              128, 128, steps, guidance))
     test_onnx = evaluate(test, onnx_imgs, pool)
-    test_torch_seed0 = evaluate(test, images[::TEST_SEEDS], pool)
+    test_torch_seed0 = evaluate(test, images[::cfg.test_seeds], pool)
     log.event("test_onnx", **test_onnx)
 
     log.write_curves()
     shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
-    budget = "" if args.seconds == DEFAULT_SECONDS else f"DITSERVE_TRAIN_SECONDS={args.seconds:g} "
+    budget = "" if cfg.seconds == DEFAULT_SECONDS else f"DITSERVE_TRAIN_SECONDS={cfg.seconds:g} "
     command = budget + "bash gpu-worker/training/retrain.sh"
     results = {
-        "name": args.name, "command": command, "seed": args.seed,
+        "name": cfg.name, "command": command, "seed": cfg.seed,
         "wall_s": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "max_length": tok.max_length,
         "te": te.cfg.to_json(), "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift,
         "defaults": defaults, "ema_decay": run.ema_decay, "batch_size": run.batch_size,
         "lr": {"peak": run.lr, "warmup_steps": run.warmup_steps, "decay_frac": run.decay_frac}, "t_shift": run.t_shift,
-        "vae_steps": _last_event(args.out, "vae_done")["steps"], "dit_steps": _last_event(args.out, "dit_done")["steps"],
+        "vae_steps": _last_event(cfg.out, "vae_done")["steps"], "dit_steps": _last_event(cfg.out, "dit_done")["steps"],
         "best_step": max(log.curves["val"], key=lambda r: r["overall"])["step"], "echo": run.echo,
-        "vae_psnr": _last_event(args.out, "vae_reconstruction")["psnr_db"], "vae_ceiling": ceiling,
+        "vae_psnr": _last_event(cfg.out, "vae_reconstruction")["psnr_db"], "vae_ceiling": ceiling,
         "guidance_sweep": sweep, "train_fit": train_fit,
         "layout_loss": {"weight": run.aux_weight, "tap": run.aux_tap, "groups": list(LAYOUT_GROUPS)},
         "test": table, "test_diagnostics": diagnostics, "test_counts": counts, "test_prompts": len(test),
-        "test_seeds": TEST_SEEDS, "test_images": len(prompts), "test_aspect": aspect, "test_onnx": test_onnx,
+        "test_seeds": cfg.test_seeds, "test_images": len(prompts), "test_aspect": aspect, "test_onnx": test_onnx,
         "test_torch_seed0": test_torch_seed0, "parity": par, "golden": golden, "shipped_mb": shipped / 1e6,
     }
-    (args.out / "training" / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    (cfg.out / "training" / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     train_dir = model_dir / "training"
     train_dir.mkdir(exist_ok=True)
     for f in ("dit_curve.csv", "vae_curve.csv", "val_curve.csv", "results.json", "samples.png", "samples.txt"):
-        src = args.out / "training" / f if f.endswith((".csv", ".json")) else args.out / f
+        src = cfg.out / "training" / f if f.endswith((".csv", ".json")) else cfg.out / f
         if src.exists():
             shutil.copy(src, train_dir / f)
     write_card(model_dir, results)

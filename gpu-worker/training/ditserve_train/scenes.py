@@ -115,7 +115,7 @@ def sample_train_spec(rng: random.Random) -> SceneSpec:
     """A scene from the training distribution (all kinds of captions, optional attributes)."""
     kind = rng.choices(("single", "pair", "count", "relation", "triple"), (25, 25, 15, 25, 10))[0]
     # A named background in half the captions: at 30% (black and gray 10% each, white the rest),
-    # held-out prompts on black or gray scored half as well as on white (run 6).
+    # held-out prompts on black or gray scored half as well as on white.
     bg = _maybe(rng, 0.5, V.BACKGROUNDS)
     if kind == "single":
         o = ObjectSpec(rng.choice(V.SHAPES), _maybe(rng, 0.75, V.COLORS), _maybe(rng, 0.5, V.SIZES),

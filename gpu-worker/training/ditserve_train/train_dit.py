@@ -9,10 +9,10 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass
 
 import torch
 
+from .config import DitRun
 from .data import batches, render_arrays, unpack
 from .flow import flow_pair
 from .graphs import GraphedFn, GraphedLoss
@@ -24,51 +24,6 @@ from .models.vae import Vae
 from .pipeline import TorchPipeline
 from .shapes_eval import evaluate
 from .tokenizer import WordTokenizer
-
-
-@dataclass
-class DitRun:
-    seconds: float
-    batch_size: int = 512
-    # Patch 2 (8x8 tokens at 128x128). Run 8 tried patch 1 (16x16 tokens, batch 256, lr 1.5e-3):
-    # 12.2k steps at ~7.7k samples/s (patch 2: ~19k); counting and two objects improved on
-    # validation but position collapsed (0.06) and validation overall was 0.50 vs run 7's 0.55.
-    patch_size: int = 2
-    # Run 10 widened the transformer to 224 (from 128) with 4 text-encoder layers (from 2): the
-    # small model left the H100 mostly idle (elementwise kernels dominate a d=128 step), so width
-    # cost far less time than it added capacity (d=192 took 1.4x the step time of d=128 for 2.25x
-    # the FLOPs); validation at equal wall time rose ~0.05, test 0.53 -> 0.62. The fp16 shared
-    # weights file (shared_weights.py) keeps it under 25 MB. Run 11 traded width for depth at the
-    # same parameter count (192 x 8): fewer steps (10.6k), test 0.60, two objects worse. Run 12:
-    # width 256 at depth 6, paid for with rank-64 adaLN projections (MMDiTConfig.ada_rank).
-    hidden_size: int = 256
-    depth: int = 6
-    num_heads: int = 4
-    ada_rank: int = 64
-    te_layers: int = 4
-    lr: float = 1e-3  # ~2e-3 x 128/width: Adam's step per weight shrinks with width
-    ema_decay: float = 0.999
-    val_every_s: float = 90.0
-    patience: int = 3
-    # Optimizer steps per rendered+encoded batch (data echoing; fresh t and noise each). Encoding a
-    # batch costs ~15% of a step at echo 4; at 8 a run still sees ~750k distinct scenes.
-    echo: int = 8
-    mode: str = "graph"  # CUDA: "graph" (CUDA graphs, graphs.py), "compile" (static per bucket) or "eager"
-    warmup_steps: int = 300
-    decay_frac: float = 0.4  # cosine decay of the lr over the last part of the time budget
-    steps: int = 20
-    guidance: float = 4.5  # validation during training (run 7's sweep picked 4.5 over 6.0 and 7.5)
-    shift: float = 3.0
-    # Training-time shift of the logit-normal t towards noise (1 = none). The sampler's shift 3 spends
-    # half its steps at sigma > 0.75, where layout, counts and relations are decided, but logit-normal
-    # t puts only ~14% of training there; shift 2 puts ~34% there (median t 0.67).
-    t_shift: float = 2.0
-    # Auxiliary layout loss (layout_loss.py): weight, and after how many blocks the head reads the
-    # image tokens (REPA found about a third of the depth best). 0 turns it off. With shape and
-    # color classes (run 16) test rose 0.68 -> 0.84 at about the same step count (color attribution
-    # 0.41 -> 0.92); adding which-object-of-the-caption classes (run 17): 0.93, position 0.99.
-    aux_weight: float = 0.1
-    aux_tap: int = 2
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:

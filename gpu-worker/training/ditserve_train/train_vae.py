@@ -8,22 +8,20 @@ import time
 import torch
 import torch.nn.functional as F
 
+from .config import VaeRun
 from .data import batches, render_arrays, to_device, unpack
 from .graphs import GraphedLoss
 from .log import Log
 from .models.vae import Vae, VaeConfig
 
-LR = 1.5e-3
 
-
-def train_vae(device: torch.device, seconds: float, batch_size: int, seed: int, workers: int, log: Log,
-              graphs: bool = True) -> Vae:
+def train_vae(device: torch.device, run: VaeRun, seed: int, workers: int, log: Log) -> Vae:
     torch.manual_seed(seed)
     vae = Vae(VaeConfig()).to(device)
     params = list(vae.parameters())
     cuda = device.type == "cuda"
-    opt = torch.optim.AdamW(params, lr=LR, betas=(0.9, 0.99), weight_decay=0.0, fused=cuda)
-    it = batches(batch_size, seed + 1, workers, caption_dropout=0.0)
+    opt = torch.optim.AdamW(params, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.0, fused=cuda)
+    it = batches(run.batch_size, seed + 1, workers, caption_dropout=0.0)
     kl_last = torch.zeros((), device=device)
 
     def loss_fn(size, *arrays: torch.Tensor) -> torch.Tensor:
@@ -39,10 +37,10 @@ def train_vae(device: torch.device, seconds: float, batch_size: int, seed: int, 
 
     # One CUDA graph per aspect bucket (graphs.py): the eager step at this batch is launch-bound.
     graphed: dict[tuple[int, int], GraphedLoss] = {}
-    use_graphs = graphs and cuda
+    use_graphs = run.graphs and cuda
     t0, step = time.time(), 0
-    while (elapsed := time.time() - t0) < seconds:
-        lr = LR * min(1.0, (step + 1) / 200) * (0.5 + 0.5 * math.cos(math.pi * min(elapsed / seconds, 1.0)))
+    while (elapsed := time.time() - t0) < run.seconds:
+        lr = run.lr * min(1.0, (step + 1) / run.warmup_steps) * (0.5 + 0.5 * math.cos(math.pi * min(elapsed / run.seconds, 1.0)))
         for g in opt.param_groups:
             g["lr"] = lr
         arrays, _, size = unpack(next(it), device)

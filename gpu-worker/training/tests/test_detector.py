@@ -5,6 +5,9 @@ import random
 import numpy as np
 import pytest
 
+pytest.importorskip("torch")
+pytest.importorskip("scipy")
+
 from ditserve_train.ground_truth import render_specs
 from ditserve_train.scenes import CATEGORIES, eval_prompts
 from ditserve_train.shapes_eval import evaluate

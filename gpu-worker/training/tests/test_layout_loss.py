@@ -2,6 +2,10 @@
 
 import random
 
+import pytest
+
+pytest.importorskip("torch")
+
 import torch
 
 from ditserve_train import layout as L

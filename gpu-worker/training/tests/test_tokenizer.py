@@ -2,6 +2,10 @@
 
 import random
 
+import pytest
+
+pytest.importorskip("tokenizers")
+
 from tokenizers import Tokenizer
 
 from ditserve_train.scenes import caption, sample_train

@@ -1,0 +1,162 @@
+"""Run configurations: one dataclass per command and per training phase, filled from the command line.
+
+Every default is written once, here. A field made with `flag(...)` is a command-line option (its
+flag, default and help come from the field); the other fields are the recipe, changed in code.
+`EXPERIMENTS.md` beside this package records the runs that chose these values.
+
+This module imports neither torch nor numpy, so the command line can be parsed (and tested)
+without the GPU stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Sequence, TypeVar
+
+T = TypeVar("T")
+
+# The whole run's budget in seconds (retrain.sh passes DITSERVE_TRAIN_SECONDS when it is set): it
+# keeps the one GPU command, start-up and export included, under 10 minutes.
+DEFAULT_SECONDS = 500.0
+
+
+def flag(name: str, default: Any = MISSING, help: str = "", type: Any = None) -> Any:
+    """A dataclass field that is also the command-line option `name` (required without a default)."""
+    meta = {"flag": name, "help": help, "type": type}
+    return field(metadata=meta) if default is MISSING else field(default=default, metadata=meta)
+
+
+@dataclass
+class VaeRun:
+    """Phase 1, the VAE (train_vae.py)."""
+
+    seconds: float = flag("--vae-seconds", 55.0, "wall-clock budget of the VAE phase")
+    batch_size: int = flag("--vae-batch", 64, "VAE batch size")
+    lr: float = 1.5e-3  # peak; cosine decay to zero over the phase
+    warmup_steps: int = 200
+    graphs: bool = True  # each step as a CUDA graph (graphs.py); CPU runs are eager regardless
+
+
+@dataclass
+class DitRun:
+    """Phase 2, the text encoder and the MMDiT trained jointly (train_dit.py)."""
+
+    # The phase's wall-clock budget: run.py sets it to what the whole run's budget leaves after the
+    # VAE and before the post-training reserve.
+    seconds: float = 0.0
+    batch_size: int = flag("--batch", 512, "text encoder + MMDiT batch size")
+    # Patch 2 (8x8 tokens at 128x128). Patch 1 has 4x the tokens and trains at ~40% of the
+    # samples/s; in the time budget it lost more on positions than it gained on counting.
+    patch_size: int = 2
+    # Width rather than depth: a narrow step leaves the GPU mostly idle (elementwise kernels
+    # dominate at d=128; d=192 took 1.4x the step time for 2.25x the FLOPs), so width costs far
+    # less time than it adds capacity, while the same parameters spent on depth gave fewer steps
+    # and worse scores. Rank-64 adaLN projections (MMDiTConfig.ada_rank) pay for width 256, and
+    # the fp16 shared weights (shared_weights.py) keep the model folder under 25 MB.
+    hidden_size: int = 256
+    depth: int = 6
+    num_heads: int = 4
+    ada_rank: int = 64
+    te_layers: int = 4
+    lr: float = 1e-3  # ~2e-3 x 128/width: Adam's step per weight shrinks with width
+    ema_decay: float = 0.999
+    val_every_s: float = 90.0
+    patience: int = 3
+    # Optimizer steps per rendered+encoded batch (data echoing; fresh t and noise each). Encoding a
+    # batch costs ~15% of a step at echo 4; at 8 a run still sees ~750k distinct scenes.
+    echo: int = 8
+    mode: str = "graph"  # CUDA: "graph" (CUDA graphs, graphs.py), "compile" (static per bucket) or "eager"
+    warmup_steps: int = 300
+    decay_frac: float = 0.4  # cosine decay of the lr over the last part of the time budget
+    steps: int = 20
+    guidance: float = 4.5  # for validation during training; the guidance sweep (RunConfig.sweep) picks the shipped one
+    shift: float = 3.0
+    # Training-time shift of the logit-normal t towards noise (1 = none). The sampler's shift 3 spends
+    # half its steps at sigma > 0.75, where layout, counts and relations are decided, but logit-normal
+    # t puts only ~14% of training there; shift 2 puts ~34% there (median t 0.67).
+    t_shift: float = 2.0
+    # Auxiliary layout loss (layout_loss.py): weight, and after how many blocks the head reads the
+    # image tokens (REPA found about a third of the depth best). 0 turns it off. The flow loss alone
+    # teaches shape identity and color attribution poorly; this loss is what fixed both.
+    aux_weight: float = 0.1
+    aux_tap: int = 2
+
+
+@dataclass
+class RunConfig:
+    """The one command (run.py): VAE -> text encoder + MMDiT -> guidance pick -> test -> export -> card."""
+
+    out: Path = flag("--out", help="output folder: model/<name>/ to ship, golden/ test vectors, training/ logs",
+                     type=Path)
+    name: str = flag("--name", "shapes-mmdit-s", "model name (its folder under <out>/model/)")
+    seconds: float = flag("--seconds", DEFAULT_SECONDS, "wall-clock budget of the whole run")
+    seed: int = flag("--seed", 20261126, "seed of the weights, the data and the layouts")
+    workers: int = flag("--workers", 10, "CPU data workers (the detector pool gets the cores left)")
+    val_per_category: int = flag("--val-per-category", 24, "validation prompts per ShapesEval category")
+    test_per_category: int = flag("--test-per-category", 40, "test prompts per ShapesEval category")
+    vae: VaeRun = field(default_factory=VaeRun)
+    dit: DitRun = field(default_factory=DitRun)
+    # Kept from the budget for what follows the DiT phase (guidance sweep, test eval, export,
+    # parity, golden, card): ~70 s on an H200 at 10 M parameters; the onnxruntime (CPU) test pass
+    # grows with the model and the chosen steps.
+    post_training_reserve_s: float = 85.0
+    test_seeds: int = 4  # images per test prompt
+    # (sampler steps, guidance) candidates for the shipped defaults, scored on validation prompts.
+    sweep: tuple[tuple[int, float], ...] = tuple((steps, g) for steps in (20, 32, 48) for g in (4.5, 6.0, 7.5))
+
+
+@dataclass
+class ExportPerfConfig:
+    """export_perf.py: the production-scale transformer's ONNX export."""
+
+    out: Path = flag("--out", help="output folder (transformer/ and export_perf.json)", type=Path)
+    latent: int = flag("--latent", 128, "latent side of the example input (1024 px / 8)")
+
+
+def _nested(f) -> type | None:
+    factory = f.default_factory
+    return factory if factory is not MISSING and isinstance(factory, type) and is_dataclass(factory) else None
+
+
+def add_flags(ap: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
+    """Adds the flag fields of cls (and of its nested config dataclasses) to ap."""
+    for f in fields(cls):
+        if "flag" in f.metadata:
+            name = f.metadata["flag"]
+            kw: dict[str, Any] = {"dest": prefix + f.name, "metavar": name.lstrip("-").upper().replace("-", "_"),
+                                  "help": f.metadata["help"] or None, "type": f.metadata["type"] or type(f.default)}
+            if f.default is MISSING:
+                kw.update(required=True, default=argparse.SUPPRESS)  # SUPPRESS: no "(default: None)" in --help
+            else:
+                kw["default"] = f.default
+            ap.add_argument(name, **kw)
+        elif (sub := _nested(f)) is not None:
+            add_flags(ap, sub, f"{prefix}{f.name}.")
+
+
+def from_namespace(cls: type[T], values: dict[str, Any], prefix: str = "") -> T:
+    """The config cls with its flag fields taken from parsed values (the rest at their defaults)."""
+    kw: dict[str, Any] = {}
+    for f in fields(cls):
+        if "flag" in f.metadata:
+            kw[f.name] = values[prefix + f.name]
+        elif (sub := _nested(f)) is not None:
+            kw[f.name] = from_namespace(sub, values, f"{prefix}{f.name}.")
+    return cls(**kw)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written (it holds a command line); each option's default in its help."""
+
+
+def parser(cls: type, description: str | None = None) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
+    add_flags(ap, cls)
+    return ap
+
+
+def parse_args(cls: type[T], argv: Sequence[str] | None = None, description: str | None = None) -> T:
+    """Parses argv (default: sys.argv[1:]) into the config dataclass cls."""
+    return from_namespace(cls, vars(parser(cls, description).parse_args(argv)))
