@@ -3,8 +3,8 @@
  * dist/gpu/ditserve.mjs; `tsx scripts/bundle-gpu.ts <entry> <outfile>` bundles another (e.g. the
  * worker process, gpu-worker/src/worker/main.ts).
  *
- * The GPU machine has no npm registry and no node_modules of ours; gpu-kit brings node and
- * onnxruntime-node and puts them on NODE_PATH (../shared/gpu-kit/README.md). Node's ESM loader
+ * The GPU machine has no npm registry and no node_modules of ours; scripts/gpu-machine brings
+ * node and onnxruntime-node and puts them on NODE_PATH (docs/gpu.md). Node's ESM loader
  * ignores NODE_PATH, so onnxruntime-node and sharp stay external *and* are loaded through a
  * CommonJS `require` (which honours NODE_PATH) created in the bundle's banner. sharp is only
  * loaded for WebP/JPEG output; PNG works without it.

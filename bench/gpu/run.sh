@@ -3,7 +3,7 @@
 # GPU machine, after `bash .gpu-kit/part1/install.sh` in the call before on the same machine.
 # Carry: .gpu-kit/part2 and dist/bench-gpu (npm run bench:gpu builds both here). Writes $OUT.
 set -o pipefail
-bash .gpu-kit/part2/install.sh && source /opt/gpu-kit/env.sh || exit 3
+bash .gpu-kit/part2/install.sh && source /opt/ditserve-gpu/env.sh || exit 3
 export PYTHONUNBUFFERED=1 PYTHONPATH=gpu-worker/training
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
 (

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Packs what the GPU machine lacks (it has CUDA, but no Node.js and no package registry) into two
+# folders that each fit one device call (64 MiB): this machine's node binary, onnxruntime-node
+# 1.29.0 (linux-x64 files) and the 1.29.0 CUDA execution provider built for CUDA 13, with every
+# GPU binary but sm_90 (H100/H200) zeroed so it compresses from ~230 MB to ~38 MB. Everything
+# comes from the npm registry. From the repository root:
+#   bash scripts/gpu-machine/pack.sh          -> .gpu-kit/part1, .gpu-kit/part2 (docs/gpu.md)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$PWD/.gpu-kit}
+cache=${GPU_KIT_CACHE:-$HOME/.cache/ditserve-gpu-kit}
+# The provider must match the core library exactly: hence the pinned onnxruntime-node.
+ort=1.29.0
+provider_pkg=com.github.asus4.onnxruntime.linux-x64-gpu
+provider_ver=0.4.9
+mkdir -p "$out/part1" "$out/part2" "$cache"
+
+if [[ ! -f $cache/node.xz ]]; then
+  echo "pack: node $(node --version)"
+  xz -T2 -9 -c "$(readlink -f "$(command -v node)")" >"$cache/node.xz.part"
+  mv "$cache/node.xz.part" "$cache/node.xz"
+fi
+if [[ ! -f $cache/onnxruntime-node-$ort.tar.xz ]]; then
+  echo "pack: onnxruntime-node@$ort"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm init -y >/dev/null && npm install --ignore-scripts --no-audit --no-fund "onnxruntime-node@$ort" >/dev/null)
+  tar -C "$tmp" -cf - --exclude='bin/napi-v6/darwin' --exclude='bin/napi-v6/win32' \
+    --exclude='bin/napi-v6/linux/arm64' node_modules/onnxruntime-node node_modules/onnxruntime-common |
+    xz -T2 -9 >"$cache/onnxruntime-node-$ort.tar.xz"
+  rm -rf "$tmp"
+fi
+if [[ ! -f $cache/cuda-provider-sm90.so.xz ]]; then
+  echo "pack: CUDA provider from $provider_pkg@$provider_ver, sm_90 only"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$provider_pkg@$provider_ver" >/dev/null && tar xzf ./*.tgz)
+  lib=$tmp/package/Plugins/Linux/x64
+  python3 "$here/prune_fatbin.py" "$lib/libonnxruntime_providers_cuda.so" "$tmp/cuda.so" 90
+  xz -T2 -9 -c "$tmp/cuda.so" >"$cache/cuda-provider-sm90.so.xz"
+  cp "$lib/libonnxruntime_providers_shared.so" "$cache/"
+  rm -rf "$tmp"
+fi
+cp "$cache/node.xz" "$cache/onnxruntime-node-$ort.tar.xz" "$out/part1/"
+cp "$cache/cuda-provider-sm90.so.xz" "$cache/libonnxruntime_providers_shared.so" "$out/part2/"
+cp "$here/unpack-node.sh" "$out/part1/install.sh"
+cp "$here/unpack-cuda.sh" "$out/part2/install.sh"
+du -sh "$out/part1" "$out/part2"
