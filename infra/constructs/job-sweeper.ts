@@ -1,15 +1,11 @@
-import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { REPO_ROOT } from '../model-files.ts';
 import { requireWholeNumber } from '../validate.ts';
-import { lambdaBundling } from './bundling.ts';
-import { lambdaExecutionRole } from './lambda-role.ts';
+import { ditserveFunction } from './ditserve-function.ts';
 
 export interface JobSweeperProps {
   readonly environment: Readonly<Record<string, string>>;
@@ -35,29 +31,17 @@ export class JobSweeper extends Construct {
     super(scope, id);
     const periodMinutes = props.periodMinutes ?? 1;
     requireWholeNumber('periodMinutes', periodMinutes, 1, 60);
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = lambdaExecutionRole(this, 'Role', this.logGroup, 'ditserve job sweeper');
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, 'functions/sweeper/lambda.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+    ({ function: this.function, logGroup: this.logGroup } = ditserveFunction(this, {
+      entry: 'functions/sweeper/lambda.ts',
+      description: 'ditserve job sweeper (lost jobs back to the queue, unannounced ends announced)',
+      roleDescription: 'ditserve job sweeper',
       memorySize: 256,
       timeout: Duration.seconds(Math.min(900, periodMinutes * 60)),
       // One pass at a time: overlapping passes are safe, but only cost more.
       reservedConcurrentExecutions: 1,
-      role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      description: 'ditserve job sweeper (lost jobs back to the queue, unannounced ends announced)',
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: lambdaBundling(),
-    });
+      environment: props.environment,
+      logRetention: props.logRetention,
+    }));
     this.rule = new events.Rule(this, 'Schedule', {
       schedule: events.Schedule.rate(Duration.minutes(periodMinutes)),
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],

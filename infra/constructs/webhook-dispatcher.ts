@@ -1,15 +1,11 @@
-import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { REPO_ROOT } from '../model-files.ts';
-import { lambdaBundling } from './bundling.ts';
-import { lambdaExecutionRole } from './lambda-role.ts';
 import { requireWholeNumber } from '../validate.ts';
+import { ditserveFunction } from './ditserve-function.ts';
 
 /** The dispatcher's timeout; the outbox's visibility timeout must be at least 6× this. */
 export const DISPATCHER_TIMEOUT = Duration.seconds(30);
@@ -41,27 +37,15 @@ export class WebhookDispatcher extends Construct {
     super(scope, id);
     const maxConcurrency = props.maxConcurrency ?? 10;
     requireWholeNumber('maxConcurrency', maxConcurrency, 2, 1000);
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = lambdaExecutionRole(this, 'Role', this.logGroup, 'ditserve webhook dispatcher');
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, 'functions/webhook-dispatcher/lambda.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+    ({ function: this.function, logGroup: this.logGroup } = ditserveFunction(this, {
+      entry: 'functions/webhook-dispatcher/lambda.ts',
+      description: 'ditserve webhook dispatcher (outbox queue → signed POSTs)',
+      roleDescription: 'ditserve webhook dispatcher',
       memorySize: 256,
       timeout: DISPATCHER_TIMEOUT,
-      role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      description: 'ditserve webhook dispatcher (outbox queue → signed POSTs)',
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: lambdaBundling(),
-    });
+      environment: props.environment,
+      logRetention: props.logRetention,
+    }));
     this.eventSource = new SqsEventSource(props.outbox, {
       batchSize: 10,
       maxBatchingWindow: Duration.seconds(1),

@@ -1,34 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
 import { decideClaim } from '../../../core/jobs/claim-decision.ts';
+import { jobRecord } from './fixtures.ts';
 
 const NOW = new Date('2026-12-01T12:00:00.000Z');
 const later = (s: number) => new Date(NOW.getTime() + s * 1000).toISOString();
 
 function job(status: GenerationJob['status'], data: Partial<GenerationData> = {}): GenerationJob {
-  return {
-    id: 'gen_1',
-    tenant: 't',
-    status,
-    version: 3,
-    createdAt: later(-60),
-    data: {
-      params: {
-        prompt: 'a red circle',
-        negativePrompt: '',
-        model: 'm',
-        width: 128,
-        height: 128,
-        steps: 8,
-        guidanceScale: 4.5,
-        sampler: 'euler',
-        seed: 1,
-        numImages: 1,
-        outputFormat: 'png',
-      },
-      ...data,
-    },
-  };
+  return jobRecord('gen_1', later(-60), { status, version: 3 }, data);
 }
 
 const ctx = { now: NOW, maxAttempts: 3, serves: (m: string) => m === 'm' };

@@ -10,6 +10,7 @@ import type {
 } from '../../../core/generation.ts';
 import { sweep } from '../../../core/jobs/sweep.ts';
 import { JobNotFoundError } from '../../../core/ports/job-store.ts';
+import { jobRecord } from './fixtures.ts';
 
 const T0 = new Date('2026-12-01T12:00:00.000Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
@@ -20,33 +21,11 @@ function record(
   patch: Partial<GenerationJob> = {},
   data: Partial<GenerationData> = {},
 ) {
-  const job: GenerationJob = {
-    id,
-    tenant: 't',
-    status: 'queued',
-    version: 1,
-    createdAt: T0.toISOString(),
-    data: {
-      params: {
-        prompt: 'a red circle',
-        negativePrompt: '',
-        model: 'm',
-        width: 128,
-        height: 128,
-        steps: 8,
-        guidanceScale: 4.5,
-        sampler: 'euler',
-        seed: 1,
-        numImages: 1,
-        outputFormat: 'png',
-      },
-      webhook: { url: 'https://hooks.example.com/x' },
-      expiresAt: at(3600).toISOString(),
-      ...data,
-    },
-    ...patch,
-  };
-  return job;
+  return jobRecord(id, T0.toISOString(), patch, {
+    webhook: { url: 'https://hooks.example.com/x' },
+    expiresAt: at(3600).toISOString(),
+    ...data,
+  });
 }
 
 function setup() {
