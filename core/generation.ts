@@ -86,6 +86,8 @@ export interface GenerationData {
   readonly expiresAt?: string | undefined;
   /** Set when a job goes back to the queue: when it did (the sweeper measures waits from it). */
   readonly queuedAt?: string | undefined;
+  /** A job retried after a transient failure does not start again before this instant. */
+  readonly retryAt?: string | undefined;
   /** Why the last attempt did not finish, while the job waits to be retried. */
   readonly lastError?: GenerationError | undefined;
   /** When the sweeper last sent this job's message again (it does so at most once a period). */

@@ -45,6 +45,14 @@ export function decideClaim(job: GenerationJob | undefined, ctx: ClaimContext): 
     };
   }
   if (job.data.cancelRequested) return { kind: 'end', status: 'canceled', reason: 'canceled' };
+  const retryLeftMs = Date.parse(job.data.retryAt ?? '') - now;
+  if (job.status === 'queued' && retryLeftMs > 0) {
+    return {
+      kind: 'defer',
+      seconds: Math.ceil(retryLeftMs / 1000),
+      reason: 'waiting out its retry backoff',
+    };
+  }
   const leaseLeftMs = Date.parse(job.data.leaseUntil ?? '') - now;
   if (job.status === 'running' && leaseLeftMs > 0) {
     return {

@@ -27,7 +27,13 @@ function leaseLive(job: GenerationJob, now: Date): boolean {
  */
 export function claim(job: GenerationJob, now: Date, lease: string): GenerationJob | undefined {
   const attempts = (job.data.attempts ?? 0) + 1;
-  const data = { ...job.data, attempts, leaseUntil: lease, progress: undefined };
+  const data = {
+    ...job.data,
+    attempts,
+    leaseUntil: lease,
+    progress: undefined,
+    retryAt: undefined,
+  };
   if (job.status === 'queued') return { ...transition(job, 'running', now), data };
   if (job.status === 'running' && !job.data.cancelRequested && !leaseLive(job, now)) {
     return { ...job, startedAt: now.toISOString(), data };
@@ -108,7 +114,8 @@ export function end(
  * attempt it charged; a retry after a transient failure keeps it, so retries are bounded.
  */
 export type Release =
-  { readonly kind: 'drain' } | { readonly kind: 'retry'; readonly error: GenerationError };
+  | { readonly kind: 'drain' }
+  | { readonly kind: 'retry'; readonly error: GenerationError; readonly delaySeconds: number };
 
 export function release(
   job: GenerationJob,
@@ -127,6 +134,11 @@ export function release(
       leaseUntil: undefined,
       queuedAt: now.toISOString(),
       lastError: why.kind === 'retry' ? why.error : job.data.lastError,
+      // Held back even from a duplicate message: the backoff is the job's, not the message's.
+      retryAt:
+        why.kind === 'retry'
+          ? new Date(now.getTime() + why.delaySeconds * 1000).toISOString()
+          : undefined,
     },
   };
 }

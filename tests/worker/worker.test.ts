@@ -398,4 +398,19 @@ describe('worker', () => {
     const [again] = await t.api.queue.receive({ maxMessages: 1, waitSeconds: 0 });
     expect(again?.body.jobId).toBe(id);
   });
+
+  it('runs a job once when two of its messages come in one receive', async () => {
+    const t = await setup();
+    const id = await t.submit({});
+    await t.api.queue.send({ tenant: 'tenant-alice', jobId: id });
+    t.worker.start();
+    await t.until('done', async () => (await t.read(id)).status === 'succeeded');
+    await t.until('both messages gone', async () => (await t.api.queue.depth()) === 0);
+    await t.worker.stop();
+    expect(t.events.filter((e) => e.type === 'job_started')).toHaveLength(1);
+    expect(
+      t.events.some((e) => e.type === 'message_skipped' && e.reason.includes('duplicate')),
+    ).toBe(true);
+    expect((await t.read(id)).data.attempts).toBe(1);
+  });
 });

@@ -57,8 +57,11 @@ export class S3JobStore implements JobStore {
     return atAwsBoundary('creating a job', async () => {
       const key = this.#jobKey(job.tenant, job.id);
       const token = randomUUID();
-      // Before the job: a stored job is always in the unfinished index (the sweeper's view).
+      // Both indexes before the job, so a stored job is always listed and always in the
+      // sweeper's view, whatever dies after. Listing skips entries whose job was never stored,
+      // and an entry's name derives from the job alone, so writing it twice is harmless.
       await this.#putEmpty(this.#unfinishedKey(job.tenant, job.id));
+      await this.#putEmpty(this.#indexKey(job));
       let etag: string;
       try {
         etag = await putJson(this.#client, this.#bucket, key, job, { ifNoneMatch: '*' }, token);
@@ -71,8 +74,6 @@ export class S3JobStore implements JobStore {
         etag = own;
       }
       this.#remember(key, job.version, etag);
-      // Written after the job, so an index entry always points at a job that exists.
-      await this.#putEmpty(this.#indexKey(job));
     });
   }
 

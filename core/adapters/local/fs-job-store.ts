@@ -51,13 +51,12 @@ export class FsJobStore implements JobStore {
     return atBoundary(async () => {
       const dir = this.#jobDir(job.tenant, job.id);
       if (!dir) throw new RangeError(`unsafe job id or tenant: ${job.tenant}/${job.id}`);
-      // Before the job: a stored job is always in the unfinished index (the sweeper's view).
+      // Both indexes before the job (as on S3): a stored job is always listed and swept.
       await createFileExclusive(this.#unfinishedPath(job.tenant, job.id), '');
+      await createFileExclusive(join(this.#root, 'index', job.tenant, indexNameOf(job)), '');
       if (!(await createFileExclusive(join(dir, 'job.0.json'), JSON.stringify(job)))) {
         throw new VersionConflictError(`job ${job.id} already exists`);
       }
-      // Written after the job (as on S3), so an index entry always points at a job that exists.
-      await createFileExclusive(join(this.#root, 'index', job.tenant, indexNameOf(job)), '');
     });
   }
 

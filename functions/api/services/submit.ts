@@ -102,6 +102,7 @@ export async function submitGeneration(
   if (body.webhook) await ensureWebhookSecret(deps.keys, caller.tenant, now);
 
   let jobId = nextJobId(now.getTime());
+  let createdAt = now.toISOString();
   if (idempotencyKey !== undefined) {
     const fingerprint = sha256(canonical(body));
     const existing = await deps.jobs.claimIdempotencyKey(caller.tenant, {
@@ -121,7 +122,9 @@ export async function submitGeneration(
       } catch (error) {
         // The first request claimed the key but died before storing its job: finish its work.
         if (!(error instanceof JobNotFoundError)) throw error;
+        // Its id and time, so that any index entry it wrote names this very job.
         jobId = existing.jobId;
+        createdAt = existing.createdAt;
       }
     }
   }
@@ -132,7 +135,7 @@ export async function submitGeneration(
     tenant: caller.tenant,
     status: 'queued',
     version: 1,
-    createdAt: now.toISOString(),
+    createdAt,
     data: {
       params,
       webhook: body.webhook,

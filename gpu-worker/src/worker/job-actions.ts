@@ -182,7 +182,8 @@ export class JobActions {
     };
     this.#c.emit({ type: 'error', message: `job ${c.job.id} attempt ${c.attempt} failed`, error });
     if (!permanent && c.attempt < this.#c.settings.maxAttempts) {
-      await this.release(c, { kind: 'retry', error: reason });
+      const delaySeconds = this.#c.settings.retryDelaySeconds * c.attempt;
+      await this.release(c, { kind: 'retry', error: reason, delaySeconds });
       return;
     }
     const failed = await updateJob(this.#c.jobs, c.job.tenant, c.job.id, (current) =>
@@ -203,14 +204,21 @@ export class JobActions {
       next.release(current, c.attempt, why, this.#c.now()),
     );
     if (why.kind === 'drain') await this.#c.queue.release(c.delivery.receipt);
-    else {
-      const delay = this.#c.settings.retryDelaySeconds * c.attempt;
-      await this.#c.queue.extend(c.delivery.receipt, delay);
-    }
+    else await this.#c.queue.extend(c.delivery.receipt, why.delaySeconds);
     this.#c.emit({
       type: 'job_released',
       jobId: c.job.id,
       reason: why.kind === 'drain' ? 'worker draining' : `retrying after: ${why.error.message}`,
+    });
+  }
+
+  /** A second message of a job already in this receive: hidden for one visibility timeout. */
+  async deferDuplicate(delivery: Delivery<JobMessage>): Promise<void> {
+    await this.#c.queue.extend(delivery.receipt, this.#c.settings.visibilitySeconds);
+    this.#c.emit({
+      type: 'message_skipped',
+      jobId: delivery.body.jobId,
+      reason: 'duplicate message in one receive; deferred',
     });
   }
 

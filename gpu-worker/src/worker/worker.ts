@@ -162,7 +162,18 @@ export class Worker {
     deliveries: Delivery<JobMessage>[],
   ): Promise<void> {
     const runnable: (Received & { readonly params: Received['job']['data']['params'] })[] = [];
+    const seen = new Set<string>();
     for (const delivery of deliveries) {
+      const key = `${delivery.body.tenant}/${delivery.body.jobId}`;
+      if (seen.has(key)) {
+        // Two messages of one job in one receive (a sweep re-sent it): the first one runs it;
+        // this one comes back once that run holds or has ended the job.
+        await actions.guard(`deferring a duplicate of ${delivery.body.jobId}`, () =>
+          actions.deferDuplicate(delivery),
+        );
+        continue;
+      }
+      seen.add(key);
       await actions.guard(`triage of ${delivery.body.jobId}`, async () => {
         const job = await actions.triage(delivery);
         if (job) runnable.push({ delivery, job, params: job.data.params });

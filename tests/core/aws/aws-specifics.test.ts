@@ -3,12 +3,14 @@ import {
   CreateBucketCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../../core/adapters/aws/s3-blob-store.ts';
 import { S3JobStore } from '../../../core/adapters/aws/s3-job-store.ts';
-import { OUTPUT_TAGGING } from '../../../core/storage-layout.ts';
+import { KEYS, OUTPUT_TAGGING } from '../../../core/storage-layout.ts';
+import { indexNameOf } from '../../../core/adapters/newest-first-index.ts';
 import { StoreUnavailableError, VersionConflictError } from '../../../core/ports/job-store.ts';
 import { motoForThisFile } from '../../helpers/moto.ts';
 
@@ -94,6 +96,33 @@ describe('S3JobStore conditional writes on moto', () => {
     const store = new S3JobStore({ client: moto.s3, bucket: 'ditserve-no-such-bucket' });
     await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(store.get('t1', 'x')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('S3JobStore indexes on moto', () => {
+  it('lists a job whose create died after its index entries only once the job is stored', async () => {
+    const name = await bucket();
+    const store = new S3JobStore({ client: moto.s3, bucket: name });
+    const job = {
+      id: 'gen_half',
+      tenant: 't1',
+      status: 'queued' as const,
+      version: 1,
+      createdAt: '2026-12-01T10:00:00.000Z',
+      data: {},
+    };
+    // What a create that died between its index entries and the job leaves behind.
+    await moto.s3.send(
+      new PutObjectCommand({
+        Bucket: name,
+        Key: KEYS.indexEntry('t1', indexNameOf(job)),
+        Body: new Uint8Array(0),
+      }),
+    );
+    expect((await store.list('t1')).jobs).toEqual([]);
+    // The retry (same id and time, as submit makes it) stores the job: listed once.
+    await store.create(job);
+    expect((await store.list('t1')).jobs.map((j) => j.id)).toEqual(['gen_half']);
   });
 });
 

@@ -70,4 +70,12 @@ describe('decideClaim', () => {
       error: lastError,
     });
   });
+
+  it('holds a job back until its retry backoff is over, whichever message brings it', () => {
+    expect(decideClaim(job('queued', { attempts: 1, retryAt: later(5) }), ctx)).toMatchObject({
+      kind: 'defer',
+      seconds: 5,
+    });
+    expect(decideClaim(job('queued', { attempts: 1, retryAt: later(-1) }), ctx).kind).toBe('run');
+  });
 });
