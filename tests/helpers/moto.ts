@@ -28,7 +28,8 @@ function findMotoServer(): string {
   return found;
 }
 
-function freePort(): Promise<number> {
+/** A port nobody listens on now (the OS picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
