@@ -1,3 +1,4 @@
+import { AWS_CALLS } from '../../core/backend/aws-clients.ts';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { S3JobStore } from '../../core/adapters/aws/s3-job-store.ts';
@@ -157,6 +158,7 @@ export async function runAwsScenario(
         jobBoundSeconds: 20,
         consumers: s.workers,
         maxBatchImages: s.maxBatchImages,
+        receiveStallSeconds: AWS_CALLS.longPollTimeoutMs / 1000,
       },
       readRecord: async (id) => compactRecord(await store.get('local', id)),
       faults: faultStats,

@@ -158,6 +158,7 @@ export async function runEmbeddedScenario(
         jobBoundSeconds: 15,
         consumers: s.workers + 1,
         maxBatchImages: s.maxBatchImages,
+        receiveStallSeconds: 0,
       },
       readRecord: async (id) => compactRecord(await store.get('local', id)),
       t0,

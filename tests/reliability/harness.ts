@@ -354,6 +354,11 @@ export interface Settings {
   readonly jobBoundSeconds: number;
   /** Worker loops polling the jobs queue at the end. */
   readonly consumers: number;
+  /**
+   * How long one stalled receive can hold a consumer before its client gives up and retries
+   * (the long-poll deadline where the proxy stalls SQS; 0 without faults).
+   */
+  readonly receiveStallSeconds: number;
   readonly maxBatchImages: number;
 }
 
@@ -512,8 +517,13 @@ export async function runScenario(ctx: ScenarioContext): Promise<ScenarioReport>
   // A delivery held by a dispatcher that died comes back after the dispatcher's visibility
   // timeout; an end never announced is announced by a sweeper one visibility timeout later.
   // Each job's bound runs from its completion, so that this wait overlaps the one above.
+  // Under faults the dispatcher's own receive may stall once on top (the long-poll deadline).
   const webhookDeadlineS =
-    DISPATCHER_VISIBILITY_SECONDS + settings.sweepSeconds + settings.sweeperVisibilitySeconds + 10;
+    DISPATCHER_VISIBILITY_SECONDS +
+    settings.receiveStallSeconds +
+    settings.sweepSeconds +
+    settings.sweeperVisibilitySeconds +
+    10;
   const completedAt = (view: GenerationView | undefined) =>
     Math.max(Date.parse(view?.timings?.completed_at ?? '') || 0, quietAt - 60_000);
   const missingHook = () =>
