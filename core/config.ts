@@ -13,6 +13,8 @@ export class UsageError extends DitserveError {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+const SETTINGS_PORT_ENV = 'DITSERVE_PORT';
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
@@ -38,9 +40,10 @@ function sourceOf(env: Env, s: Setting, option: string | number | boolean | unde
     return { raw: option, name, fail: (m) => new UsageError(m) };
   }
   // PORT is what platforms (and users) set; the table's own name still wins.
-  const fromEnv = nonEmpty(env[s.env]) ?? (s.env === 'DITSERVE_PORT' ? nonEmpty(env.PORT) : undefined);
-  const name = fromEnv !== undefined && env[s.env] === undefined ? 'PORT' : s.env;
-  return { raw: fromEnv, name, fail: (m) => new ConfigError(m) };
+  const own = nonEmpty(env[s.env]);
+  const port = s.env === SETTINGS_PORT_ENV ? nonEmpty(env.PORT) : undefined;
+  const name = own === undefined && port !== undefined ? 'PORT' : s.env;
+  return { raw: own ?? port, name, fail: (m) => new ConfigError(m) };
 }
 
 function parse(s: Setting, source: Source): string | number | boolean | undefined {

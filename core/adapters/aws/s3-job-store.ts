@@ -60,8 +60,10 @@ export class S3JobStore implements JobStore {
       // Both indexes before the job, so a stored job is always listed and always in the
       // sweeper's view, whatever dies after. Listing skips entries whose job was never stored,
       // and an entry's name derives from the job alone, so writing it twice is harmless.
-      await this.#putEmpty(this.#unfinishedKey(job.tenant, job.id));
-      await this.#putEmpty(this.#indexKey(job));
+      await Promise.all([
+        this.#putEmpty(this.#unfinishedKey(job.tenant, job.id)),
+        this.#putEmpty(this.#indexKey(job)),
+      ]);
       let etag: string;
       try {
         etag = await putJson(this.#client, this.#bucket, key, job, { ifNoneMatch: '*' }, token);

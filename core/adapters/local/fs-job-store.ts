@@ -52,8 +52,10 @@ export class FsJobStore implements JobStore {
       const dir = this.#jobDir(job.tenant, job.id);
       if (!dir) throw new RangeError(`unsafe job id or tenant: ${job.tenant}/${job.id}`);
       // Both indexes before the job (as on S3): a stored job is always listed and swept.
-      await createFileExclusive(this.#unfinishedPath(job.tenant, job.id), '');
-      await createFileExclusive(join(this.#root, 'index', job.tenant, indexNameOf(job)), '');
+      await Promise.all([
+        createFileExclusive(this.#unfinishedPath(job.tenant, job.id), ''),
+        createFileExclusive(join(this.#root, 'index', job.tenant, indexNameOf(job)), ''),
+      ]);
       if (!(await createFileExclusive(join(dir, 'job.0.json'), JSON.stringify(job)))) {
         throw new VersionConflictError(`job ${job.id} already exists`);
       }
