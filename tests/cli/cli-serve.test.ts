@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cli, ditserve } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -83,5 +84,34 @@ describe('ditserve serve (npm start)', () => {
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
+  });
+
+  it('stops when `npm start` itself gets SIGTERM (the script execs node, so the signal reaches it)', async () => {
+    const dataDir = await tempDir();
+    const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    });
+    let stderr = '';
+    npm.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!stderr.includes('worker ready') && Date.now() < deadline && npm.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1] ?? '';
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    npm.kill('SIGTERM');
+    await once(npm, 'exit');
+    // npm may exit before the server has drained: wait until nothing listens any more.
+    let listening = true;
+    while (listening && Date.now() < deadline) {
+      listening = await fetch(`${url}/healthz`).then(
+        () => true,
+        () => false,
+      );
+      if (listening) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listening).toBe(false);
+    expect(stderr).toContain('SIGTERM: draining');
   });
 });
