@@ -89,6 +89,51 @@ export default defineConfig(
       ],
     },
   },
+  // The client and the webhook verifier run in browsers and edge runtimes and bundle nothing of
+  // the server: web APIs only, the server's schemas and events as types only (docs/client.md).
+  {
+    files: ['sdk/client/**/*.ts', 'sdk/webhooks/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(core|functions|gpu-worker|bin|infra)/',
+              allowTypeImports: true,
+              message: 'The SDK takes only types from the server (import type).',
+            },
+            {
+              regex: '^(zod|@hono/zod-openapi|hono)$',
+              allowTypeImports: true,
+              message: 'The SDK bundles no zod or Hono (import type).',
+            },
+            {
+              regex: '^(node:|(buffer|crypto|fs|http|https|net|os|path|stream|url|util)$)',
+              message: 'fetch and web APIs only: the SDK runs in browsers and edge runtimes.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['examples/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.{1,2}/',
+              message:
+                'Examples import ditserve/client and ditserve/webhooks by name, as users do.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
