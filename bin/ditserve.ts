@@ -1,18 +1,29 @@
-import { isDitserveError } from '../core/errors.ts';
-import { InvalidRequestError } from '../gpu-worker/src/sampler/index.ts';
+import { UsageError } from '../core/config.ts';
 import { generateCommand } from './cli/generate-command.ts';
+import { jobsCommand } from './cli/jobs-command.ts';
 import { keysCommand } from './cli/keys-command.ts';
+import { modelsCommand } from './cli/models-command.ts';
+import { packageVersion } from './cli/package-paths.ts';
+import { exitCodeOf, report } from './cli/report-error.ts';
 import { serveCommand } from './cli/serve-command.ts';
-import { ConfigError, UsageError } from '../core/config.ts';
+import { workerCommand } from './cli/worker-command.ts';
 
 const HELP = `Usage: ditserve <command> [options]
 
 Commands:
-  generate <prompt>   generate an image from a text prompt (ditserve generate --help)
-  serve               run API + worker + webhooks locally (ditserve serve --help)
-  keys                create, list and revoke API keys (ditserve keys --help)
+  generate <prompt>   generate images from a text prompt, here or on a running ditserve
+  jobs                list, get, cancel and watch generations of a running ditserve
+  models              the models a running ditserve serves
+  serve               run API + worker + webhooks locally, or the API against a stack (--backend aws)
+  worker              run the worker alone (what the GPU container runs), on any backend
+  keys                create, list and revoke API keys
+  <command> --help    that command's options
 
-Exit codes: 0 success, 1 runtime error, 2 usage error.
+Options:
+  -V, --version       print the version
+
+Exit codes: 0 success, 1 runtime error, 2 usage error or refused request,
+            3 the generation ended without images (failed, canceled, expired).
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -20,10 +31,20 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'generate':
       return generateCommand(rest);
+    case 'jobs':
+      return jobsCommand(rest);
+    case 'models':
+      return modelsCommand(rest);
     case 'serve':
       return serveCommand(rest);
+    case 'worker':
+      return workerCommand(rest);
     case 'keys':
       return keysCommand(rest);
+    case '-V':
+    case '--version':
+      process.stdout.write(`ditserve ${packageVersion()}\n`);
+      return 0;
     case undefined:
     case '-h':
     case '--help':
@@ -35,33 +56,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/**
- * Mistakes in the command line, a setting or the request (UsageError, ConfigError,
- * InvalidRequestError) exit with 2,
- * other errors that ditserve raises on purpose with 1; neither prints a stack trace. Anything
- * else is a bug: its stack is printed.
- */
-function report(error: unknown, json: boolean): number {
-  const usage =
-    error instanceof UsageError ||
-    error instanceof ConfigError ||
-    error instanceof InvalidRequestError;
-  if (isDitserveError(error)) {
-    process.stderr.write(`ditserve: ${error.message}\n`);
-    if (json) {
-      process.stdout.write(
-        JSON.stringify({ error: { code: error.code, message: error.message } }) + '\n',
-      );
-    }
-    return usage ? 2 : 1;
-  }
-  process.stderr.write(
-    `ditserve: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  return 1;
-}
-
 const argv = process.argv.slice(2);
-process.exitCode = await main(argv).catch((error: unknown) =>
-  report(error, argv.includes('--json')),
-);
+process.exitCode = await main(argv).catch((error: unknown) => {
+  report(error, argv.includes('--json'));
+  return exitCodeOf(error);
+});

@@ -6,6 +6,10 @@ export const HTTP_STATUS = {
   // A client's mistake: 4xx, never 5xx.
   usage: 400,
   malformed_json: 400,
+  incomplete_body: 400,
+  malformed_http: 400,
+  request_timeout: 408,
+  headers_too_large: 431,
   unauthorized: 401,
   forbidden_origin: 403,
   not_found: 404,

@@ -12,7 +12,7 @@ interface Common {
   readonly flag?: string;
   readonly description: string;
   /** Which processes read it. */
-  readonly readBy: readonly ('api' | 'worker' | 'serve' | 'lambda')[];
+  readonly readBy: readonly ('api' | 'worker' | 'serve' | 'lambda' | 'cli')[];
 }
 
 export interface IntSetting extends Common {
@@ -39,10 +39,12 @@ export const SETTINGS = {
   backend: {
     kind: 'string',
     env: 'DITSERVE_BACKEND',
+    flag: '--backend',
     default: 'local',
     choices: ['local', 'aws'],
-    description: 'adapters: a local data folder, or S3 + SQS',
-    readBy: ['api', 'worker', 'lambda'],
+    description:
+      'adapters: a local data folder, or S3 + SQS (`serve --backend aws`: the API and dispatcher against a deployed stack, keys required, no local worker unless --workers)',
+    readBy: ['api', 'worker', 'serve', 'lambda'],
   },
   dataDir: {
     kind: 'string',
@@ -55,9 +57,11 @@ export const SETTINGS = {
   publicUrl: {
     kind: 'string',
     env: 'DITSERVE_PUBLIC_URL',
+    flag: '--public-url',
     default: 'http://127.0.0.1:8080',
-    description: 'origin of the local API, for signed file URLs made by a separate worker',
-    readBy: ['worker'],
+    description:
+      'where clients reach the API (origin and path prefix): links, OpenAPI `servers`, file URLs; the Host header is never used (serve: its bind address when unset; AWS: the stack’s API URL)',
+    readBy: ['api', 'worker', 'serve', 'lambda'],
   },
   port: {
     kind: 'int',
@@ -136,8 +140,17 @@ export const SETTINGS = {
     env: 'DITSERVE_ALLOW_LOCAL_WEBHOOKS',
     flag: '--allow-local-webhooks',
     default: true,
-    description: 'allow http://localhost webhook URLs',
+    description:
+      'allow http://localhost webhook URLs; acts in the open local mode only (loopback bind, no keys): otherwise list receivers in DITSERVE_WEBHOOK_ALLOW_HOSTS',
     readBy: ['serve'],
+  },
+  webhookAllowHosts: {
+    kind: 'string',
+    env: 'DITSERVE_WEBHOOK_ALLOW_HOSTS',
+    flag: '--webhook-allow-hosts',
+    description:
+      'webhook receivers allowed although private or loopback (http too): host names, IPs and CIDR ranges, comma-separated',
+    readBy: ['api', 'serve', 'lambda'],
   },
   visibilitySeconds: {
     kind: 'int',
@@ -212,6 +225,14 @@ export const SETTINGS = {
     description: 'port of the worker’s /healthz (the container health check)',
     readBy: ['worker'],
   },
+  healthHost: {
+    kind: 'string',
+    env: 'DITSERVE_HEALTH_HOST',
+    default: '127.0.0.1',
+    description:
+      'address of the worker’s /healthz: loopback (the container check runs inside it), an IP, or `task` for the task’s own address (loopback answers too)',
+    readBy: ['worker'],
+  },
   emf: {
     kind: 'bool',
     env: 'DITSERVE_EMF',
@@ -260,6 +281,28 @@ export const SETTINGS = {
     max: 270,
     description: 'longest `Prefer: wait` of the API Lambda',
     readBy: ['lambda'],
+  },
+  baseUrl: {
+    kind: 'string',
+    env: 'DITSERVE_BASE_URL',
+    flag: '--base-url',
+    description:
+      'a running ditserve that `ditserve generate`, `jobs` and `models` talk to (e.g. http://127.0.0.1:8080)',
+    readBy: ['cli'],
+  },
+  apiKey: {
+    kind: 'string',
+    env: 'DITSERVE_API_KEY',
+    flag: '--api-key',
+    description: 'the API key those commands send (any string in the open local mode)',
+    readBy: ['cli'],
+  },
+  corsOrigins: {
+    kind: 'string',
+    env: 'DITSERVE_CORS_ORIGINS',
+    description:
+      'browser origins that may call the API (CORS), comma-separated, or * for any; off when unset',
+    readBy: ['api', 'serve', 'lambda'],
   },
   promptBlocklist: {
     kind: 'string',

@@ -1,24 +1,24 @@
-import { SETTINGS } from '../../core/settings.ts';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  DEVICE_OPTIONS,
-  IMAGE_FORMATS,
-  SAMPLER_NAMES,
-} from '../../gpu-worker/src/sampler/index.ts';
-import type { DeviceOption, ImageFormat, SamplerName } from '../../gpu-worker/src/sampler/index.ts';
 import { UsageError } from '../../core/config.ts';
-
-export const DEFAULT_MODEL_DIR = SETTINGS.modelDirs.default;
+import { DEVICE_OPTIONS, IMAGE_FORMATS } from '../../gpu-worker/src/sampler/index.ts';
+import type { DeviceOption, ImageFormat } from '../../gpu-worker/src/sampler/index.ts';
+import { SAMPLER_NAMES } from '../../gpu-worker/src/model-contract/index.ts';
+import { MAX_IMAGES_PER_REQUEST } from '../../core/model-catalog.ts';
+import { DEFAULT_MODEL_DIR } from './package-paths.ts';
+import { REMOTE_OPTIONS, REMOTE_HELP } from './remote-options.ts';
 
 export const GENERATE_HELP = `Usage: ditserve generate <prompt> [options]
 
-Generates one image from a text prompt and writes it to a file.
+Generates images from a text prompt and writes them to files: on this machine, or on a running
+ditserve (--base-url). The request is checked exactly as the API checks it.
 
 Options:
-  -o, --output <file>      where to write (default: ditserve-<seed>.<format>)
-  -m, --model <dir>        model folder (default: ${DEFAULT_MODEL_DIR})
-  -n, --negative <text>    negative prompt (default: none)
+  -o, --output <file>      where to write one image (default: <out-dir>/ditserve-<seed>.<format>)
+      --out-dir <dir>      folder for the images (default: the current folder)
+      --n <int>            number of images, 1–${MAX_IMAGES_PER_REQUEST}; image i uses seed + i (default: 1)
+  -m, --model <dir|id>     model folder, or with --base-url a model id (default: the shipped model)
+      --negative <text>    negative prompt (default: none)
   -s, --seed <int>         seed in [0, 2^53-1] (default: random, printed)
       --steps <int>        denoising steps (default: the model's)
   -g, --guidance <num>     classifier-free guidance scale; 1 turns it off (default: the model's)
@@ -29,29 +29,48 @@ Options:
       --device <name>      ${DEVICE_OPTIONS.join(' | ')} (default: auto = CUDA if it works, else CPU)
       --threads <int>      CPU threads per model component (default: all available cores)
   -f, --format <name>      ${IMAGE_FORMATS.join(' | ')} (default: from the --output extension, else png)
-      --quality <1-100>    WebP/JPEG quality (default: 90)
-      --json               print a JSON result on stdout (path, seed, timings, …)
+      --quality <1-100>    WebP/JPEG quality, local only (default: 90)
+      --open               open the image(s) with the desktop's viewer when done
+      --json               print a JSON result on stdout (paths, seeds, timings, …)
+${REMOTE_HELP}
   -h, --help               show this help
 `;
 
+/** What only the command line decides: where files go and how the model runs here. */
 export interface GenerateArgs {
-  readonly prompt: string;
+  /** The request in the API's own field names, not yet checked: parseGeneration checks it. */
+  readonly body: Readonly<Record<string, unknown>>;
   readonly output: string | undefined;
-  readonly modelDir: string;
-  readonly negativePrompt: string | undefined;
-  readonly seed: number | undefined;
-  readonly steps: number | undefined;
-  readonly guidanceScale: number | undefined;
-  readonly width: number | undefined;
-  readonly height: number | undefined;
-  readonly sampler: SamplerName | undefined;
+  readonly outDir: string;
+  readonly model: string | undefined;
   readonly device: DeviceOption;
   readonly threads: number | undefined;
   readonly format: ImageFormat;
   readonly quality: number | undefined;
+  readonly open: boolean;
   readonly json: boolean;
   readonly help: boolean;
+  readonly baseUrl: string | undefined;
+  readonly apiKey: string | undefined;
 }
+
+/**
+ * The flag that sets each request field, so that an error about a field names the flag a CLI
+ * user typed; `--json` reports the field itself, as the API does.
+ */
+export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  prompt: '<prompt>',
+  negative_prompt: '--negative',
+  model: '--model',
+  width: '--width (or --size)',
+  height: '--height (or --size)',
+  steps: '--steps',
+  guidance_scale: '--guidance',
+  sampler: '--sampler',
+  seed: '--seed',
+  num_images: '--n',
+  output_format: '--format',
+};
 
 const EXTENSIONS: Readonly<Record<string, ImageFormat>> = {
   '.png': 'png',
@@ -59,6 +78,17 @@ const EXTENSIONS: Readonly<Record<string, ImageFormat>> = {
   '.jpg': 'jpeg',
   '.jpeg': 'jpeg',
 };
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * A number when the text is one; otherwise the text itself, so that the request schema (not
+ * the CLI) says what the field accepts, in the same words as the API.
+ */
+function numberish(value: string | undefined): number | string | undefined {
+  if (value === undefined) return undefined;
+  return NUMBER.test(value.trim()) ? Number(value) : value;
+}
 
 function oneOf<T extends string>(
   option: string,
@@ -72,19 +102,14 @@ function oneOf<T extends string>(
   return value as T;
 }
 
-function integer(option: string, value: string | undefined, min = 0): number | undefined {
+/** A setting of this machine (not of the request): a positive integer or a usage error. */
+function positiveInt(option: string, value: string | undefined, max = Infinity) {
   if (value === undefined) return undefined;
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${option} must be an integer ≥ ${min}, got "${value}"`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    const range = max === Infinity ? '≥ 1' : `between 1 and ${max}`;
+    throw new UsageError(`--${option} must be an integer ${range}, got "${value}"`);
   }
-  return n;
-}
-
-function decimal(option: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = value.trim() === '' ? NaN : Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`--${option} must be a number, got "${value}"`);
   return n;
 }
 
@@ -112,8 +137,16 @@ function resolveFormat(format: string | undefined, output: string | undefined): 
   return fromFlag ?? fromExt ?? 'png';
 }
 
+/** Drops absent fields, so that the body holds only what the user set (as a JSON body would). */
+function present(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
 /** Parses the arguments after `generate`; throws UsageError for anything malformed. */
-export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
+export function parseGenerateArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): GenerateArgs {
   let parsed;
   try {
     parsed = parseArgs({
@@ -122,8 +155,10 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
       strict: true,
       options: {
         output: { type: 'string', short: 'o' },
+        'out-dir': { type: 'string' },
+        n: { type: 'string' },
         model: { type: 'string', short: 'm' },
-        negative: { type: 'string', short: 'n' },
+        negative: { type: 'string' },
         seed: { type: 'string', short: 's' },
         steps: { type: 'string' },
         guidance: { type: 'string', short: 'g' },
@@ -135,8 +170,10 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
         threads: { type: 'string' },
         format: { type: 'string', short: 'f' },
         quality: { type: 'string' },
+        open: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        ...REMOTE_OPTIONS,
       },
     });
   } catch (error) {
@@ -145,8 +182,6 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
   }
   const { values: v, positionals } = parsed;
   const help = v.help;
-  // An unquoted prompt arrives as several words: join them rather than failing.
-  const prompt = positionals.join(' ');
   if (!help && positionals.length === 0) {
     throw new UsageError('missing prompt: ditserve generate "a red circle left of a blue square"');
   }
@@ -154,26 +189,40 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
   if (size && (v.width !== undefined || v.height !== undefined)) {
     throw new UsageError('use either --size or --width/--height, not both');
   }
-  const quality = integer('quality', v.quality, 1);
-  if (quality !== undefined && quality > 100) {
-    throw new UsageError(`--quality must be between 1 and 100, got ${quality}`);
+  const n = numberish(v.n);
+  if (v.output !== undefined && typeof n === 'number' && n > 1) {
+    throw new UsageError('--output names one file: with --n above 1 use --out-dir');
   }
+  const format = resolveFormat(v.format, v.output);
+  const baseUrl = v['base-url'] ?? env.DITSERVE_BASE_URL;
   return {
-    prompt,
+    body: present({
+      // An unquoted prompt arrives as several words: join them rather than failing.
+      prompt: positionals.join(' '),
+      negative_prompt: v.negative,
+      model: baseUrl === undefined ? undefined : v.model,
+      width: size?.[0] ?? numberish(v.width),
+      height: size?.[1] ?? numberish(v.height),
+      steps: numberish(v.steps),
+      guidance_scale: numberish(v.guidance),
+      sampler: v.sampler,
+      seed: numberish(v.seed),
+      num_images: n,
+      output_format: format,
+    }),
     output: v.output,
-    modelDir: v.model ?? DEFAULT_MODEL_DIR,
-    negativePrompt: v.negative,
-    seed: integer('seed', v.seed),
-    steps: integer('steps', v.steps, 1),
-    guidanceScale: decimal('guidance', v.guidance),
-    width: size?.[0] ?? integer('width', v.width, 1),
-    height: size?.[1] ?? integer('height', v.height, 1),
-    sampler: oneOf('sampler', v.sampler, SAMPLER_NAMES),
+    outDir: v['out-dir'] ?? '.',
+    model: v.model,
     device: oneOf('device', v.device, DEVICE_OPTIONS) ?? 'auto',
-    threads: integer('threads', v.threads, 1),
-    format: resolveFormat(v.format, v.output),
-    quality,
+    threads: positiveInt('threads', v.threads),
+    format,
+    quality: positiveInt('quality', v.quality, 100),
+    open: v.open,
     json: v.json,
     help,
+    baseUrl,
+    apiKey: v['api-key'] ?? env.DITSERVE_API_KEY,
   };
 }
+
+export { DEFAULT_MODEL_DIR };

@@ -1,5 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { StaticModelCatalog } from '../../core/model-catalog.ts';
+import { parseGeneration } from '../../functions/api/services/parse-generation.ts';
+import { modelInfoFrom } from '../../gpu-worker/src/model-contract/index.ts';
 import {
   encodeImage,
   ensureEncoder,
@@ -7,21 +10,30 @@ import {
   loadModel,
   metadataFor,
   ModelNotFoundError,
+  readModelConfig,
 } from '../../gpu-worker/src/sampler/index.ts';
-import {
-  DEFAULT_MODEL_DIR,
-  GENERATE_HELP,
-  parseGenerateArgs,
-  type GenerateArgs,
-} from './generate-args.ts';
+import { GENERATE_HELP, parseGenerateArgs, type GenerateArgs } from './generate-args.ts';
+import { openFiles } from './open-files.ts';
+import { DEFAULT_MODEL_DIR } from './package-paths.ts';
 import { ProgressBar } from './progress-bar.ts';
+
+/** One written image in `ditserve generate --json`. */
+export interface WrittenImage {
+  readonly path: string;
+  readonly bytes: number;
+  readonly seed: number;
+}
 
 /** What `ditserve generate --json` prints (one JSON object on stdout). */
 export interface GenerateReport {
+  /** The generation's id, when a running ditserve made it. */
+  readonly id?: string;
+  /** The first image's path, bytes and seed (the only one unless --n). */
   readonly path: string;
-  readonly format: string;
   readonly bytes: number;
   readonly seed: number;
+  readonly images: readonly WrittenImage[];
+  readonly format: string;
   readonly prompt: string;
   readonly negativePrompt: string;
   readonly steps: number;
@@ -29,32 +41,23 @@ export interface GenerateReport {
   readonly sampler: string;
   readonly width: number;
   readonly height: number;
-  readonly model: { readonly name: string; readonly version: string; readonly dir: string };
+  readonly model: { readonly name: string; readonly version: string; readonly dir?: string };
   readonly device: string;
   readonly deviceFallback: string | null;
-  readonly unknownWords: readonly string[];
-  readonly truncated: boolean;
-  readonly timings: {
-    readonly loadMs: number;
-    readonly generateMs: number;
-    readonly encodeMs: number;
-    readonly totalMs: number;
-  };
+  readonly warnings: readonly string[];
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-async function load(args: GenerateArgs) {
+async function readConfig(dir: string) {
   try {
-    return await loadModel(args.modelDir, {
-      device: args.device,
-      ...(args.threads === undefined ? {} : { threads: args.threads }),
-    });
+    return await readModelConfig(dir);
   } catch (error) {
-    if (error instanceof ModelNotFoundError && args.modelDir === DEFAULT_MODEL_DIR) {
+    if (error instanceof ModelNotFoundError && dir === DEFAULT_MODEL_DIR) {
       throw new ModelNotFoundError(
-        `${error.message}\nThe default model is not in this checkout yet: pass --model <dir> ` +
-          '(a folder with model_index.json, see docs/model-format.md).',
+        `${error.message}\nThe shipped model is missing from this installation (${dir}): ` +
+          'reinstall, or pass --model <dir> (a folder with model_index.json, see docs/model-format.md).',
         { cause: error },
       );
     }
@@ -62,96 +65,127 @@ async function load(args: GenerateArgs) {
   }
 }
 
-/** `ditserve generate`: one prompt → one image file. Returns the process exit code. */
+/** Where image i goes: --output for a single image, else <out-dir>/ditserve-<seed>.<format>. */
+export function outputPath(args: GenerateArgs, seed: number): string {
+  return resolve(args.output ?? join(args.outDir, `ditserve-${seed}.${args.format}`));
+}
+
+export async function writeImage(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, bytes);
+}
+
+/** Prints the report: JSON on stdout with --json, else warnings and a summary on stderr. */
+export function printReport(args: GenerateArgs, report: GenerateReport, where: string): void {
+  if (args.json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    return;
+  }
+  for (const warning of report.warnings) process.stderr.write(`ditserve: warning: ${warning}\n`);
+  const seconds = ((report.timings.generateMs ?? 0) / 1000).toFixed(2);
+  for (const image of report.images) {
+    process.stderr.write(
+      `wrote ${image.path} (${report.width}x${report.height}, seed ${image.seed}, ` +
+        `${report.steps} ${report.sampler} steps)\n`,
+    );
+  }
+  process.stderr.write(`${report.images.length} image(s) in ${seconds} s on ${where}\n`);
+}
+
+/** `ditserve generate` on this machine: the request checked as the API does, then sampled here. */
+async function generateHere(args: GenerateArgs): Promise<number> {
+  await ensureEncoder(args.format); // before minutes of work, not after
+  const t0 = performance.now();
+  const dir = resolve(args.model ?? DEFAULT_MODEL_DIR);
+  const config = await readConfig(args.model ?? DEFAULT_MODEL_DIR);
+  const { params, warnings } = parseGeneration(
+    args.body,
+    new StaticModelCatalog([modelInfoFrom(config)]),
+  );
+  const model = await loadModel(dir, {
+    device: args.device,
+    ...(args.threads === undefined ? {} : { threads: args.threads }),
+  });
+  const t1 = performance.now();
+  const bar = new ProgressBar(process.stderr);
+  let results;
+  try {
+    const requests = Array.from({ length: params.numImages }, (_, i) => ({
+      prompt: params.prompt,
+      negativePrompt: params.negativePrompt,
+      seed: params.seed + i,
+      steps: params.steps,
+      guidanceScale: params.guidanceScale,
+      width: params.width,
+      height: params.height,
+      sampler: params.sampler,
+    }));
+    results = await generate(model, requests, {
+      onProgress: (step, total, elapsed) => {
+        bar.update(step, total, elapsed);
+      },
+    });
+  } finally {
+    bar.clear();
+    await model.release();
+  }
+  const t2 = performance.now();
+  const { name, version } = model.config.manifest;
+  const images: WrittenImage[] = [];
+  for (const result of results) {
+    const file = await encodeImage(
+      result,
+      args.format,
+      metadataFor({ ...result, model: `${name}@${version}` }),
+      args.quality === undefined ? {} : { quality: args.quality },
+    );
+    const path = outputPath(args, result.seed);
+    await writeImage(path, file);
+    images.push({ path, bytes: file.length, seed: result.seed });
+  }
+  const t3 = performance.now();
+  const [first] = images;
+  if (!first) throw new Error('generate() returned no image');
+  printReport(
+    args,
+    {
+      ...first,
+      images,
+      format: args.format,
+      prompt: params.prompt,
+      negativePrompt: params.negativePrompt,
+      steps: params.steps,
+      guidanceScale: params.guidanceScale,
+      sampler: params.sampler,
+      width: params.width,
+      height: params.height,
+      model: { name, version, dir: model.config.dir },
+      device: model.device,
+      deviceFallback: model.fallbackReason,
+      warnings,
+      timings: {
+        loadMs: round(t1 - t0),
+        generateMs: round(t2 - t1),
+        encodeMs: round(t3 - t2),
+        totalMs: round(t3 - t0),
+      },
+    },
+    model.device,
+  );
+  if (args.open) openFiles(images.map((i) => i.path));
+  return 0;
+}
+
+/** `ditserve generate`: a prompt → image files, here or on a running ditserve (--base-url). */
 export async function generateCommand(argv: readonly string[]): Promise<number> {
   const args = parseGenerateArgs(argv);
   if (args.help) {
     process.stdout.write(GENERATE_HELP);
     return 0;
   }
-  await ensureEncoder(args.format); // before minutes of work, not after
-  const t0 = performance.now();
-  const model = await load(args);
-  const t1 = performance.now();
-  const bar = new ProgressBar(process.stderr);
-  let result;
-  try {
-    [result] = await generate(
-      model,
-      [
-        {
-          prompt: args.prompt,
-          negativePrompt: args.negativePrompt,
-          seed: args.seed,
-          steps: args.steps,
-          guidanceScale: args.guidanceScale,
-          width: args.width,
-          height: args.height,
-          sampler: args.sampler,
-        },
-      ],
-      {
-        onProgress: (step, total, elapsed) => {
-          bar.update(step, total, elapsed);
-        },
-      },
-    );
-  } finally {
-    bar.clear();
-    await model.release();
+  if (args.baseUrl !== undefined) {
+    const { generateRemote } = await import('./generate-remote.ts');
+    return generateRemote(args);
   }
-  if (!result) throw new Error('generate() returned no image');
-  const t2 = performance.now();
-  const { name, version } = model.config.manifest;
-  const file = await encodeImage(
-    result,
-    args.format,
-    metadataFor({ ...result, model: `${name}@${version}` }),
-    args.quality === undefined ? {} : { quality: args.quality },
-  );
-  const path = resolve(args.output ?? `ditserve-${result.seed}.${args.format}`);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, file);
-  const t3 = performance.now();
-
-  const report: GenerateReport = {
-    path,
-    format: args.format,
-    bytes: file.length,
-    seed: result.seed,
-    prompt: result.prompt,
-    negativePrompt: result.negativePrompt,
-    steps: result.steps,
-    guidanceScale: result.guidanceScale,
-    sampler: result.sampler,
-    width: result.width,
-    height: result.height,
-    model: { name, version, dir: model.config.dir },
-    device: model.device,
-    deviceFallback: model.fallbackReason,
-    unknownWords: result.unknownWords,
-    truncated: result.truncated,
-    timings: {
-      loadMs: round(t1 - t0),
-      generateMs: round(t2 - t1),
-      encodeMs: round(t3 - t2),
-      totalMs: round(t3 - t0),
-    },
-  };
-  if (args.json) {
-    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  } else {
-    const notes = [
-      result.unknownWords.length > 0
-        ? `unknown words (read as [UNK]): ${result.unknownWords.join(', ')}`
-        : '',
-      result.truncated ? `the prompt was cut to ${model.tokenizer.maxLength} tokens` : '',
-    ].filter(Boolean);
-    for (const note of notes) process.stderr.write(`ditserve: warning: ${note}\n`);
-    process.stderr.write(
-      `wrote ${path} (${result.width}x${result.height}, seed ${result.seed}, ${result.steps} ${result.sampler} steps, ` +
-        `${(report.timings.generateMs / 1000).toFixed(2)} s on ${model.device})\n`,
-    );
-  }
-  return 0;
+  return generateHere(args);
 }

@@ -1,15 +1,25 @@
 import { parseArgs } from 'node:util';
 import { read, readOptional, UsageError } from '../../core/config.ts';
+import { configuredPublicUrl } from '../../core/public-url.ts';
 import { SETTINGS } from '../../core/settings.ts';
 import type { DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
 import { jsonLogger } from '../../core/logger.ts';
 import { startEmbedded } from '../../functions/local/embedded.ts';
+import { modelDirsFrom } from './package-paths.ts';
 import { helpLines } from './settings-help.ts';
+
+/** The stack's adapters, loaded only when asked for (the AWS SDK is slow to import). */
+async function awsBackend(env: NodeJS.ProcessEnv) {
+  const { awsBackendFromEnv } = await import('../../core/backend/aws.ts');
+  return awsBackendFromEnv(env);
+}
 
 /** The settings `ditserve serve` reads, in the order --help lists them. */
 const SERVE_SETTINGS = [
+  'backend',
   'port',
   'host',
+  'publicUrl',
   'dataDir',
   'modelDirs',
   'device',
@@ -18,6 +28,7 @@ const SERVE_SETTINGS = [
   'batchSize',
   'requireKeys',
   'allowLocalWebhooks',
+  'webhookAllowHosts',
   'visibilitySeconds',
   'sweepSeconds',
   'requeueSeconds',
@@ -42,8 +53,10 @@ function parse(argv: readonly string[]) {
       args: [...argv],
       allowPositionals: false,
       options: {
+        backend: { type: 'string' },
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        'public-url': { type: 'string' },
         'data-dir': { type: 'string', short: 'd' },
         model: { type: 'string', short: 'm', multiple: true },
         device: { type: 'string' },
@@ -52,6 +65,7 @@ function parse(argv: readonly string[]) {
         'batch-size': { type: 'string' },
         'require-keys': { type: 'boolean' },
         'allow-local-webhooks': { type: 'boolean' },
+        'webhook-allow-hosts': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -81,18 +95,25 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
   const device = read(env, SETTINGS.device, v.device) as DeviceOption;
   const port = read(env, SETTINGS.port, v.port);
   const logger = jsonLogger('ditserve');
-  const modelDirs = v.model ?? read(env, SETTINGS.modelDirs).split(',');
+  const modelDirs = modelDirsFrom(env, v.model);
+  const aws = read(env, SETTINGS.backend, v.backend) === 'aws';
   const stack = await startEmbedded({
+    // A deployed stack's bucket and queues: its GPU workers do the work, so none runs here
+    // unless asked for, and its key store means keys are always required.
+    ...(aws ? { backend: () => awsBackend(env) } : {}),
     host: read(env, SETTINGS.host, v.host),
+    // Unset: the address it binds, so links never come from a request's Host header.
+    publicUrl: configuredPublicUrl(env, v['public-url']),
     port,
     dataDir: read(env, SETTINGS.dataDir, v['data-dir']),
     modelDirs,
     device,
     threads: readOptional(env, SETTINGS.threads, v.threads),
-    workers: read(env, SETTINGS.workers, v.workers),
+    workers: aws && v.workers === undefined ? 0 : read(env, SETTINGS.workers, v.workers),
     maxBatchImages: read(env, SETTINGS.batchSize, v['batch-size']),
-    requireKeys: read(env, SETTINGS.requireKeys, v['require-keys']),
+    requireKeys: aws || read(env, SETTINGS.requireKeys, v['require-keys']),
     allowLoopbackWebhooks: read(env, SETTINGS.allowLocalWebhooks, v['allow-local-webhooks']),
+    webhookAllowHosts: readOptional(env, SETTINGS.webhookAllowHosts, v['webhook-allow-hosts']),
     visibilitySeconds: read(env, SETTINGS.visibilitySeconds),
     sweepSeconds: read(env, SETTINGS.sweepSeconds),
     requeueAfterSeconds: read(env, SETTINGS.requeueSeconds),
@@ -111,10 +132,18 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
     stack.auth.kind === 'open'
       ? `No API key needed: local mode on loopback, every request acts as tenant "${stack.auth.tenant}".\n` +
         `  (Bind another address, or pass --require-keys, to require keys: ditserve keys create --tenant NAME)\n`
-      : `API keys required: create one with  npx ditserve keys create --tenant NAME --data-dir ${stack.dataDir}\n`;
+      : aws
+        ? `API keys required (the stack's): npx ditserve keys create --tenant NAME --backend aws\n`
+        : `API keys required: create one with  npx ditserve keys create --tenant NAME --data-dir ${stack.dataDir}\n`;
   const bearer = stack.auth.kind === 'open' ? '' : " -H 'authorization: Bearer dsk_…'";
+  // Links never follow the Host header: on a wildcard bind they need the address clients use.
+  const wildcard = /^http:\/\/(?:0\.0\.0\.0|\[::\])[:/]/.test(stack.url);
+  const linksHint =
+    wildcard && configuredPublicUrl(env, v['public-url']) === undefined
+      ? `Links in answers point at ${stack.url}: set --public-url (DITSERVE_PUBLIC_URL) to the URL clients use.\n`
+      : '';
   process.stderr.write(
-    `\nditserve is listening on ${stack.url}  (data: ${stack.dataDir}, device: ${device})\n${auth}` +
+    `\nditserve is listening on ${stack.url}  (data: ${stack.dataDir}, device: ${device})\n${auth}${linksHint}` +
       `Loading the model… /healthz answers now; jobs start once the worker is ready.\n\n` +
       `First request:\n` +
       `  curl -s ${stack.url}/v1/generations${bearer} -H 'content-type: application/json' -H 'prefer: wait=60' \\\n` +

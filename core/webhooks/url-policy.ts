@@ -1,4 +1,7 @@
+import { readOptional } from '../config.ts';
 import { DitserveError } from '../errors.ts';
+import { SETTINGS } from '../settings.ts';
+import { allowsAddress, allowsHost, parseAllowList, type WebhookAllowList } from './allow-list.ts';
 import { classifyAddress, type AddressClass } from './ip-ranges.ts';
 
 /**
@@ -9,9 +12,46 @@ import { classifyAddress, type AddressClass } from './ip-ranges.ts';
 export interface WebhookUrlPolicy {
   /**
    * Local mode: allow plain http (and https) to loopback — `localhost`, 127.0.0.0/8, ::1 — so a
-   * receiver on the same machine works. Never set it on a shared deployment.
+   * receiver on the same machine works. Only the open local mode sets it (webhookPolicyFor).
    */
   readonly allowLoopbackHttp?: boolean | undefined;
+  /**
+   * Targets the operator vouched for (DITSERVE_WEBHOOK_ALLOW_HOSTS): allowed over http or
+   * https whatever range they are in, by name or by address.
+   */
+  readonly allowList?: WebhookAllowList | undefined;
+}
+
+/**
+ * The policy of a deployment. Loopback receivers are a convenience of the open local mode only
+ * (bound to loopback, no keys): there the only caller is this machine's user. Once keys are
+ * required or the server is reachable from elsewhere, any key holder could aim webhooks at
+ * services on the server's own machine, so loopback is refused like any private address unless
+ * the operator lists it.
+ */
+export function webhookPolicyFor(mode: {
+  /** Bound to loopback with no keys required. */
+  readonly openLocal: boolean;
+  /** The allow-local-webhooks switch (on by default; it only acts in the open local mode). */
+  readonly allowLocalWebhooks?: boolean | undefined;
+  /** DITSERVE_WEBHOOK_ALLOW_HOSTS, as written. */
+  readonly allowHosts?: string | undefined;
+}): WebhookUrlPolicy {
+  const allowList = parseAllowList(mode.allowHosts);
+  return {
+    allowLoopbackHttp: mode.openLocal && (mode.allowLocalWebhooks ?? true),
+    ...(allowList.hosts.size + allowList.ranges.length > 0 ? { allowList } : {}),
+  };
+}
+
+/** A keyed deployment's policy (AWS): strict, plus DITSERVE_WEBHOOK_ALLOW_HOSTS when set. */
+export function webhookPolicyFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): WebhookUrlPolicy {
+  return webhookPolicyFor({
+    openLocal: false,
+    allowHosts: readOptional(env, SETTINGS.webhookAllowHosts),
+  });
 }
 
 export class WebhookUrlRefusedError extends DitserveError {
@@ -28,7 +68,9 @@ const INTERNAL_SUFFIXES = ['.localhost', '.local', '.internal', '.localdomain', 
 export function refusalForAddress(
   verdict: AddressClass,
   policy: WebhookUrlPolicy,
+  address?: string,
 ): string | undefined {
+  if (address !== undefined && allowsAddress(policy.allowList, address)) return undefined;
   switch (verdict.kind) {
     case 'public':
       return undefined;
@@ -74,6 +116,14 @@ export function checkWebhookUrl(url: string, policy: WebhookUrlPolicy = {}): str
   // A trailing dot is the same DNS name; strip it so suffix checks see the usual form.
   const hostname = parsed.hostname.replace(/\.$/, '').toLowerCase();
   const literal = classifyAddress(hostname);
+  const vouched =
+    literal.kind === 'invalid'
+      ? allowsHost(policy.allowList, hostname)
+      : allowsAddress(policy.allowList, hostname);
+  if (vouched)
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:'
+      ? undefined
+      : 'only http and https URLs are allowed';
   const loopback =
     literal.kind === 'invalid' ? isLoopbackName(hostname) : literal.kind === 'loopback';
   if (parsed.protocol === 'http:') {

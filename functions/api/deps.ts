@@ -6,6 +6,7 @@ import type { JobStore } from '../../core/ports/job-store.ts';
 import type { KeyStore } from '../../core/ports/key-store.ts';
 import type { MessageQueue } from '../../core/ports/message-queue.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { CorsOrigins } from './middleware/cors.ts';
 import type { PromptPolicy } from './services/prompt-policy.ts';
 
 /** Who may call: API keys, or (local loopback only) everyone as one tenant. */
@@ -56,6 +57,12 @@ export interface ApiDeps {
   /** Webhook delivery attempts per job (GET …/webhook/deliveries). */
   readonly deliveryLog?: DeliveryLog | undefined;
   readonly auth: AuthMode;
+  /**
+   * Where clients reach the API (origin and any path prefix, no trailing slash), for the links
+   * of generations and the OpenAPI `servers`; the Host header is never used. Without it links
+   * are relative to the server.
+   */
+  readonly publicUrl?: string | undefined;
   readonly limits?: Partial<ApiLimits> | undefined;
   readonly promptPolicy?: PromptPolicy | undefined;
   /** Refuses webhook URLs at submit time (SSRF); returns the reason or undefined. */
@@ -63,6 +70,19 @@ export interface ApiDeps {
   /** Serves the filesystem BlobStore's signed URLs (local mode only). */
   readonly files?: FileServing | undefined;
   readonly logger?: Logger | undefined;
+  /** Browser origins that may call the API (CORS); no CORS headers at all when unset. */
+  readonly corsOrigins?: CorsOrigins | undefined;
+  /**
+   * Local stacks: `/` is the playground. Elsewhere (AWS) the API's root stays a 404 and the
+   * playground lives at /playground only.
+   */
+  readonly playgroundAtRoot?: boolean | undefined;
+  /**
+   * Fires when the server shuts down: `Prefer: wait` answers at once with the job as it is
+   * (202 unless it ended) and SSE streams send a last `shutdown` event and end, instead of
+   * being cut.
+   */
+  readonly shutdown?: AbortSignal | undefined;
   /** How often SSE and `Prefer: wait` re-read a job. */
   readonly pollIntervalMs?: number | undefined;
   readonly now?: (() => Date) | undefined;

@@ -47,6 +47,11 @@ export class MethodNotAllowedError extends DitserveError {
   readonly code = 'method_not_allowed';
 }
 
+/** The body ended before its Content-Length, or the client went away while sending it. */
+export class IncompleteBodyError extends DitserveError {
+  readonly code = 'incomplete_body';
+}
+
 export class PayloadTooLargeError extends DitserveError {
   readonly code = 'payload_too_large';
 }
@@ -55,8 +60,16 @@ export class UnsupportedMediaTypeError extends DitserveError {
   readonly code = 'unsupported_media_type';
 }
 
+/** The prompt policy refused a text field (`prompt` or `negative_prompt`): 422 naming it. */
 export class ContentPolicyError extends DitserveError {
   readonly code = 'content_policy';
+
+  constructor(
+    message: string,
+    readonly field = 'prompt',
+  ) {
+    super(message);
+  }
 }
 
 export class IdempotencyConflictError extends DitserveError {

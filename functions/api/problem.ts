@@ -1,13 +1,22 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { HTTP_STATUS, isDitserveError, type ErrorCode } from '../../core/errors.ts';
-import { RateLimitedError, ValidationError, type FieldProblem } from './errors.ts';
+import {
+  ContentPolicyError,
+  RateLimitedError,
+  ValidationError,
+  type FieldProblem,
+} from './errors.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://ditserve.dev/problems/';
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   invalid_request: 'The request does not follow the API contract',
   malformed_json: 'The body is not valid JSON',
+  incomplete_body: 'The body is shorter than its Content-Length',
+  malformed_http: 'The request is not valid HTTP/1.1',
+  request_timeout: 'The request took too long to arrive',
+  headers_too_large: 'The request headers are too large',
   unauthorized: 'Missing or invalid API key',
   not_found: 'No such resource',
   job_not_found: 'No such generation',
@@ -46,6 +55,13 @@ function problemOf(error: unknown): { code: ErrorCode; detail: string; errors?: 
   if (error instanceof ValidationError) {
     return { code: error.code, detail: error.message, errors: [...error.problems] };
   }
+  if (error instanceof ContentPolicyError) {
+    return {
+      code: error.code,
+      detail: error.message,
+      errors: [{ field: error.field, message: error.message, allowed: 'text the policy accepts' }],
+    };
+  }
   if (isDitserveError(error)) return { code: error.code, detail: error.message };
   if (error instanceof HTTPException && error.status < 500) {
     // Hono's own 4xx (e.g. the body-limit middleware) without a ditserve class.
@@ -56,11 +72,11 @@ function problemOf(error: unknown): { code: ErrorCode; detail: string; errors?: 
   return { code: 'internal', detail: 'an internal error occurred; it has been logged' };
 }
 
-/** Renders any thrown value as application/problem+json; unknown errors become an opaque 500. */
-export function problemResponse(c: Context, error: unknown, requestId: string): Response {
+/** The problem document of any thrown value; unknown errors become an opaque 500. */
+export function problemDocument(error: unknown, requestId: string): Problem {
   const { code, detail, errors } = problemOf(error);
   const status = HTTP_STATUS[code];
-  const body: Problem = {
+  return {
     type: `${PROBLEM_TYPE_BASE}${code}`,
     title: TITLES[code] ?? code.replaceAll('_', ' '),
     status,
@@ -75,6 +91,12 @@ export function problemResponse(c: Context, error: unknown, requestId: string): 
       code,
     },
   };
+}
+
+/** Renders any thrown value as application/problem+json; unknown errors become an opaque 500. */
+export function problemResponse(c: Context, error: unknown, requestId: string): Response {
+  const body = problemDocument(error, requestId);
+  const { code, status } = body;
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
   if (code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="ditserve"';

@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { localBackend } from '../../core/backend/local.ts';
+import { parsePublicUrl } from '../../core/public-url.ts';
 import { SETTINGS } from '../../core/settings.ts';
 import type { Backend } from '../../core/backend/types.ts';
 import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
-import { checkWebhookUrl } from '../../core/webhooks/url-policy.ts';
+import { checkWebhookUrl, webhookPolicyFor } from '../../core/webhooks/url-policy.ts';
 import type { DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
 import { DEFAULT_WORKER_SETTINGS } from '../../gpu-worker/src/worker/context.ts';
 import { openSampler } from '../../gpu-worker/src/worker/open-sampler.ts';
@@ -15,6 +16,7 @@ import { Worker } from '../../gpu-worker/src/worker/worker.ts';
 import { createApp } from '../api/app.ts';
 import type { ApiLimits, AuthMode } from '../api/deps.ts';
 import type { Logger } from '../../core/logger.ts';
+import { corsOriginsFromEnv } from '../api/middleware/cors.ts';
 import { listen } from '../api/server.ts';
 import { policyFromEnv } from '../api/services/prompt-policy.ts';
 import { createLocalDispatcher } from '../webhook-dispatcher/local-dispatcher.ts';
@@ -27,6 +29,11 @@ export interface EmbeddedOptions {
    */
   readonly backend?: ((publicUrl: string) => Promise<Backend>) | undefined;
   readonly host: string;
+  /**
+   * Where clients reach this server (DITSERVE_PUBLIC_URL), for links, OpenAPI `servers` and file
+   * URLs; its own bind address and port when unset. Never taken from a request's Host header.
+   */
+  readonly publicUrl?: string | undefined;
   /** 0 picks a free port. */
   readonly port: number;
   readonly modelDirs: readonly string[];
@@ -37,8 +44,13 @@ export interface EmbeddedOptions {
   readonly maxBatchImages: number;
   /** Keys even on loopback. */
   readonly requireKeys: boolean;
-  /** Let webhooks go to http://localhost (a receiver on this machine). */
+  /**
+   * Let webhooks go to http://localhost (a receiver on this machine) — in the open local mode
+   * only (loopback bind, no keys); ignored otherwise (see webhookPolicyFor).
+   */
   readonly allowLoopbackWebhooks: boolean;
+  /** DITSERVE_WEBHOOK_ALLOW_HOSTS: receivers allowed in any mode although private or loopback. */
+  readonly webhookAllowHosts?: string | undefined;
   readonly limits?: Partial<ApiLimits> | undefined;
   readonly logger: Logger;
   readonly onWorkerEvent?: WorkerListener | undefined;
@@ -61,9 +73,15 @@ export interface Embedded {
   /** Resolves when the models are loaded and the workers poll. */
   readonly ready: Promise<void>;
   readonly workers: readonly Worker[];
-  /** Graceful: workers drain (in-flight jobs finish or go back to the queue), then the API closes. */
+  /**
+   * Graceful: `Prefer: wait` requests get the job as it is and SSE streams a last `shutdown`
+   * event; workers drain (in-flight jobs finish or go back to the queue); then the API closes.
+   */
   stop(drainTimeoutMs?: number): Promise<void>;
 }
+
+/** How long answers in flight may take to finish on stop() before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 5000;
 
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
@@ -83,28 +101,41 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   let handler: (request: Request) => Response | Promise<Response> = () =>
     new Response(null, { status: 503 });
   const server = await listen({ fetch: (request: Request) => handler(request) }, options);
+  const publicUrl =
+    options.publicUrl === undefined ? server.url : parsePublicUrl(options.publicUrl);
   const backend = options.backend
-    ? await options.backend(server.url)
+    ? await options.backend(publicUrl)
     : await localBackend({
         dataDir: options.dataDir,
-        publicUrl: server.url,
+        publicUrl,
         visibilitySeconds: options.visibilitySeconds,
       });
   const { jobs, queue, outbox, blobs, keys, deliveryLog } = backend;
-  const policy = { allowLoopbackHttp: options.allowLoopbackWebhooks };
   const auth: AuthMode =
     isLoopback(options.host) && !options.requireKeys
       ? { kind: 'open', tenant: 'local' }
       : { kind: 'keys' };
+  // One policy for both gates: the API at submit and the dispatcher at every delivery.
+  const policy = webhookPolicyFor({
+    openLocal: auth.kind === 'open',
+    allowLocalWebhooks: options.allowLoopbackWebhooks,
+    allowHosts: options.webhookAllowHosts,
+  });
 
+  // Fired first on stop(): waits and streams answer with the job as it is, then end.
+  const shutdown = new AbortController();
   const app = createApp({
     ...backend,
+    shutdown: shutdown.signal,
     models: catalog,
     auth,
+    publicUrl,
     limits: options.limits,
     logger: options.logger,
     checkWebhookUrl: (url) => checkWebhookUrl(url, policy),
     promptPolicy: policyFromEnv(process.env),
+    corsOrigins: corsOriginsFromEnv(process.env),
+    playgroundAtRoot: true,
     files: backend.verifyFile && { verify: backend.verifyFile },
     pollIntervalMs: options.pollIntervalMs,
   });
@@ -175,11 +206,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     workers,
     async stop(drainTimeoutMs = 30_000) {
       stopping.now = true;
+      shutdown.abort();
       await ready.catch(() => undefined);
       await sweeper?.stop();
       await Promise.all(workers.map((w) => w.stop(drainTimeoutMs)));
       await dispatcher.stop();
-      await server.close();
+      // The answers in flight (now short: waits and streams were told) get a moment to finish.
+      await server.close(SHUTDOWN_GRACE_MS);
       await Promise.all(samplers.map((s) => s.release()));
     },
   };

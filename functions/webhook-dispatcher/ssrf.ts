@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { allowsHost } from '../../core/webhooks/allow-list.ts';
 import { classifyAddress } from '../../core/webhooks/ip-ranges.ts';
 import {
   checkWebhookUrl,
@@ -60,8 +61,10 @@ export async function resolveWebhookTarget(
   }
   const first = addresses[0];
   if (!first) throw new WebhookDnsError(`${host} has no addresses`);
-  for (const { address } of addresses) {
-    const refusal = refusalForAddress(classifyAddress(address), policy);
+  // A name the operator listed may resolve anywhere; any other name only to allowed addresses.
+  const vouched = allowsHost(policy.allowList, host.replace(/\.$/, '').toLowerCase());
+  for (const { address } of vouched ? [] : addresses) {
+    const refusal = refusalForAddress(classifyAddress(address), policy, address);
     if (refusal !== undefined) {
       throw new WebhookUrlRefusedError(`${host} resolves to ${address}: ${refusal}`);
     }

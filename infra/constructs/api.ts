@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,8 @@ import { Construct } from 'constructs';
 import { copyModelMetadataCommands, REPO_ROOT } from '../model-files.ts';
 import { lambdaBundling } from './bundling.ts';
 import { lambdaExecutionRole } from './lambda-role.ts';
+
+const STAGE = 'prod';
 
 export interface DitserveApiProps {
   /** Environment shared by every component (bucket, queue URLs, backend). */
@@ -89,7 +91,6 @@ export class DitserveApi extends Construct {
       environment: {
         ...props.environment,
         DITSERVE_MODEL_DIRS: `/var/task/models/${props.model}`,
-        DITSERVE_REQUIRE_KEYS: 'true',
         // SSE streams and `Prefer: wait` end before the function's timeout would cut them.
         DITSERVE_MAX_STREAM_SECONDS: String(Math.max(10, timeout.toSeconds() - 30)),
         DITSERVE_MAX_WAIT_SECONDS: String(Math.min(60, Math.max(0, timeout.toSeconds() - 30))),
@@ -117,7 +118,7 @@ export class DitserveApi extends Construct {
       disableExecuteApiEndpoint: false,
       cloudWatchRole: false,
       deployOptions: {
-        stageName: 'prod',
+        stageName: STAGE,
         throttlingRateLimit: props.throttleRateLimit,
         throttlingBurstLimit: props.throttleBurstLimit,
         metricsEnabled: true,
@@ -148,6 +149,15 @@ export class DitserveApi extends Construct {
       // sees the path, so routes stay `/v1/...`.
       this.url = this.restApi.url;
     }
+    // The links the API writes go here, never to a request's Host header. Built from the API's
+    // id and the literal stage name: restApi.url refers to the stage, which depends on the
+    // function through its methods (a cycle).
+    this.function.addEnvironment(
+      'DITSERVE_PUBLIC_URL',
+      props.domainName !== undefined
+        ? `https://${props.domainName}`
+        : `https://${this.restApi.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${STAGE}`,
+    );
     if (props.webAclArn !== undefined) {
       this.webAcl = new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
         resourceArn: this.restApi.deploymentStage.stageArn,

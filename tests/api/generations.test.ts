@@ -51,7 +51,8 @@ describe('POST /v1/generations', () => {
     });
     // The position is GET's (it costs a queue scan, which a submit does not pay).
     expect(body.queue_position).toBeUndefined();
-    expect(body.links.self).toBe(`http://localhost/v1/generations/${body.id}`);
+    // No public URL configured: relative to the server (the Host header is never used).
+    expect(body.links.self).toBe(`/v1/generations/${body.id}`);
     expect(body.links.cancel).toBe(`${body.links.self}/cancel`);
     expect(body.links.events).toBe(`${body.links.self}/events`);
     // The job id (and nothing else) goes to the queue: the store is the source of truth.

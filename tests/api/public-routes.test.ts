@@ -7,6 +7,14 @@ import type { FileServing } from '../../functions/api/deps.ts';
 import { makeApi, SHIPPED_STEPS } from './harness.ts';
 import { bind, expectProblem } from './support.ts';
 
+/** The local files an HTML page loads (src and href), as paths relative to the site root. */
+function referencedFiles(html: string): string[] {
+  const refs = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? '');
+  // Nothing from elsewhere: no scheme, no protocol-relative URL (the data: favicon aside).
+  for (const ref of refs) expect(ref).not.toMatch(/^(?:[a-z]+:(?!,)|\/\/)/);
+  return refs.filter((r) => /\.(?:js|css|png)$/.test(r));
+}
+
 describe('GET /healthz and /readyz', () => {
   it('healthz answers without a key', async () => {
     const api = await makeApi();
@@ -49,21 +57,109 @@ describe('GET /healthz and /readyz', () => {
 });
 
 describe('GET /docs and /openapi.json', () => {
-  it('serves a page that loads the OpenAPI document', async () => {
+  it('serves Swagger UI from this server only: every file it names is here, under a strict CSP', async () => {
     const api = await makeApi();
     const response = await api.call(undefined, 'GET', '/docs');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(await response.text()).toContain('/openapi.json');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    const files = referencedFiles(await response.text());
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'docs/assets/swagger-ui-bundle.js',
+        'docs/assets/swagger-ui.css',
+        'docs/assets/init.js',
+      ]),
+    );
+    for (const file of files) {
+      const asset = await api.call(undefined, 'GET', `/${file}`);
+      expect(asset.status, file).toBe(200);
+      expect(asset.headers.get('content-type'), file).toMatch(/javascript|css|png/);
+    }
+    const init = await (await api.call(undefined, 'GET', '/docs/assets/init.js')).text();
+    expect(init).toContain("'openapi.json'");
+    // No call to validator.swagger.io (the badge), which would fail offline.
+    expect(init).toContain('validatorUrl: null');
   });
 
-  it('serves the document without a key, with this server as its origin', async () => {
+  it('serves no other file of swagger-ui-dist, and nothing outside it', async () => {
     const api = await makeApi();
-    const response = await api.app.request('http://api.example.test/openapi.json');
+    for (const path of [
+      '/docs/assets/package.json',
+      '/docs/assets/index.html',
+      '/docs/assets/..%2Fpackage.json',
+      '/docs/assets/swagger-ui-bundle.js.map',
+    ]) {
+      await expectProblem(await api.call(undefined, 'GET', path), 404, 'not_found');
+    }
+  });
+
+  it('serves the document without a key, with the configured public URL as its server', async () => {
+    const api = await makeApi({ publicUrl: 'https://api.example.test' });
+    // The Host a client sends is not where the API is.
+    const response = await api.app.request('http://forged.example/openapi.json');
     expect(response.status).toBe(200);
     const doc = (await response.json()) as { openapi: string; servers: { url: string }[] };
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.servers[0]?.url).toBe('http://api.example.test');
+    expect(doc.servers[0]?.url).toBe('https://api.example.test');
+  });
+});
+
+describe('GET /playground (and / on local stacks)', () => {
+  it('serves the page and every script and stylesheet it loads, modules included', async () => {
+    const api = await makeApi();
+    const page = await api.call(undefined, 'GET', '/playground');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    for (const directive of ["default-src 'none'", "script-src 'self'", "connect-src 'self'"]) {
+      expect(csp).toContain(directive);
+    }
+    expect(csp).not.toContain('unsafe');
+    const seen = new Set<string>();
+    const pending = referencedFiles(await page.text());
+    expect(pending).toEqual(
+      expect.arrayContaining(['playground/app.js', 'playground/playground.css']),
+    );
+    while (pending.length > 0) {
+      const file = pending.pop() ?? '';
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const asset = await api.call(undefined, 'GET', `/${file}`);
+      expect(asset.status, file).toBe(200);
+      expect(asset.headers.get('content-security-policy'), file).toBe(csp);
+      const text = await asset.text();
+      // A module's imports are files beside it.
+      for (const [, name] of text.matchAll(/from '\.\/([a-z-]+\.js)'/g)) {
+        pending.push(`playground/${name}`);
+      }
+    }
+    expect([...seen]).toEqual(expect.arrayContaining(['playground/sse.js', 'playground/api.js']));
+  });
+
+  it('/ is the playground only where the deployment says so (local stacks)', async () => {
+    const aws = await makeApi();
+    await expectProblem(await aws.call(undefined, 'GET', '/'), 404, 'not_found');
+    const local = await makeApi({ playgroundAtRoot: true });
+    const root = await local.call(undefined, 'GET', '/');
+    expect(root.status).toBe(200);
+    expect(await root.text()).toBe(
+      await (await local.call(undefined, 'GET', '/playground')).text(),
+    );
+  });
+
+  it('404 for names that are not playground files', async () => {
+    const api = await makeApi();
+    for (const path of [
+      '/playground/index.html',
+      '/playground/missing.js',
+      '/playground/..%2F..%2Fapp.ts',
+      '/playground/app.ts',
+    ]) {
+      await expectProblem(await api.call(undefined, 'GET', path), 404, 'not_found');
+    }
   });
 });
 

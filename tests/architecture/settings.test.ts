@@ -53,6 +53,7 @@ describe('one settings table', () => {
       'DITSERVE_JOBS_QUEUE_URL',
       'DITSERVE_WEBHOOK_QUEUE_URL',
       'DITSERVE_REQUIRE_KEYS',
+      'DITSERVE_PUBLIC_URL',
     ]);
     for (const vars of envs) {
       for (const [name, value] of Object.entries(vars)) {

@@ -19,7 +19,7 @@ describe('ditserve generate', () => {
     const out = join(dir, 'out', 'red.png');
     const run = await ditserve(
       'generate',
-      'a red circle left of a zebra',
+      'a red circle by a zebra',
       '-o',
       out,
       '--seed',
@@ -28,8 +28,6 @@ describe('ditserve generate', () => {
       '3',
       '--model',
       modelDir,
-      '--size',
-      '12x8',
       '--guidance',
       '2.5',
       '--device',
@@ -45,14 +43,14 @@ describe('ditserve generate', () => {
       seed: 7,
       steps: 3,
       guidanceScale: 2.5,
-      width: 12,
-      height: 8,
+      width: 8,
+      height: 4,
       sampler: 'euler',
       model: { name: 'test-latents', version: '0.0.1', dir: modelDir },
       device: 'cpu',
-      unknownWords: ['zebra'],
-      truncated: true,
+      images: [{ path: out, seed: 7 }],
     });
+    expect(report.warnings).toEqual([expect.stringContaining('zebra')]);
     expect(Object.keys(report.timings as object).sort()).toEqual([
       'encodeMs',
       'generateMs',
@@ -61,9 +59,9 @@ describe('ditserve generate', () => {
     ]);
     const png = await readFile(out);
     expect(report.bytes).toBe(png.length);
-    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([12, 8]);
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([8, 4]);
     expect(readPngText(png)).toMatchObject({
-      prompt: 'a red circle left of a zebra',
+      prompt: 'a red circle by a zebra',
       negative_prompt: '',
       seed: '7',
       steps: '3',
@@ -93,8 +91,9 @@ describe('ditserve generate', () => {
   });
 
   it.each([
-    [['--steps', 'abc'], '--steps must be an integer ≥ 1, got "abc"'],
-    [['--sampler', 'ddim'], '--sampler must be one of euler, heun, got "ddim"'],
+    [['--steps', 'abc'], 'ditserve: --steps (steps): '],
+    [['--sampler', 'ddim'], 'ditserve: --sampler (sampler): '],
+    [['--threads', '0'], '--threads must be an integer ≥ 1, got "0"'],
     [['--bogus'], "Unknown option '--bogus'"],
     [['-o', 'x.gif'], 'cannot tell the image format from ".gif"'],
     [['--size', '12x8', '--width', '4'], 'use either --size or --width/--height, not both'],
@@ -111,14 +110,15 @@ describe('ditserve generate', () => {
       'a red circle',
       '--model',
       modelDir,
-      '--width',
-      '10',
+      '--size',
+      '12x8',
       '--device',
       'cpu',
     );
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      'ditserve: request: width must be a multiple of 4 between 4 and 2048, got 10\n',
+      'ditserve: --width (or --size) (width): 12x8 is not a size model test-latents was trained ' +
+        'for; allowed: one of 8x4, 4x4\n',
     );
   });
 

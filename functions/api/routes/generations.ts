@@ -12,13 +12,23 @@ import {
   ListQuery,
 } from '../schemas/generation.ts';
 import { BODY_ERRORS, json, COMMON_ERRORS, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
+import {
+  CANCELED_EXAMPLE,
+  CREATE_EXAMPLE,
+  EVENTS_EXAMPLE,
+  QUEUED_EXAMPLE,
+  RUNNING_EXAMPLE,
+  SUCCEEDED_EXAMPLE,
+} from '../schemas/examples.ts';
+import { TAG } from '../schemas/tags.ts';
 import { cancelGeneration } from '../services/cancel.ts';
 import { toView } from '../services/job-view.ts';
 import { queuePositionOf } from '../services/queue-stats.ts';
 import { submitGeneration } from '../services/submit.ts';
-import { waitForJob, watchJob } from '../services/wait-for-job.ts';
+import { waitForJob, waitSignal, watchJob } from '../services/wait-for-job.ts';
 import { settleEndedJob } from '../services/job-events.ts';
 import type { Context } from 'hono';
+import { publicBaseUrl } from '../public-url.ts';
 
 const Headers = z.object({
   'idempotency-key': z
@@ -35,14 +45,21 @@ const Headers = z.object({
 const create = createRoute({
   method: 'post',
   path: '/v1/generations',
+  tags: [TAG.generations],
+  operationId: 'createGeneration',
   summary: 'Create a generation',
+  description:
+    'Answers 202 with the queued generation and a `Location`; follow it with GET, `Prefer: wait=N` or the events stream.',
   request: {
     headers: Headers,
-    body: { required: true, content: { 'application/json': { schema: GenerationCreate } } },
+    body: {
+      required: true,
+      content: { 'application/json': { schema: GenerationCreate, example: CREATE_EXAMPLE } },
+    },
   },
   responses: {
-    200: json(Generation, 'Finished within `Prefer: wait`.'),
-    202: json(Generation, 'Queued (or still running when the wait ran out).'),
+    200: json(Generation, 'Finished within `Prefer: wait`.', SUCCEEDED_EXAMPLE),
+    202: json(Generation, 'Queued (or still running when the wait ran out).', QUEUED_EXAMPLE),
     ...BODY_ERRORS,
     ...COMMON_ERRORS,
     ...CONFLICT,
@@ -52,27 +69,51 @@ const create = createRoute({
 const get = createRoute({
   method: 'get',
   path: '/v1/generations/{id}',
+  tags: [TAG.generations],
+  operationId: 'getGeneration',
   summary: 'Get a generation',
   request: { params: IdParam },
-  responses: { 200: json(Generation, 'The generation.'), ...COMMON_ERRORS, ...NOT_FOUND },
+  responses: {
+    200: json(Generation, 'The generation.', RUNNING_EXAMPLE),
+    ...COMMON_ERRORS,
+    ...NOT_FOUND,
+  },
 });
 
 const list = createRoute({
   method: 'get',
   path: '/v1/generations',
+  tags: [TAG.generations],
+  operationId: 'listGenerations',
   summary: 'List your generations, newest first',
+  description: 'Pages of up to `limit`; pass `next_cursor` as `cursor` for the next one.',
   request: { query: ListQuery },
-  responses: { 200: json(GenerationList, 'One page.'), 422: BODY_ERRORS[422], ...COMMON_ERRORS },
+  responses: {
+    200: json(GenerationList, 'One page.', {
+      object: 'list',
+      data: [SUCCEEDED_EXAMPLE],
+      has_more: true,
+      next_cursor: 'eyJrIjoiMTczNjA3MjAwMDAwMCJ9',
+    }),
+    422: BODY_ERRORS[422],
+    ...COMMON_ERRORS,
+  },
 });
 
 const cancel = createRoute({
   method: 'post',
   path: '/v1/generations/{id}/cancel',
+  tags: [TAG.generations],
+  operationId: 'cancelGeneration',
   summary: 'Cancel a generation',
   description: 'A queued generation is canceled at once, a running one at its next step.',
   request: { params: IdParam },
   responses: {
-    200: json(Generation, 'Canceled, or cancellation requested (`cancel_requested`).'),
+    200: json(
+      Generation,
+      'Canceled, or cancellation requested (`cancel_requested`).',
+      CANCELED_EXAMPLE,
+    ),
     ...COMMON_ERRORS,
     ...NOT_FOUND,
     ...CONFLICT,
@@ -82,13 +123,17 @@ const cancel = createRoute({
 const events = createRoute({
   method: 'get',
   path: '/v1/generations/{id}/events',
+  tags: [TAG.generations],
+  operationId: 'streamGenerationEvents',
   summary: 'Server-Sent Events of status and progress until the generation ends',
+  description:
+    'EventSource cannot send an Authorization header: browsers read the stream with `fetch` (as the playground does).',
   request: { params: IdParam },
   responses: {
     200: {
       description:
         'text/event-stream: `status` and `progress` events carrying the generation, then `done`.',
-      content: { 'text/event-stream': { schema: z.string() } },
+      content: { 'text/event-stream': { schema: z.string(), example: EVENTS_EXAMPLE } },
     },
     ...COMMON_ERRORS,
     ...NOT_FOUND,
@@ -102,7 +147,7 @@ function preferredWait(header: string | undefined, max: number): number | undefi
 }
 
 function origin(c: Context<ApiEnv>): string {
-  return new URL(c.req.url).origin;
+  return publicBaseUrl(c);
 }
 
 async function view(c: Context<ApiEnv>, job: GenerationJob, withPosition = false) {
@@ -139,11 +184,16 @@ export function generationsRoutes() {
       let current = job;
       if (wait !== undefined && !isTerminal(job.status)) {
         c.header('preference-applied', `wait=${wait}`);
-        current = await waitForJob(deps.jobs, job.tenant, job.id, {
-          intervalMs: deps.pollIntervalMs ?? 250,
-          deadline: Date.now() + wait * 1000,
-          signal: c.req.raw.signal,
-        });
+        const until = waitSignal(c.req.raw.signal, deps.shutdown);
+        try {
+          current = await waitForJob(deps.jobs, job.tenant, job.id, {
+            intervalMs: deps.pollIntervalMs ?? 250,
+            deadline: Date.now() + wait * 1000,
+            signal: until.signal,
+          });
+        } finally {
+          until.release();
+        }
       }
       const status = isTerminal(current.status) && (wait !== undefined || replayed) ? 200 : 202;
       // No queue_position here: GET has it; computing it on every submit costs a queue scan.
@@ -205,13 +255,16 @@ export function generationsRoutes() {
       return streamSSE(c, async (stream) => {
         let lastStatus = '';
         let counter = 0;
+        let last: GenerationJob | undefined;
         const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n'), 15_000);
+        const until = waitSignal(c.req.raw.signal, deps.shutdown);
         try {
           for await (const job of watchJob(deps.jobs, c.var.tenant, id, {
             intervalMs: deps.pollIntervalMs ?? 250,
             deadline: Date.now() + c.var.limits.maxStreamSeconds * 1000,
-            signal: c.req.raw.signal,
+            signal: until.signal,
           })) {
+            last = job;
             const event = job.status !== lastStatus ? 'status' : 'progress';
             lastStatus = job.status;
             const data = JSON.stringify(await view(c, job));
@@ -219,7 +272,18 @@ export function generationsRoutes() {
             if (isTerminal(job.status))
               await stream.writeSSE({ event: 'done', data, id: String(++counter) });
           }
+          // The server is going away: say so with the job as it stands, then end the stream
+          // (EventSource reconnects, to this server once it is back or to another).
+          const ended = last !== undefined && isTerminal(last.status);
+          if (deps.shutdown?.aborted && !c.req.raw.signal.aborted && !ended) {
+            const current = await deps.jobs.get<GenerationData>(c.var.tenant, id).catch(() => last);
+            if (current) {
+              const data = JSON.stringify(await view(c, current));
+              await stream.writeSSE({ event: 'shutdown', data, id: String(++counter) });
+            }
+          }
         } finally {
+          until.release();
           clearInterval(heartbeat);
         }
       });

@@ -7,8 +7,10 @@ import { ValidationError } from '../errors.ts';
 import { createRouter, validationHook } from '../router.ts';
 import { OpenAiImageRequest, OpenAiImagesResponse } from '../schemas/openai.ts';
 import { BODY_ERRORS, COMMON_ERRORS, json } from '../schemas/problem.ts';
+import { OPENAI_REQUEST_EXAMPLE, OPENAI_RESPONSE_EXAMPLE } from '../schemas/examples.ts';
+import { TAG } from '../schemas/tags.ts';
 import { submitGeneration } from '../services/submit.ts';
-import { waitForJob } from '../services/wait-for-job.ts';
+import { waitForJob, waitSignal } from '../services/wait-for-job.ts';
 
 /** A generation that ended without images, surfaced with the job's own error code. */
 class GenerationEndedError extends DitserveError {
@@ -22,14 +24,21 @@ class GenerationEndedError extends DitserveError {
 const route = createRoute({
   method: 'post',
   path: '/v1/images/generations',
+  tags: [TAG.openai],
+  operationId: 'createImageOpenAi',
   summary: 'OpenAI-compatible image generation (synchronous)',
   description:
     'Accepts the OpenAI Images API body; `seed`, `steps`, `guidance_scale` and `negative_prompt` are ditserve extras.',
   request: {
-    body: { required: true, content: { 'application/json': { schema: OpenAiImageRequest } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': { schema: OpenAiImageRequest, example: OPENAI_REQUEST_EXAMPLE },
+      },
+    },
   },
   responses: {
-    200: json(OpenAiImagesResponse, 'The images.'),
+    200: json(OpenAiImagesResponse, 'The images.', OPENAI_RESPONSE_EXAMPLE),
     ...BODY_ERRORS,
     ...COMMON_ERRORS,
   },
@@ -124,10 +133,13 @@ export function imagesRoutes() {
           deps.now?.() ?? new Date(),
         ),
       );
+      const until = waitSignal(c.req.raw.signal, deps.shutdown);
       const done = await waitForJob(deps.jobs, job.tenant, job.id, {
         intervalMs: deps.pollIntervalMs ?? 250,
         deadline: Date.now() + limits.maxWaitSeconds * 1000,
-        signal: c.req.raw.signal,
+        signal: until.signal,
+      }).finally(() => {
+        until.release();
       });
       if (!isTerminal(done.status) || done.status !== 'succeeded') throw failure(done);
       const outputs = done.data.outputs ?? [];

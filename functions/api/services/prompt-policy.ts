@@ -1,4 +1,12 @@
-/** Decides whether a prompt may be generated; plug in a moderation model or service here. */
+import { foldForPolicy } from './policy-text.ts';
+
+/**
+ * The prompt policy hook (`ApiDeps.promptPolicy`): decides whether a text may be generated; plug
+ * in a moderation model or service here. It is called once per text field, `prompt` and then
+ * `negative_prompt` when there is one, with the text as the client sent it (NFC, trimmed);
+ * compare `foldForPolicy(text)` so that invisible characters and look-alike letters cannot hide
+ * a word. A refusal answers 422 `content_policy` naming the field and the reason.
+ */
 export type PromptPolicy = (
   prompt: string,
   context: { readonly tenant: string; readonly field: string },
@@ -11,16 +19,16 @@ export type PolicyDecision =
 export const DEFAULT_BLOCKLIST: readonly string[] = ['nsfw', 'nude', 'naked', 'gore', 'porn'];
 
 /**
- * Refuses prompts containing a listed word as a whole word, compared case- and
- * compatibility-insensitively (NFKC + lower case), so "ＮＳＦＷ" or "Nude" do not slip through.
+ * Refuses texts containing a listed word as a whole word, both compared in their policy form
+ * (foldForPolicy), so "ＮＳＦＷ", "Nude", "nu\u200Bde", "nu\u00ADde" or a Cyrillic "nudе" do
+ * not slip through.
  */
 export function blocklistPolicy(words: readonly string[] = DEFAULT_BLOCKLIST): PromptPolicy {
-  const fold = (s: string) => s.normalize('NFKC').toLowerCase();
-  const blocked = new Set(words.map(fold));
-  return function blocklist(prompt) {
-    for (const word of fold(prompt).split(/[^\p{L}\p{N}]+/u)) {
+  const blocked = new Set(words.map(foldForPolicy));
+  return function blocklist(prompt, context) {
+    for (const word of foldForPolicy(prompt).split(/[^\p{L}\p{N}]+/u)) {
       if (blocked.has(word)) {
-        return { allowed: false, reason: `the prompt contains a blocked term ("${word}")` };
+        return { allowed: false, reason: `${context.field} contains a blocked term ("${word}")` };
       }
     }
     return { allowed: true };

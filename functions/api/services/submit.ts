@@ -17,7 +17,7 @@ import {
 } from '../errors.ts';
 import type { GenerationCreateBody } from '../schemas/generation.ts';
 import { nextJobId } from '../../../core/ids.ts';
-import { blocklistPolicy } from './prompt-policy.ts';
+import { blocklistPolicy, type PromptPolicy } from './prompt-policy.ts';
 import { QueuedCounter } from './queue-stats.ts';
 import { resolveParams } from './resolve-params.ts';
 import { ensureWebhookSecret } from './webhook-secret.ts';
@@ -70,6 +70,19 @@ async function checkBackpressure(deps: ApiDeps, tenant: string, limits: ApiLimit
   }
 }
 
+/** Every text field through the policy: what the model reads, the negative prompt included. */
+async function checkPolicy(
+  policy: PromptPolicy,
+  tenant: string,
+  fields: readonly (readonly [string, string | undefined])[],
+): Promise<void> {
+  for (const [field, text] of fields) {
+    if (!text) continue;
+    const decision = await policy(text, { tenant, field });
+    if (!decision.allowed) throw new ContentPolicyError(decision.reason, field);
+  }
+}
+
 /**
  * Validates a request against its model, applies the prompt policy and backpressure, honours
  * the Idempotency-Key, stores the job (queued) and enqueues its id. If the enqueue fails the
@@ -85,9 +98,10 @@ export async function submitGeneration(
   now: Date,
 ): Promise<Submitted> {
   const { params, warnings } = resolveParams(body, deps.models);
-  const policy = deps.promptPolicy ?? defaultPolicy;
-  const decision = await policy(params.prompt, { tenant: caller.tenant, field: 'prompt' });
-  if (!decision.allowed) throw new ContentPolicyError(decision.reason);
+  await checkPolicy(deps.promptPolicy ?? defaultPolicy, caller.tenant, [
+    ['prompt', params.prompt],
+    ['negative_prompt', params.negativePrompt],
+  ]);
   if (body.webhook && deps.checkWebhookUrl) {
     const reason = deps.checkWebhookUrl(body.webhook.url);
     // Its own code (as the dispatcher's refusal), with the field like any other 422.

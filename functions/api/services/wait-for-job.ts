@@ -31,6 +31,33 @@ export async function* watchJob(
   }
 }
 
+/**
+ * What ends a wait or stream early: the client going away, or the server shutting down (so the
+ * client gets a last answer rather than a cut connection). `release()` detaches it from both
+ * once the wait is over, so the server's long-lived shutdown signal does not collect a listener
+ * per request.
+ */
+export function waitSignal(
+  request: AbortSignal,
+  shutdown: AbortSignal | undefined,
+): { readonly signal: AbortSignal; release(): void } {
+  if (!shutdown) return { signal: request, release: () => undefined };
+  const controller = new AbortController();
+  const abort = () => {
+    controller.abort();
+  };
+  if (request.aborted || shutdown.aborted) controller.abort();
+  request.addEventListener('abort', abort, { once: true });
+  shutdown.addEventListener('abort', abort, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      request.removeEventListener('abort', abort);
+      shutdown.removeEventListener('abort', abort);
+    },
+  };
+}
+
 /** The job once terminal, or its latest state when the deadline passes first. */
 export async function waitForJob(
   jobs: JobStore,

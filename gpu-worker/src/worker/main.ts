@@ -3,7 +3,7 @@ import { SETTINGS } from '../../../core/settings.ts';
 import { backendFromEnv } from '../../../core/backend/from-env.ts';
 import { jsonLogger } from '../../../core/logger.ts';
 import type { DeviceOption } from '../model-contract/index.ts';
-import { startHealthServer } from './health.ts';
+import { healthAddress, startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
 import { openSampler } from './open-sampler.ts';
 import type { Sampler } from './sampler-port.ts';
@@ -50,6 +50,7 @@ async function main(env = process.env): Promise<void> {
   const health = await startHealthServer(
     read(env, SETTINGS.healthPort),
     () => current.worker?.state ?? current.state,
+    healthAddress(read(env, SETTINGS.healthHost)),
   );
   const visibilitySeconds = read(env, SETTINGS.visibilitySeconds);
   const maxAttempts = read(env, SETTINGS.maxAttempts);
@@ -67,7 +68,7 @@ async function main(env = process.env): Promise<void> {
     current.state = 'stopped';
     // A load that failed has nothing to release; the stop is what was asked for.
     await loading.then((s: Sampler) => s.release()).catch(() => undefined);
-    health.server.close();
+    health.close();
     return;
   }
   const sampler = first;
@@ -101,7 +102,7 @@ async function main(env = process.env): Promise<void> {
   await worker.stop(drainMs);
   current.state = 'stopped';
   await sampler.release();
-  health.server.close();
+  health.close();
 }
 
 main().then(
