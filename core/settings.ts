@@ -44,7 +44,8 @@ export const SETTINGS = {
     choices: ['local', 'aws'],
     description:
       'adapters: a local data folder, or S3 + SQS (`serve --backend aws`: the API and dispatcher against a deployed stack, keys required, no local worker unless --workers)',
-    readBy: ['api', 'worker', 'serve', 'lambda'],
+    // The Lambdas are AWS by construction (their entries build the AWS adapters directly).
+    readBy: ['api', 'worker', 'serve'],
   },
   dataDir: {
     kind: 'string',

@@ -54,7 +54,7 @@ export function addNagSuppressions(stack: DitserveStack): void {
     ack(
       api.restApi,
       id,
-      'Clients authenticate with ditserve API keys (Bearer), checked by the app against SHA-256 hashes in the bucket (DITSERVE_REQUIRE_KEYS=true); OpenAI-compatible clients cannot use IAM or Cognito.',
+      'Clients authenticate with ditserve API keys (Bearer), checked by the app against SHA-256 hashes in the bucket (always on in the Lambda entry, functions/api/lambda-deps.ts); OpenAI-compatible clients cannot use IAM or Cognito.',
     );
   }
   ack(

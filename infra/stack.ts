@@ -271,8 +271,9 @@ export class DitserveStack extends Stack {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
 
+    // What every process of the stack reads. The Lambdas build the AWS adapters directly; only
+    // the worker, which runs on any backend, is told which one (below).
     const shared: Record<string, string> = {
-      DITSERVE_BACKEND: 'aws',
       DITSERVE_BUCKET: this.storage.bucket.bucketName,
       DITSERVE_JOBS_QUEUE_URL: this.jobs.queue.queueUrl,
       DITSERVE_WEBHOOK_QUEUE_URL: this.outbox.queue.queueUrl,
@@ -310,6 +311,7 @@ export class DitserveStack extends Stack {
       notificationsTopic: this.alarmTopic,
       environment: {
         ...shared,
+        DITSERVE_BACKEND: 'aws',
         DITSERVE_DEVICE: 'cuda',
         DITSERVE_MODEL_DIRS: `/app/models/${model}`,
         DITSERVE_BATCH_SIZE: String(batchSize),

@@ -1,4 +1,4 @@
-import { DitserveError } from '../../core/errors.ts';
+import { DitserveError, type ErrorCode } from '../../core/errors.ts';
 
 /** One problem with one field of a request; `allowed` says what would have been accepted. */
 export interface FieldProblem {
@@ -93,5 +93,17 @@ export class RateLimitedError extends DitserveError {
     super(message);
     this.code = code;
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * The OpenAI endpoint's answer for a generation that ended without images (or has not ended in
+ * time), with the job's own error code.
+ */
+export class GenerationEndedError extends DitserveError {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
   }
 }

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { HTTP_STATUS, isDitserveError, type ErrorCode } from '../../core/errors.ts';
 import {
+  GenerationEndedError,
   ContentPolicyError,
   RateLimitedError,
   ValidationError,
@@ -100,5 +101,8 @@ export function problemResponse(c: Context, error: unknown, requestId: string): 
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
   if (code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="ditserve"';
+  // The generation exists and goes on (or has ended): a blind retry, as OpenAI's SDKs make on
+  // 5xx, would start a second one. x-should-retry is the header those SDKs obey.
+  if (error instanceof GenerationEndedError) headers['x-should-retry'] = 'false';
   return c.body(JSON.stringify(body), status as 400, headers);
 }

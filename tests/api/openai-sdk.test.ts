@@ -101,4 +101,22 @@ describe('the official openai package against ditserve', () => {
       .catch((error: unknown) => error);
     expect(unauthorized).toBeInstanceOf(OpenAI.AuthenticationError);
   });
+
+  it('a wait that runs out is not retried by the SDK (x-should-retry: false): one generation, not three', async () => {
+    // No worker and no wait: the job stays queued and the answer is 504 wait_timeout at once.
+    const api = await makeApi({ limits: { maxWaitSeconds: 0 } });
+    const openai = new OpenAI({
+      apiKey: api.alice,
+      baseURL: 'http://ditserve.test/v1',
+      maxRetries: 2, // the SDK retries 5xx by default; the header must stop it
+      fetch: async (url, init) => api.app.request(url, init),
+    });
+    const error = await openai.images.generate({ prompt: 'a red circle' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    const apiError = error as InstanceType<typeof OpenAI.APIError>;
+    expect(apiError.status).toBe(504);
+    expect(apiError.headers.get('x-should-retry')).toBe('false');
+    const list = await api.call(api.alice, 'GET', '/v1/generations');
+    expect(((await list.json()) as { data: unknown[] }).data).toHaveLength(1);
+  });
 });

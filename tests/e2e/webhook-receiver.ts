@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll } from 'vitest';
+import { atFileEnd } from '../helpers/file-cleanup.ts';
 
 /** One request the receiver got. */
 export interface ReceivedHook {
@@ -69,6 +69,6 @@ export async function startWebhookReceiver(...replies: Reply[]): Promise<Webhook
 /** startWebhookReceiver, closed after the test file (for the webhook unit tests). */
 export async function startReceiver(...replies: Reply[]): Promise<WebhookReceiver> {
   const receiver = await startWebhookReceiver(...replies);
-  afterAll(() => receiver.close());
+  atFileEnd(() => receiver.close());
   return receiver;
 }

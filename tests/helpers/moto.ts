@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-cleanup.ts';
 
 export interface Moto {
   readonly endpoint: string;
@@ -96,6 +96,6 @@ export async function startMoto(): Promise<Moto> {
 /** One moto_server for the calling test file, stopped after its last test. */
 export async function motoForThisFile(): Promise<Moto> {
   const moto = await startMoto();
-  afterAll(() => moto.stop());
+  atFileEnd(() => moto.stop());
   return moto;
 }

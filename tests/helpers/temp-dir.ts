@@ -1,13 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-cleanup.ts';
 
 /** A fresh temporary folder, removed after the test file finishes. */
 export async function tempDir(prefix = 'ditserve-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  atFileEnd(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }

@@ -18,7 +18,7 @@ describe('DitserveStack (defaults)', () => {
   });
 
   describe('API', () => {
-    it('runs Node 22 on arm64 with the AWS backend, required keys and the model JSON bundled', () => {
+    it('runs Node 22 on arm64 with the stack’s bucket and queues and the model JSON bundled', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp('HTTP API'),
         Runtime: 'nodejs22.x',
@@ -26,8 +26,6 @@ describe('DitserveStack (defaults)', () => {
         Handler: 'index.handler',
         Environment: {
           Variables: Match.objectLike({
-            DITSERVE_BACKEND: 'aws',
-            DITSERVE_REQUIRE_KEYS: 'true',
             // The default 5-minute timeout minus 30 s for SSE streams.
             DITSERVE_MAX_STREAM_SECONDS: '270',
             DITSERVE_MODEL_DIRS: '/var/task/models/shapes-mmdit-s',
@@ -332,7 +330,6 @@ describe('DitserveStack (defaults)', () => {
         ReservedConcurrentExecutions: 1,
         Environment: {
           Variables: Match.objectLike({
-            DITSERVE_BACKEND: 'aws',
             DITSERVE_VISIBILITY_SECONDS: '120',
             DITSERVE_MAX_ATTEMPTS: '3',
           }),

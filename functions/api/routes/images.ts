@@ -2,8 +2,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { Buffer } from 'node:buffer';
 import type { GenerationJob } from '../../../core/generation.ts';
 import { isTerminal } from '../../../core/job.ts';
-import { DitserveError, type ErrorCode } from '../../../core/errors.ts';
-import { ValidationError } from '../errors.ts';
+import type { DitserveError } from '../../../core/errors.ts';
+import { GenerationEndedError, ValidationError } from '../errors.ts';
 import { createRouter, validationHook } from '../router.ts';
 import { OpenAiImageRequest, OpenAiImagesResponse } from '../schemas/openai.ts';
 import { BODY_ERRORS, COMMON_ERRORS, json } from '../schemas/problem.ts';
@@ -11,15 +11,6 @@ import { OPENAI_REQUEST_EXAMPLE, OPENAI_RESPONSE_EXAMPLE } from '../schemas/exam
 import { TAG } from '../schemas/tags.ts';
 import { submitGeneration } from '../services/submit.ts';
 import { waitForJob, waitSignal } from '../services/wait-for-job.ts';
-
-/** A generation that ended without images, surfaced with the job's own error code. */
-class GenerationEndedError extends DitserveError {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 const route = createRoute({
   method: 'post',
