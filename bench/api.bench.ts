@@ -9,6 +9,12 @@
  *
  *   npx tsx bench/api.bench.ts [--seconds 5] [--connections 10]
  *
+ * A bare route is not a fair peer for a route that writes to disk, so two more peers do only the
+ * submit's durable writes with plain `fs` calls (bench/lib/fs-enqueue-peer.ts): the same job
+ * record, list and sweeper entries and queue message as the local adapters write them, once as
+ * they do (no fsync) and once flushed to disk (fsync of every file and folder). The ratios
+ * against them say what the API costs beyond its writes.
+ *
  * The rate limit is lifted (ApiDeps.limits) and maxQueuedPerTenant set high; the data folder is
  * a fresh temporary one. Submission's backpressure check lists the tenant's queued jobs, and the
  * filesystem job store reads every job folder of the tenant to do it, so the cost of a submit
@@ -27,6 +33,8 @@ import { localBackend } from '../core/backend/local.ts';
 import { loadModelCatalog } from '../gpu-worker/src/model-contract/index.ts';
 import { createApp } from '../functions/api/app.ts';
 import { listen } from '../functions/api/server.ts';
+import type { JobRecord } from '../core/ports/job-store.ts';
+import { fsEnqueuePeer } from './lib/fs-enqueue-peer.ts';
 import { machine, report, round, table } from './lib/stats.ts';
 
 const { values } = parseArgs({
@@ -119,17 +127,37 @@ const probe = await fetch(`${apiServer.url}/v1/generations`, {
 });
 if (probe.status !== 202)
   throw new Error(`POST /v1/generations answered ${probe.status}: ${await probe.text()}`);
+const probeId = ((await probe.json()) as { id: string }).id;
+const template: JobRecord = await backend.jobs.get('bench-tenant', probeId);
+
+// The durable peers, each on its own data folder.
+const peerDirs = [
+  await mkdtemp(join(tmpdir(), 'ditserve-api-bench-peer-')),
+  await mkdtemp(join(tmpdir(), 'ditserve-api-bench-peer-fsync-')),
+];
+const fsPeer = await listen(fsEnqueuePeer(peerDirs[0] ?? '', template, false), {
+  host: '127.0.0.1',
+  port: 0,
+});
+const fsyncPeer = await listen(fsEnqueuePeer(peerDirs[1] ?? '', template, true), {
+  host: '127.0.0.1',
+  port: 0,
+});
 
 const json = { 'content-type': 'application/json' };
 const auth = { ...json, authorization: `Bearer ${key}` };
 await cannon(`${bareServer.url}/v1/generations`, json, body, 1); // warm-up
 const bareRun = await cannon(`${bareServer.url}/v1/generations`, json, body, seconds);
+const fsRun = await cannon(`${fsPeer.url}/v1/generations`, json, body, seconds);
+const fsyncRun = await cannon(`${fsyncPeer.url}/v1/generations`, json, body, seconds);
 const fresh = await cannon(`${apiServer.url}/v1/generations`, auth, body, seconds);
 const historyJobs = fresh.requests.total + 1;
 const later = await cannon(`${apiServer.url}/v1/generations`, auth, body, seconds);
 await bareServer.close();
+await fsPeer.close();
+await fsyncPeer.close();
 await apiServer.close();
-await rm(dataDir, { recursive: true, force: true });
+for (const dir of [dataDir, ...peerDirs]) await rm(dir, { recursive: true, force: true });
 
 const row = (name: string, r: CannonResult) => ({
   name,
@@ -143,10 +171,12 @@ const row = (name: string, r: CannonResult) => ({
 });
 const rows = [
   row('bare Hono route (constant 202)', bareRun),
+  row('durable fs enqueue (the same writes, no fsync)', fsRun),
+  row('durable fs enqueue + fsync (files and folders)', fsyncRun),
   row('POST /v1/generations, empty tenant', fresh),
   row(`POST /v1/generations, tenant holding ${historyJobs} jobs`, later),
 ];
-const [b, f, l] = rows;
+const [b, p, s, f, l] = rows;
 const ratio = (x: number | undefined, y: number | undefined) =>
   ((x ?? NaN) / (y ?? NaN)).toFixed(3);
 report(
@@ -156,7 +186,10 @@ report(
     ...rows.map((r) => [r.name, r.requestsPerSecond, r.p50Ms, r.p99Ms, r.maxMs, r.total, r.non2xx]),
   ])}\n\n${connections} connections, ${seconds} s per row, autocannon in its own process\n` +
     `API / bare, req/s: ${ratio(f?.requestsPerSecond, b?.requestsPerSecond)} (empty tenant), ` +
-    `${ratio(l?.requestsPerSecond, b?.requestsPerSecond)} (tenant with history)`,
+    `${ratio(l?.requestsPerSecond, b?.requestsPerSecond)} (tenant with history)\n` +
+    `API / durable fs enqueue, req/s: ${ratio(f?.requestsPerSecond, p?.requestsPerSecond)} ` +
+    `(no fsync, as the adapters), ${ratio(f?.requestsPerSecond, s?.requestsPerSecond)} (with fsync); ` +
+    `empty tenant`,
   {
     machine: await machine(),
     connections,
@@ -165,6 +198,11 @@ report(
     ratioApiToBare: {
       emptyTenant: Number(ratio(f?.requestsPerSecond, b?.requestsPerSecond)),
       tenantWithHistory: Number(ratio(l?.requestsPerSecond, b?.requestsPerSecond)),
+    },
+    ratioApiToDurableFs: {
+      noFsync: Number(ratio(f?.requestsPerSecond, p?.requestsPerSecond)),
+      withFsync: Number(ratio(f?.requestsPerSecond, s?.requestsPerSecond)),
+      tenantWithHistoryNoFsync: Number(ratio(l?.requestsPerSecond, p?.requestsPerSecond)),
     },
   },
 );

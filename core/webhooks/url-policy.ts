@@ -3,6 +3,7 @@ import { DitserveError } from '../errors.ts';
 import { SETTINGS } from '../settings.ts';
 import { allowsAddress, allowsHost, parseAllowList, type WebhookAllowList } from './allow-list.ts';
 import { classifyAddress, type AddressClass } from './ip-ranges.ts';
+import { isOwnAddress } from './own-addresses.ts';
 
 /**
  * Where webhooks may go, checked without network access so the API can refuse a URL at submit
@@ -73,7 +74,9 @@ export function refusalForAddress(
   if (address !== undefined && allowsAddress(policy.allowList, address)) return undefined;
   switch (verdict.kind) {
     case 'public':
-      return undefined;
+      return address !== undefined && !policy.allowLoopbackHttp && isOwnAddress(address)
+        ? "the address is one of this machine's own"
+        : undefined;
     case 'loopback':
       return policy.allowLoopbackHttp ? undefined : 'loopback addresses are not allowed';
     case 'blocked':
@@ -134,7 +137,7 @@ export function checkWebhookUrl(url: string, policy: WebhookUrlPolicy = {}): str
   }
   return literal.kind === 'invalid'
     ? hostnameRefusal(hostname, policy)
-    : refusalForAddress(literal, policy);
+    : refusalForAddress(literal, policy, hostname);
 }
 
 /** checkWebhookUrl that throws WebhookUrlRefusedError (422) with the reason. */

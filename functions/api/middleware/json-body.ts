@@ -90,7 +90,12 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
   if (length !== undefined && total < length) {
     throw new IncompleteBodyError(`the body ended after ${total} of ${length} bytes`);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  // JSON is UTF-8 (RFC 8259 §8.1): refuse other bytes instead of reading them as U+FFFD.
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new MalformedJsonError('the body is not valid UTF-8');
+  }
 }
 
 function limitedJson(maxBytes: number): MiddlewareHandler<ApiEnv> {
