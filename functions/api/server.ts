@@ -1,4 +1,5 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
 import type { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
@@ -7,7 +8,7 @@ import { DitserveError, type ErrorCode } from '../../core/errors.ts';
 import { problemDocument } from './problem.ts';
 
 export interface ListeningServer {
-  readonly server: ServerType;
+  readonly server: Server;
   readonly port: number;
   readonly url: string;
   /**
@@ -76,36 +77,55 @@ function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   );
 }
 
+/**
+ * A request Node parsed but no URL can be built from (no Host header, a bad Host value, a
+ * backslash in the path): @hono/node-server would answer a bare 400; this is the problem+json
+ * one. Errors of the app itself never come here (its onError answers them).
+ */
+async function onRequestError(error: unknown): Promise<Response> {
+  if (!(error instanceof RequestError)) throw error;
+  const problem = problemDocument(
+    new ClientHttpError('malformed_http', `the request has no usable URL: ${error.message}`),
+    randomUUID(),
+  );
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { 'content-type': 'application/problem+json', 'x-request-id': problem.request_id },
+  });
+}
+
 /** The Node entry: serves any Hono app (the API) on host:port; port 0 picks a free one. */
 export function listen(
   app: Pick<Hono, 'fetch'>,
   options: { port: number; host: string },
 ): Promise<ListeningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve(
-      { fetch: app.fetch, port: options.port, hostname: options.host },
-      (info: AddressInfo) => {
-        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-        resolve({
-          server,
-          port: info.port,
-          url: `http://${host}:${info.port}`,
-          close: (graceMs = 0) =>
-            new Promise<void>((done) => {
-              const http = server as ServerType & {
-                closeIdleConnections?: () => void;
-                closeAllConnections?: () => void;
-              };
-              const force = setTimeout(() => http.closeAllConnections?.(), graceMs);
-              server.close(() => {
-                clearTimeout(force);
-                done();
-              });
-              http.closeIdleConnections?.();
-            }),
-        });
-      },
+    // Node would refuse a request without Host itself, with an empty 400: let it through to
+    // onRequestError, which says what is wrong.
+    const server = createServer(
+      { requireHostHeader: false },
+      getRequestListener(app.fetch, { errorHandler: onRequestError }),
     );
+    server.listen(options.port, options.host, () => {
+      const info = server.address() as AddressInfo;
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        server,
+        port: info.port,
+        url: `http://${host}:${info.port}`,
+        close: (graceMs = 0) =>
+          new Promise<void>((done) => {
+            const force = setTimeout(() => {
+              server.closeAllConnections();
+            }, graceMs);
+            server.close(() => {
+              clearTimeout(force);
+              done();
+            });
+            server.closeIdleConnections();
+          }),
+      });
+    });
     server.on('clientError', onClientError);
     server.once('error', reject);
   });

@@ -7,9 +7,9 @@
  * Requests HTTP/1.1 itself forbids never reach the app: Node's parser (llhttp) refuses them, and
  * the server's clientError handler (functions/api/server.ts) answers them as problem+json too
  * (`malformed_http` 400, `headers_too_large` 431), `Connection: close`; by itself Node would
- * answer a bare `400 Bad Request` with no body (MALFORMED). Requests that parse but that Node
- * or @hono/node-server will not hand to the app get an empty 400 (ADAPTER_REFUSES): the one
- * kind of answer that is still not problem+json. Everything else reaches the app and gets a 4xx
+ * answer a bare `400 Bad Request` with no body (MALFORMED). Requests that parse but that no
+ * URL can be made of (ADAPTER_REFUSES) get a `malformed_http` problem+json from the server's
+ * request-error handler. Everything else reaches the app and gets a 4xx
  * application/problem+json. Either way the server stays up and logs no 5xx.
  */
 import { connect } from 'node:net';
@@ -163,10 +163,9 @@ const MALFORMED: readonly (readonly [string, () => string | Buffer, number])[] =
 ];
 
 /**
- * Requests that parse but that no app sees: Node itself answers one without a Host header
- * (`requireHostHeader`), and @hono/node-server one it cannot make a Request of (a backslash in
- * the path, a Host that is not a host; it takes an errorHandler only through
- * getRequestListener, which `serve()` does not pass on). Both: an empty 400.
+ * Requests that parse but that no Request can be made of (no Host header, a backslash in the
+ * path, a Host that is not a host): @hono/node-server cannot hand them to the app, and the
+ * server answers them itself (functions/api/server.ts onRequestError), as problem+json.
  */
 const ADAPTER_REFUSES: readonly (readonly [string, () => string])[] = [
   ['no Host header', () => `GET /v1/models HTTP/1.1\r\nConnection: close\r\n\r\n`],
@@ -189,13 +188,14 @@ describe("requests Node's parser refuses", () => {
     },
   );
 
-  it.each(ADAPTER_REFUSES)('%s: an empty 400, before the app', async (_, request) => {
-    const answer = await raw(request());
-    expect(answer.status).toBe(400);
-    expect(answer.headers.connection).toBe('close');
-    expect(answer.headers['content-type']).toBeUndefined();
-    expect(unchunk(answer.body)).toBe('');
-  });
+  it.each(ADAPTER_REFUSES)(
+    '%s: a malformed_http problem+json, before the app',
+    async (_, request) => {
+      const answer = await raw(request());
+      expect(answer.status).toBe(400);
+      expect(problemOf(answer).code).toBe('malformed_http');
+    },
+  );
 });
 
 describe('hostile requests that reach the app: a 4xx problem+json', () => {
