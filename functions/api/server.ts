@@ -82,7 +82,7 @@ function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
  * backslash in the path): @hono/node-server would answer a bare 400; this is the problem+json
  * one. Errors of the app itself never come here (its onError answers them).
  */
-async function onRequestError(error: unknown): Promise<Response> {
+function onRequestError(error: unknown): Response {
   if (!(error instanceof RequestError)) throw error;
   const problem = problemDocument(
     new ClientHttpError('malformed_http', `the request has no usable URL: ${error.message}`),
@@ -102,10 +102,10 @@ export function listen(
   return new Promise((resolve, reject) => {
     // Node would refuse a request without Host itself, with an empty 400: let it through to
     // onRequestError, which says what is wrong.
-    const server = createServer(
-      { requireHostHeader: false },
-      getRequestListener(app.fetch, { errorHandler: onRequestError }),
-    );
+    const handle = getRequestListener(app.fetch, { errorHandler: onRequestError });
+    const server = createServer({ requireHostHeader: false }, (request, response) => {
+      void handle(request, response);
+    });
     server.listen(options.port, options.host, () => {
       const info = server.address() as AddressInfo;
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
