@@ -34,6 +34,8 @@ describe('the same pipeline on the AWS adapters (S3 + SQS on a real moto_server)
       backend: () => Promise.resolve(backend),
       // Keys are required: the key lives in S3, so auth runs on the S3 KeyStore too.
       requireKeys: true,
+      // With keys, loopback receivers need the operator's allow-list: the test's is on loopback.
+      webhookAllowHosts: '127.0.0.1',
       visibilitySeconds: 30,
     });
     await stack.ready;

@@ -19,7 +19,7 @@ let api: Awaited<ReturnType<typeof makeApi>>;
 let realId = '';
 beforeAll(async () => {
   api = await makeApi({
-    limits: { requestsPerSecond: 1e9, burst: 1e9, maxQueuedPerTenant: 1e9, maxWaitSeconds: 1 },
+    limits: { requestsPerSecond: 1e9, burst: 1e9, maxQueuedPerTenant: 1e9, maxWaitSeconds: 0 },
   });
   const created = await api.call(api.alice, 'POST', '/v1/generations', { prompt: 'a red circle' });
   realId = ((await created.json()) as { id: string }).id;
@@ -37,7 +37,12 @@ function buildable(path: string, headers: Record<string, string>): boolean {
 
 async function expectWellFormed(response: Response, what: string): Promise<number> {
   const text = await response.text();
-  if (response.status >= 500) throw new Error(`${String(response.status)} for ${what}: ${text}`);
+  // A fuzzed body that happens to be a valid OpenAI request is accepted; with no worker here its
+  // synchronous wait runs out at once: the documented 504 wait_timeout, not a server fault.
+  const waitRanOut = response.status === 504 && text.includes('"code":"wait_timeout"');
+  if (response.status >= 500 && !waitRanOut) {
+    throw new Error(`${String(response.status)} for ${what}: ${text}`);
+  }
   if (response.status >= 400) {
     expect(response.headers.get('content-type'), what).toBe('application/problem+json');
     const problem = JSON.parse(text) as { code: string; status: number };
