@@ -53,6 +53,7 @@ export function propsFromContext(get: Get): DitserveStackProps {
     throttleRateLimit: num('throttleRateLimit'),
     throttleBurstLimit: num('throttleBurstLimit'),
     apiReservedConcurrency: num('apiReservedConcurrency'),
+    corsOrigins: list('corsOrigins'),
     imageUri: str('imageUri'),
     imageTag: str('imageTag'),
     alarmEmail: str('alarmEmail'),

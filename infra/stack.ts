@@ -125,6 +125,12 @@ export interface DitserveStackProps extends StackProps {
   /** @default 100 */
   readonly throttleBurstLimit?: number;
   /**
+   * Browser origins allowed to call the API (CORS), e.g. `['https://app.example.com']`, or
+   * `['*']` for any.
+   * @default - none (CORS off)
+   */
+  readonly corsOrigins?: readonly string[];
+  /**
    * Reserved concurrency of the API function.
    * @default - none (shares the account's unreserved concurrency)
    */
@@ -292,6 +298,7 @@ export class DitserveStack extends Stack {
       ...(props.apiReservedConcurrency !== undefined
         ? { reservedConcurrency: props.apiReservedConcurrency }
         : {}),
+      ...(props.corsOrigins !== undefined ? { corsOrigins: props.corsOrigins } : {}),
     });
 
     this.worker = new GpuWorker(this, 'Worker', {

@@ -33,6 +33,7 @@ const SERVE_SETTINGS = [
   'sweepSeconds',
   'requeueSeconds',
   'promptBlocklist',
+  'corsOrigins',
 ] as const;
 
 export const SERVE_HELP = `Usage: ditserve serve [options]      (npm start -- [options])

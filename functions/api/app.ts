@@ -7,30 +7,37 @@ import { MethodNotAllowedError, NotFoundError } from './errors.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { auth } from './middleware/auth.ts';
+import { corsPolicy } from './middleware/cors.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { problemResponse } from './problem.ts';
+import { TAGS } from './schemas/tags.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { filesRoutes } from './routes/files.ts';
 import { generationsRoutes } from './routes/generations.ts';
 import { healthRoutes } from './routes/health.ts';
 import { imagesRoutes } from './routes/images.ts';
 import { modelsRoutes } from './routes/models.ts';
+import { playgroundRoutes } from './routes/playground.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
+import { publicBaseUrl } from './public-url.ts';
 
 export const API_VERSION = '1.0.0';
 
 /**
- * The routes anyone may call without a key: health, docs, the OpenAPI document, and signed file
- * URLs (/v1/files, whose signature is their authorization). Every other route under /v1 needs a
+ * The routes anyone may call without a key: health, docs (and Swagger UI's files), the playground
+ * (a static page: its calls carry the key), the OpenAPI document, and signed file URLs
+ * (/v1/files, whose signature is their authorization). Every other route under /v1 needs a
  * key, so a new route is a tenant's by default. Patterns as Hono matches them (`/x/*` also
  * matches `/x`).
  */
 export const PUBLIC_ROUTES: readonly string[] = [
   '/healthz',
   '/readyz',
-  '/docs',
+  '/docs/*',
+  '/',
+  '/playground/*',
   '/openapi.json',
   '/v1/files/*',
 ];
@@ -54,9 +61,12 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     c.set('limits', limits);
     await next();
   });
+  // Before auth, so that preflights (which carry no key) are answered.
+  if (deps.corsOrigins) app.use('*', corsPolicy(deps.corsOrigins));
 
   app.route('/', healthRoutes());
   app.route('/', docsRoutes());
+  app.route('/', playgroundRoutes());
   app.route('/', filesRoutes());
   app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
@@ -65,8 +75,9 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
       version: API_VERSION,
       description: 'Text-to-image generation with Diffusion Transformers. See docs/api.md.',
     },
-    servers: [{ url: new URL(c.req.url).origin }],
+    servers: [{ url: publicBaseUrl(c) || '/' }],
     security: [{ bearer: [] }],
+    tags: TAGS,
   }));
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

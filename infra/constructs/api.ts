@@ -8,6 +8,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { copyApiAssetsCommands } from '../api-assets.ts';
 import { copyModelMetadataCommands, REPO_ROOT } from '../model-files.ts';
 import { lambdaBundling } from './bundling.ts';
 import { lambdaExecutionRole } from './lambda-role.ts';
@@ -32,6 +33,11 @@ export interface DitserveApiProps {
   readonly webAclArn?: string;
   /** @default - unreserved (the account's shared concurrency) */
   readonly reservedConcurrency?: number;
+  /**
+   * Browser origins that may call the API (DITSERVE_CORS_ORIGINS), or `['*']` for any.
+   * @default - none: CORS off, browsers on other origins cannot read answers
+   */
+  readonly corsOrigins?: readonly string[];
   /**
    * How long one request may run: SSE streams and `Prefer: wait` hold it open.
    * @default Duration.minutes(5)
@@ -91,6 +97,9 @@ export class DitserveApi extends Construct {
       environment: {
         ...props.environment,
         DITSERVE_MODEL_DIRS: `/var/task/models/${props.model}`,
+        ...(props.corsOrigins?.length
+          ? { DITSERVE_CORS_ORIGINS: props.corsOrigins.join(',') }
+          : {}),
         // SSE streams and `Prefer: wait` end before the function's timeout would cut them.
         DITSERVE_MAX_STREAM_SECONDS: String(Math.max(10, timeout.toSeconds() - 30)),
         DITSERVE_MAX_WAIT_SECONDS: String(Math.min(60, Math.max(0, timeout.toSeconds() - 30))),
@@ -101,8 +110,12 @@ export class DitserveApi extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_input, outputDir) =>
-            copyModelMetadataCommands(modelDir, outputDir, props.model),
+          // The model's JSON files (requests are checked against them), Swagger UI and the
+          // playground (pages served from the function itself).
+          afterBundling: (_input, outputDir) => [
+            ...copyModelMetadataCommands(modelDir, outputDir, props.model),
+            ...copyApiAssetsCommands(outputDir),
+          ],
         },
       }),
     });

@@ -1,6 +1,15 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
+import type { z } from '@hono/zod-openapi';
+import {
+  Generation,
+  GenerationCreate,
+  GenerationList,
+} from '../../functions/api/schemas/generation.ts';
 import type { GenerationView } from '../../functions/api/schemas/generation.ts';
+import { Model, ModelList } from '../../functions/api/schemas/model.ts';
+import { OpenAiImageRequest, OpenAiImagesResponse } from '../../functions/api/schemas/openai.ts';
+import { ProblemSchema } from '../../functions/api/schemas/problem.ts';
 import { makeApi } from './harness.ts';
 
 interface Schema {
@@ -13,14 +22,23 @@ interface Schema {
   $ref?: string;
 }
 
+interface MediaType {
+  schema: Schema;
+  example?: unknown;
+}
+
 interface Operation {
-  requestBody?: { content: Record<string, { schema: Schema }> };
-  responses: Record<string, { content?: Record<string, unknown> }>;
+  tags?: string[];
+  operationId?: string;
+  summary?: string;
+  requestBody?: { content: Record<string, MediaType> };
+  responses: Record<string, { content?: Record<string, MediaType> }>;
   parameters?: { name: string; in: string }[];
 }
 
 interface Document {
   openapi: string;
+  tags?: { name: string; description?: string }[];
   paths: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, Schema>; securitySchemes: Record<string, unknown> };
 }
@@ -39,8 +57,28 @@ function openApiPath(honoPath: string): string {
   return honoPath.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}');
 }
 
-/** Routes that are not part of the API contract: the docs page and the document itself. */
-const UNDOCUMENTED = new Set(['GET /docs', 'GET /openapi.json']);
+/**
+ * Routes that are not part of the API contract: the pages for browsers (the docs and the
+ * playground, with their files) and the document itself.
+ */
+const UNDOCUMENTED = new Set([
+  'GET /docs',
+  'GET /docs/assets/init.js',
+  'GET /docs/assets/{file}',
+  'GET /',
+  'GET /playground',
+  'GET /playground/{file}',
+  'GET /openapi.json',
+]);
+
+/** Every operation of the document as [`METHOD path`, operation]. */
+function operations(doc: Document): [string, Operation][] {
+  return Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops)
+      .filter(([m]) => METHODS.has(m))
+      .map(([m, op]): [string, Operation] => [`${m.toUpperCase()} ${path}`, op]),
+  );
+}
 
 describe('GET /openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
@@ -155,6 +193,87 @@ describe('GET /openapi.json', () => {
         });
         expect(response.status).toBe(202);
       }
+    }
+  });
+
+  it('gives every operation one declared tag, a unique operationId and a summary', async () => {
+    const { doc } = await documentAndApp();
+    const ops = operations(doc);
+    expect(ops.length).toBeGreaterThan(10);
+    const declared = new Set((doc.tags ?? []).map((t) => t.name));
+    const ids = new Map<string, string>();
+    for (const [name, op] of ops) {
+      expect(op.tags, name).toHaveLength(1);
+      expect(declared, name).toContain(op.tags?.[0]);
+      expect(op.operationId, name).toMatch(/^[a-z][A-Za-z]+$/);
+      expect(ids.get(op.operationId ?? ''), `${name} repeats an operationId`).toBeUndefined();
+      ids.set(op.operationId ?? '', name);
+      expect(op.summary?.length ?? 0, name).toBeGreaterThan(0);
+    }
+    // Every declared tag is used: /docs shows no empty group.
+    expect([...declared].sort()).toEqual([...new Set(ops.map(([, op]) => op.tags?.[0]))].sort());
+    for (const tag of doc.tags ?? []) expect(tag.description, tag.name).toBeTruthy();
+  });
+
+  it('has an example for every operation, and each example passes its own schema', async () => {
+    const { doc } = await documentAndApp();
+    for (const [name, op] of operations(doc)) {
+      const media = [
+        ...Object.values(op.requestBody?.content ?? {}),
+        ...Object.entries(op.responses)
+          .filter(([status]) => status.startsWith('2'))
+          .flatMap(([, r]) => Object.values(r.content ?? {})),
+      ];
+      const parameterExamples = (op.parameters ?? []).filter(
+        (p) => (p as { schema?: Schema }).schema?.example !== undefined,
+      );
+      expect(
+        media.some((m) => m.example !== undefined) || parameterExamples.length > 0,
+        `${name} has no example`,
+      ).toBe(true);
+    }
+    const exampleOf = (path: string, method: string, status?: string): unknown => {
+      const op = doc.paths[path]?.[method];
+      const content = status ? op?.responses[status]?.content : op?.requestBody?.content;
+      return Object.values(content ?? {})[0]?.example;
+    };
+    const schemas: [unknown, z.ZodType][] = [
+      [exampleOf('/v1/generations', 'post'), GenerationCreate],
+      [exampleOf('/v1/generations', 'post', '202'), Generation],
+      [exampleOf('/v1/generations', 'post', '200'), Generation],
+      [exampleOf('/v1/generations', 'post', '422'), ProblemSchema],
+      [exampleOf('/v1/generations', 'get', '200'), GenerationList],
+      [exampleOf('/v1/generations/{id}', 'get', '200'), Generation],
+      [exampleOf('/v1/generations/{id}/cancel', 'post', '200'), Generation],
+      [exampleOf('/v1/models', 'get', '200'), ModelList],
+      [exampleOf('/v1/models/{id}', 'get', '200'), Model],
+      [exampleOf('/v1/images/generations', 'post'), OpenAiImageRequest],
+      [exampleOf('/v1/images/generations', 'post', '200'), OpenAiImagesResponse],
+    ];
+    for (const [example, schema] of schemas) {
+      expect(example).toBeDefined();
+      expect(schema.safeParse(example).error).toBeUndefined();
+    }
+  });
+
+  it('the request example of POST /v1/generations is accepted by the API', async () => {
+    const { api, doc } = await documentAndApp();
+    const example = Object.values(doc.paths['/v1/generations']?.post?.requestBody?.content ?? {})[0]
+      ?.example;
+    const response = await api.call(api.alice, 'POST', '/v1/generations', example);
+    expect(response.status, await response.clone().text()).toBe(202);
+  });
+
+  it('marks the public operations as needing no key', async () => {
+    const { doc } = await documentAndApp();
+    for (const [path, method] of [
+      ['/healthz', 'get'],
+      ['/readyz', 'get'],
+      ['/v1/files/{key}', 'get'],
+    ] as const) {
+      expect((doc.paths[path]?.[method] as { security?: unknown } | undefined)?.security).toEqual(
+        [],
+      );
     }
   });
 });

@@ -3,15 +3,28 @@ import { BlobNotFoundError } from '../../../core/ports/blob-store.ts';
 import { NotFoundError, UrlExpiredError } from '../errors.ts';
 import { createRouter } from '../router.ts';
 import { NOT_FOUND } from '../schemas/problem.ts';
+import { TAG } from '../schemas/tags.ts';
 
 const file = createRoute({
   method: 'get',
   path: '/v1/files/{key}',
+  tags: [TAG.files],
+  operationId: 'getFile',
   summary: 'An output image behind a signed, expiring URL (local deployments)',
+  // The URL's signature authorizes it, not an API key.
+  security: [],
   description: 'On AWS, outputs are presigned S3 URLs instead; this route exists only locally.',
   request: {
-    params: z.object({ key: z.string().openapi({ param: { name: 'key', in: 'path' } }) }),
-    query: z.object({ expires: z.coerce.number().int(), sig: z.string().max(128) }),
+    params: z.object({
+      key: z.string().openapi({
+        param: { name: 'key', in: 'path' },
+        example: 'jobs/local/gen_01JD6QF8Y6T2M5VZ0K3X4W7N9B/out/0.png',
+      }),
+    }),
+    query: z.object({
+      expires: z.coerce.number().int().openapi({ example: 1767610801 }),
+      sig: z.string().max(128).openapi({ example: 'q3v1x0nS2lqKq0uB7y1m9dT4hE2fZc8wV5aR6pY0kJg' }),
+    }),
   },
   responses: {
     200: {

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { json } from '../schemas/problem.ts';
 import { createRouter } from '../router.ts';
+import { TAG } from '../schemas/tags.ts';
 
 const Health = z
   .object({
@@ -12,19 +13,28 @@ const Health = z
 const live = createRoute({
   method: 'get',
   path: '/healthz',
+  tags: [TAG.health],
+  operationId: 'liveness',
   summary: 'Liveness: the API process answers',
+  security: [],
   responses: {
-    200: json(Health, 'Alive.'),
+    200: json(Health, 'Alive.', { status: 'ok' }),
   },
 });
 
 const ready = createRoute({
   method: 'get',
   path: '/readyz',
+  tags: [TAG.health],
+  operationId: 'readiness',
   summary: 'Readiness: the job store and the queue answer',
+  security: [],
   responses: {
-    200: json(Health, 'Ready.'),
-    503: json(Health, 'A dependency is down.'),
+    200: json(Health, 'Ready.', { status: 'ok', checks: { job_store: 'ok', queue: 'ok' } }),
+    503: json(Health, 'A dependency is down.', {
+      status: 'unavailable',
+      checks: { job_store: 'ok', queue: 'unavailable: connection refused' },
+    }),
   },
 });
 

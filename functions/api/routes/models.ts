@@ -4,6 +4,8 @@ import { createRouter } from '../router.ts';
 import { OUTPUT_FORMATS } from '../schemas/generation.ts';
 import { Model, ModelList } from '../schemas/model.ts';
 import { COMMON_ERRORS, NOT_FOUND, json } from '../schemas/problem.ts';
+import { MODEL_EXAMPLE } from '../schemas/examples.ts';
+import { TAG } from '../schemas/tags.ts';
 
 function modelView(m: ModelInfo): z.infer<typeof Model> {
   return {
@@ -39,9 +41,11 @@ function modelView(m: ModelInfo): z.infer<typeof Model> {
 const list = createRoute({
   method: 'get',
   path: '/v1/models',
+  tags: [TAG.models],
+  operationId: 'listModels',
   summary: 'Models you can ask for, with their limits and defaults',
   responses: {
-    200: json(ModelList, 'All models.'),
+    200: json(ModelList, 'All models.', { object: 'list', data: [MODEL_EXAMPLE] }),
     ...COMMON_ERRORS,
   },
 });
@@ -49,6 +53,8 @@ const list = createRoute({
 const get = createRoute({
   method: 'get',
   path: '/v1/models/{id}',
+  tags: [TAG.models],
+  operationId: 'getModel',
   summary: 'One model',
   request: {
     params: z.object({
@@ -59,7 +65,7 @@ const get = createRoute({
     }),
   },
   responses: {
-    200: json(Model, 'The model.'),
+    200: json(Model, 'The model.', MODEL_EXAMPLE),
     ...COMMON_ERRORS,
     ...NOT_FOUND,
   },

@@ -5,6 +5,7 @@ import { NotFoundError } from '../errors.ts';
 import { createRouter, notFoundHook } from '../router.ts';
 import { IdParam } from '../schemas/generation.ts';
 import { COMMON_ERRORS, json, CONFLICT, NOT_FOUND } from '../schemas/problem.ts';
+import { TAG } from '../schemas/tags.ts';
 import { ensureWebhookSecret, rotateWebhookSecret } from '../services/webhook-secret.ts';
 
 const Secret = z
@@ -26,27 +27,57 @@ const Delivery = z.object({
   next_retry_at: z.string().optional(),
 });
 
+const SECRET_EXAMPLE = 'whsec_c2VjcmV0IGV4YW1wbGUgZm9yIHRoZSBkb2N1bWVudA==';
+
 const getSecret = createRoute({
   method: 'get',
   path: '/v1/webhooks/secret',
+  tags: [TAG.webhooks],
+  operationId: 'getWebhookSecret',
   summary: 'Your webhook signing secret (created on first use)',
-  responses: { 200: json(Secret, 'The current secret.'), ...COMMON_ERRORS },
+  responses: {
+    200: json(Secret, 'The current secret.', { secret: SECRET_EXAMPLE, previous: [] }),
+    ...COMMON_ERRORS,
+  },
 });
 
 const rotate = createRoute({
   method: 'post',
   path: '/v1/webhooks/secret/rotate',
+  tags: [TAG.webhooks],
+  operationId: 'rotateWebhookSecret',
   summary: 'Rotate the signing secret; the old one keeps signing for 24 h',
-  responses: { 200: json(Secret, 'The new secret and those still signing.'), ...COMMON_ERRORS },
+  responses: {
+    200: json(Secret, 'The new secret and those still signing.', {
+      secret: 'whsec_Ym9iIHJvdGF0ZWQgdGhpcyBzZWNyZXQgb24gdHVlc2RheQ==',
+      previous: [SECRET_EXAMPLE],
+    }),
+    ...COMMON_ERRORS,
+  },
 });
 
 const deliveries = createRoute({
   method: 'get',
   path: '/v1/generations/{id}/webhook/deliveries',
+  tags: [TAG.webhooks],
+  operationId: 'listWebhookDeliveries',
   summary: 'Webhook delivery attempts for a generation, oldest first',
   request: { params: IdParam },
   responses: {
-    200: json(z.object({ object: z.literal('list'), data: z.array(Delivery) }), 'Attempts.'),
+    200: json(z.object({ object: z.literal('list'), data: z.array(Delivery) }), 'Attempts.', {
+      object: 'list',
+      data: [
+        {
+          webhook_id: 'msg_Qm3x7v0cJ8d2WfK1nT5yH9aLpZr',
+          type: 'generation.succeeded',
+          attempt: 1,
+          at: '2026-01-05T10:00:01.600Z',
+          outcome: 'delivered',
+          status_code: 200,
+          duration_ms: 84,
+        },
+      ],
+    }),
     ...COMMON_ERRORS,
     ...NOT_FOUND,
   },
@@ -55,10 +86,15 @@ const deliveries = createRoute({
 const redeliver = createRoute({
   method: 'post',
   path: '/v1/generations/{id}/webhook/redeliver',
+  tags: [TAG.webhooks],
+  operationId: 'redeliverWebhook',
   summary: 'Send a finished generation’s terminal webhook again (same webhook-id)',
   request: { params: IdParam },
   responses: {
-    202: json(z.object({ webhook_id: z.string(), type: z.string() }), 'Queued for delivery.'),
+    202: json(z.object({ webhook_id: z.string(), type: z.string() }), 'Queued for delivery.', {
+      webhook_id: 'msg_Qm3x7v0cJ8d2WfK1nT5yH9aLpZr',
+      type: 'generation.succeeded',
+    }),
     ...COMMON_ERRORS,
     ...NOT_FOUND,
     ...CONFLICT,

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PROBLEM_EXAMPLE } from './examples.ts';
 
 export const ProblemSchema = z
   .object({
@@ -32,7 +33,12 @@ export const BODY_ERRORS = {
   400: problem('The body is not valid JSON.'),
   413: problem('The body is larger than the limit.'),
   415: problem('Content-Type is not application/json.'),
-  422: problem('The body breaks the contract: every offending field is listed.'),
+  422: {
+    ...problem('The body breaks the contract: every offending field is listed.'),
+    content: {
+      'application/problem+json': { schema: ProblemSchema, example: PROBLEM_EXAMPLE },
+    },
+  },
 } as const;
 
 export const NOT_FOUND = { 404: problem('No such resource for this API key’s tenant.') } as const;
@@ -40,8 +46,10 @@ export const CONFLICT = {
   409: problem('The request conflicts with the resource’s state.'),
 } as const;
 
-/** A JSON response of `schema` for the OpenAPI document. */
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+/** A JSON response of `schema` for the OpenAPI document, with an example when given. */
+export const json = <T extends z.ZodType>(schema: T, description: string, example?: unknown) => ({
   description,
-  content: { 'application/json': { schema } },
+  content: {
+    'application/json': example === undefined ? { schema } : { schema, example },
+  },
 });
