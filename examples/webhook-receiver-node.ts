@@ -1,14 +1,11 @@
 /**
- * A webhook receiver on plain `node:http` (what an Express handler does with `express.raw()`):
+ * A webhook receiver on plain `node:http`:
  * read the raw body, verify, deduplicate by `webhook-id`, answer 2xx quickly.
  *
  *   npx tsx examples/webhook-receiver-node.ts
  *
  * Self-contained like webhook-receiver-hono.ts: it submits a generation with itself as the
- * webhook and exits after the terminal event. In Express:
- *   app.post('/hooks/ditserve', express.raw({ type: 'application/json' }), async (req, res) => {
- *     const event = await verifyWebhook(req.body, req.headers, secrets); … res.sendStatus(204);
- *   });
+ * webhook and exits after the terminal event. The Express version: webhook-receiver-express.ts.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -83,6 +83,12 @@ const CASES: Record<string, () => Promise<void>> = {
     const id = doneId(stdout);
     expect(stdout).toContain(`generation.succeeded ${id} succeeded`);
   },
+  'webhook-receiver-express.ts': async () => {
+    const stdout = await runExample('webhook-receiver-express.ts', withWorker);
+    const id = doneId(stdout);
+    expect(stdout).toContain(`generation.succeeded ${id} succeeded`);
+    expect(stdout).toContain(`done ${id} generation.succeeded`);
+  },
   'openai-sdk.ts': async () => {
     const stdout = await runExample('openai-sdk.ts', withWorker);
     const id = doneId(stdout);
