@@ -98,6 +98,7 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
   const logger = jsonLogger('ditserve');
   const modelDirs = modelDirsFrom(env, v.model);
   const aws = read(env, SETTINGS.backend, v.backend) === 'aws';
+  const workers = aws && v.workers === undefined ? 0 : read(env, SETTINGS.workers, v.workers);
   const stack = await startEmbedded({
     // A deployed stack's bucket and queues: its GPU workers do the work, so none runs here
     // unless asked for, and its key store means keys are always required.
@@ -110,7 +111,7 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
     modelDirs,
     device,
     threads: readOptional(env, SETTINGS.threads, v.threads),
-    workers: aws && v.workers === undefined ? 0 : read(env, SETTINGS.workers, v.workers),
+    workers,
     maxBatchImages: read(env, SETTINGS.batchSize, v['batch-size']),
     requireKeys: aws || read(env, SETTINGS.requireKeys, v['require-keys']),
     allowLoopbackWebhooks: read(env, SETTINGS.allowLocalWebhooks, v['allow-local-webhooks']),
@@ -145,7 +146,9 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
       : '';
   process.stderr.write(
     `\nditserve is listening on ${stack.url}  (data: ${stack.dataDir}, device: ${device})\n${auth}${linksHint}` +
-      `Loading the model… /healthz answers now; jobs start once the worker is ready.\n\n` +
+      (workers === 0
+        ? `No worker runs here: jobs wait for the ones that poll the same queue.\n\n`
+        : `Loading the model… /healthz answers now; jobs start once the worker is ready.\n\n`) +
       `First request:\n` +
       `  curl -s ${stack.url}/v1/generations${bearer} -H 'content-type: application/json' -H 'prefer: wait=60' \\\n` +
       `    -d '{"prompt": "a red circle left of a blue square"}'\n` +
@@ -163,7 +166,11 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
     stop,
   ]);
   if (loaded === 'ready') {
-    process.stderr.write(`ditserve: worker ready (${modelDirs.join(', ')} on ${device}).\n`);
+    process.stderr.write(
+      workers === 0
+        ? `ditserve: API ready (no worker here).\n`
+        : `ditserve: worker ready (${modelDirs.join(', ')} on ${device}).\n`,
+    );
     await stop;
   }
   process.stderr.write(`ditserve: ${await stop}: draining…\n`);
