@@ -43,7 +43,7 @@ export default defineConfig(
               message: 'core/ imports nothing above it (ports and adapters only).',
             },
             {
-              regex: '^(onnxruntime-node|sharp)$',
+              regex: '^(onnxruntime-node|koffi|sharp)$',
               message: 'core/ runs no models and encodes no images.',
             },
           ],
@@ -60,11 +60,14 @@ export default defineConfig(
         {
           patterns: [
             {
-              regex: '(^|/)gpu-worker/src/(sampler|worker)/',
+              regex: '(^|/)gpu-worker/src/(sampler|worker|runner)/',
               message:
                 'The API and the Lambdas see models only through gpu-worker/src/model-contract (no onnxruntime in a Lambda bundle).',
             },
-            { regex: '^onnxruntime-node$', message: 'No onnxruntime in a Lambda bundle.' },
+            {
+              regex: '^(onnxruntime-node|koffi)$',
+              message: 'No onnxruntime (nor its native runner) in a Lambda bundle.',
+            },
           ],
         },
       ],
@@ -77,7 +80,10 @@ export default defineConfig(
         'error',
         {
           patterns: [
-            { regex: '^onnxruntime-node$', message: 'The model contract is onnxruntime-free.' },
+            {
+              regex: '^(onnxruntime-node|koffi)$|/runner/',
+              message: 'The model contract is onnxruntime-free.',
+            },
             {
               regex:
                 '/sampler/(index|execution|model|components|generate|encode|png|pixels|guidance)\\.ts$',

@@ -36,6 +36,7 @@ import {
 } from '../gpu-worker/src/sampler/index.ts';
 import type { ModelConfig, OnnxComponent } from '../gpu-worker/src/sampler/model-config.ts';
 import { PromptTokenizer } from '../gpu-worker/src/sampler/tokenizer.ts';
+import { stockRunnerFrom } from '../gpu-worker/src/runner/stock-runner.ts';
 import { machine, median, repeatMs, report, round, table } from './lib/stats.ts';
 
 const { values } = parseArgs({
@@ -191,14 +192,16 @@ async function modelWith(
 ): Promise<DitModel> {
   const config = await readModelConfig(dir);
   const tokenizer = new PromptTokenizer(config.tokenizerJson, config.tokenizerConfig);
-  const open = (component: OnnxComponent) =>
-    ort.InferenceSession.create(
-      join(config.componentDirs[component] ?? '', config.manifest.variants.cpu),
-      {
-        executionProviders: ['cpu'],
-        logSeverityLevel: 3,
-        ...options,
-      },
+  const open = async (component: OnnxComponent) =>
+    stockRunnerFrom(
+      await ort.InferenceSession.create(
+        join(config.componentDirs[component] ?? '', config.manifest.variants.cpu),
+        {
+          executionProviders: ['cpu'],
+          logSeverityLevel: 3,
+          ...options,
+        },
+      ),
     );
   const textEncoder = await open('text_encoder');
   const transformer = await open('transformer');

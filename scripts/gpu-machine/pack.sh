@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs what the GPU machine lacks (it has CUDA, but no Node.js and no package registry) into two
 # folders that each fit one device call (64 MiB): this machine's node binary, onnxruntime-node
-# 1.29.0 (linux-x64 files) and the 1.29.0 CUDA execution provider built for CUDA 13, with every
+# 1.29.0 (linux-x64 files) with koffi (the native runner's FFI, docs/native-runner.md) and the
+# 1.29.0 CUDA execution provider built for CUDA 13, with every
 # GPU binary but sm_90 (H100/H200) zeroed so it compresses from ~230 MB to ~38 MB. Everything
 # comes from the npm registry. From the repository root:
 #   bash scripts/gpu-machine/pack.sh          -> .gpu-kit/part1, .gpu-kit/part2 (docs/gpu.md)
@@ -11,6 +12,9 @@ out=${1:-$PWD/.gpu-kit}
 cache=${GPU_KIT_CACHE:-$HOME/.cache/ditserve-gpu-kit}
 # The provider must match the core library exactly: hence the pinned onnxruntime-node.
 ort=1.29.0
+# koffi and its prebuilt linux-x64 binary, as package.json pins it.
+koffi=3.3.4
+node_kit=onnxruntime-node-$ort-koffi-$koffi.tar.xz
 provider_pkg=com.github.asus4.onnxruntime.linux-x64-gpu
 provider_ver=0.4.9
 mkdir -p "$out/part1" "$out/part2" "$cache"
@@ -20,13 +24,14 @@ if [[ ! -f $cache/node.xz ]]; then
   xz -T2 -9 -c "$(readlink -f "$(command -v node)")" >"$cache/node.xz.part"
   mv "$cache/node.xz.part" "$cache/node.xz"
 fi
-if [[ ! -f $cache/onnxruntime-node-$ort.tar.xz ]]; then
-  echo "pack: onnxruntime-node@$ort"
+if [[ ! -f $cache/$node_kit ]]; then
+  echo "pack: onnxruntime-node@$ort, koffi@$koffi"
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm init -y >/dev/null && npm install --ignore-scripts --no-audit --no-fund "onnxruntime-node@$ort" >/dev/null)
+  (cd "$tmp" && npm init -y >/dev/null && npm install --ignore-scripts --no-audit --no-fund "onnxruntime-node@$ort" "koffi@$koffi" >/dev/null)
   tar -C "$tmp" -cf - --exclude='bin/napi-v6/darwin' --exclude='bin/napi-v6/win32' \
-    --exclude='bin/napi-v6/linux/arm64' node_modules/onnxruntime-node node_modules/onnxruntime-common |
-    xz -T2 -9 >"$cache/onnxruntime-node-$ort.tar.xz"
+    --exclude='bin/napi-v6/linux/arm64' --exclude='musl_x64' node_modules/onnxruntime-node \
+    node_modules/onnxruntime-common node_modules/koffi node_modules/@koromix/koffi-linux-x64 |
+    xz -T2 -9 >"$cache/$node_kit"
   rm -rf "$tmp"
 fi
 if [[ ! -f $cache/cuda-provider-sm90.so.xz ]]; then
@@ -39,7 +44,7 @@ if [[ ! -f $cache/cuda-provider-sm90.so.xz ]]; then
   cp "$lib/libonnxruntime_providers_shared.so" "$cache/"
   rm -rf "$tmp"
 fi
-cp "$cache/node.xz" "$cache/onnxruntime-node-$ort.tar.xz" "$out/part1/"
+cp "$cache/node.xz" "$cache/$node_kit" "$out/part1/"
 cp "$cache/cuda-provider-sm90.so.xz" "$cache/libonnxruntime_providers_shared.so" "$out/part2/"
 cp "$here/unpack-node.sh" "$out/part1/install.sh"
 cp "$here/unpack-cuda.sh" "$out/part2/install.sh"

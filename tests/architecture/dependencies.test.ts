@@ -84,11 +84,11 @@ describe('the Lambda bundles', () => {
         i.imports.map((x) => x.path),
       );
       expect(
-        imports.filter((p) => p.startsWith('onnxruntime')),
+        imports.filter((p) => p.startsWith('onnxruntime') || p === 'koffi'),
         entry,
       ).toEqual([]);
       const runsModels =
-        /gpu-worker\/src\/(worker\/|sampler\/(index|model|execution|components|generate)\.ts$)/;
+        /gpu-worker\/src\/(worker\/|runner\/|sampler\/(index|model|execution|components|generate)\.ts$)/;
       expect(
         inputs.filter((p) => runsModels.test(p)),
         entry,

@@ -1,13 +1,13 @@
-import * as ort from 'onnxruntime-node';
+import type { Runner, RunnerTensor } from '../runner/runner.ts';
 
 /**
  * Typed calls into the three ONNX graphs, by the input/output names and shapes of the model
  * contract (docs/model-format.md). This is the only file that knows those names.
  */
 
-function output(result: ort.InferenceSession.OnnxValueMapType, name: string): Float32Array {
+function output(result: Readonly<Record<string, RunnerTensor>>, name: string): Float32Array {
   const tensor = result[name];
-  if (!(tensor instanceof ort.Tensor) || !(tensor.data instanceof Float32Array)) {
+  if (tensor?.type !== 'float32') {
     throw new Error(`the ONNX graph did not return a float32 "${name}"`);
   }
   return tensor.data;
@@ -22,13 +22,13 @@ export interface TextEmbeddings {
 
 /** text_encoder: input_ids int64 [B, L] → last_hidden_state [B, L, D], pooled_output [B, D]. */
 export async function encodeText(
-  session: ort.InferenceSession,
+  session: Runner,
   inputIds: BigInt64Array,
   batch: number,
   length: number,
 ): Promise<TextEmbeddings> {
   const result = await session.run({
-    input_ids: new ort.Tensor('int64', inputIds, [batch, length]),
+    input_ids: { type: 'int64', data: inputIds, dims: [batch, length] },
   });
   return { hidden: output(result, 'last_hidden_state'), pooled: output(result, 'pooled_output') };
 }
@@ -48,15 +48,19 @@ export interface TransformerInputs {
 
 /** transformer: the velocity `sample` [B, C, h, w] for the given latents, timesteps and text. */
 export async function predictVelocity(
-  session: ort.InferenceSession,
+  session: Runner,
   x: TransformerInputs,
 ): Promise<Float32Array> {
   const b = x.batch;
   const result = await session.run({
-    hidden_states: new ort.Tensor('float32', x.latents, [b, ...x.latentShape]),
-    timestep: new ort.Tensor('float32', x.timestep, [b]),
-    encoder_hidden_states: new ort.Tensor('float32', x.text.hidden, [b, x.textLength, x.textWidth]),
-    pooled_projections: new ort.Tensor('float32', x.text.pooled, [b, x.textWidth]),
+    hidden_states: { type: 'float32', data: x.latents, dims: [b, ...x.latentShape] },
+    timestep: { type: 'float32', data: x.timestep, dims: [b] },
+    encoder_hidden_states: {
+      type: 'float32',
+      data: x.text.hidden,
+      dims: [b, x.textLength, x.textWidth],
+    },
+    pooled_projections: { type: 'float32', data: x.text.pooled, dims: [b, x.textWidth] },
   });
   const v = output(result, 'sample');
   if (v.length !== x.latents.length) {
@@ -68,13 +72,13 @@ export async function predictVelocity(
 
 /** vae_decoder: latent_sample [B, C, h, w] (already unscaled) → RGB `sample` [B, 3, H, W]. */
 export async function decodeLatents(
-  session: ort.InferenceSession,
+  session: Runner,
   latents: Float32Array,
   batch: number,
   latentShape: readonly [number, number, number],
 ): Promise<Float32Array> {
   const result = await session.run({
-    latent_sample: new ort.Tensor('float32', latents, [batch, ...latentShape]),
+    latent_sample: { type: 'float32', data: latents, dims: [batch, ...latentShape] },
   });
   return output(result, 'sample');
 }

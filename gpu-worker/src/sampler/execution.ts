@@ -1,7 +1,13 @@
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import {
+  cudaListed as stockCudaListed,
+  openRunner,
+  quietOnnxruntimeLog,
+  type Runner,
+  type RunnerKind,
+} from '../runner/index.ts';
 import { DeviceUnavailableError, ModelFileMissingError } from './errors.ts';
 import type { ModelConfig, OnnxComponent } from './model-config.ts';
 
@@ -14,9 +20,14 @@ export interface ExecutionOptions {
   readonly device?: DeviceOption;
   /** CPU only: intra-op threads per session (default: the cores available to this process). */
   readonly threads?: number;
+  /**
+   * Which binding runs the graphs: 'stock' (default) is onnxruntime-node's InferenceSession,
+   * 'native' our own calls into the same library's C API (docs/native-runner.md).
+   */
+  readonly runner?: RunnerKind;
 }
 
-export type Sessions = Partial<Record<OnnxComponent, ort.InferenceSession>>;
+export type Sessions = Partial<Record<OnnxComponent, Runner>>;
 
 export interface OpenedSessions {
   readonly device: Device;
@@ -27,15 +38,7 @@ export interface OpenedSessions {
 
 /** Whether this onnxruntime-node build can load a CUDA execution provider at all. */
 export function cudaListed(): boolean {
-  return ort.listSupportedBackends().some((backend) => backend.name === 'cuda');
-}
-
-function sessionOptions(device: Device, threads: number): ort.InferenceSession.SessionOptions {
-  // Warnings (e.g. about nodes placed on the CPU) go nowhere useful in a CLI or worker log.
-  const common = { graphOptimizationLevel: 'all', logSeverityLevel: 3 } as const;
-  return device === 'cuda'
-    ? { ...common, executionProviders: ['cuda'] }
-    : { ...common, executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 };
+  return stockCudaListed();
 }
 
 async function releaseAll(sessions: Sessions): Promise<void> {
@@ -47,11 +50,14 @@ const MISSING_EXTERNAL_DATA = /External data path does not exist: "([^"]+)"/;
 
 /** A session for the graph at `path`; a missing external weights file is our own error. */
 async function createSession(
+  runner: RunnerKind,
   path: string,
-  options: ort.InferenceSession.SessionOptions,
-): Promise<ort.InferenceSession> {
+  device: Device,
+  threads: number,
+): Promise<Runner> {
   try {
-    return await ort.InferenceSession.create(path, options);
+    // Session options (graph optimization 'all', log level, threads) live in the runners.
+    return await openRunner(runner, path, device === 'cuda' ? { device } : { device, threads });
   } catch (error) {
     const missing = error instanceof Error ? MISSING_EXTERNAL_DATA.exec(error.message) : null;
     if (!missing) throw error;
@@ -63,7 +69,12 @@ async function createSession(
 }
 
 /** Opens one session per component on `device`, or none (releasing any already open). */
-async function openOn(config: ModelConfig, device: Device, threads: number): Promise<Sessions> {
+async function openOn(
+  config: ModelConfig,
+  device: Device,
+  threads: number,
+  runner: RunnerKind,
+): Promise<Sessions> {
   const file = config.manifest.variants[device];
   const sessions: Sessions = {};
   try {
@@ -79,7 +90,7 @@ async function openOn(config: ModelConfig, device: Device, threads: number): Pro
           cause: error,
         });
       }
-      sessions[component] = await createSession(path, sessionOptions(device, threads));
+      sessions[component] = await createSession(runner, path, device, threads);
     }
   } catch (error) {
     await releaseAll(sessions);
@@ -95,7 +106,7 @@ async function openOn(config: ModelConfig, device: Device, threads: number): Pro
  */
 export async function openSessions(
   config: ModelConfig,
-  { device = 'auto', threads = availableParallelism() }: ExecutionOptions = {},
+  { device = 'auto', threads = availableParallelism(), runner = 'stock' }: ExecutionOptions = {},
 ): Promise<OpenedSessions> {
   let fallbackReason: string | null = null;
   if (device !== 'cpu') {
@@ -105,9 +116,13 @@ export async function openSessions(
       // A failed CUDA probe is expected on CPU machines and reported as fallbackReason; without
       // this, onnxruntime's logger prints the provider's load error in red on every start.
       // (Process-wide, and it only takes effect before the first session is created.)
-      if (device === 'auto') ort.env.logLevel = 'fatal';
+      if (device === 'auto') quietOnnxruntimeLog();
       try {
-        return { device: 'cuda', sessions: await openOn(config, 'cuda', threads), fallbackReason };
+        return {
+          device: 'cuda',
+          sessions: await openOn(config, 'cuda', threads, runner),
+          fallbackReason,
+        };
       } catch (error) {
         if (device === 'cuda' && error instanceof ModelFileMissingError) throw error;
         fallbackReason = `CUDA failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -115,5 +130,5 @@ export async function openSessions(
     }
     if (device === 'cuda') throw new DeviceUnavailableError(fallbackReason);
   }
-  return { device: 'cpu', sessions: await openOn(config, 'cpu', threads), fallbackReason };
+  return { device: 'cpu', sessions: await openOn(config, 'cpu', threads, runner), fallbackReason };
 }

@@ -1,4 +1,4 @@
-import type * as ort from 'onnxruntime-node';
+import type { Runner } from '../runner/runner.ts';
 import { decodeLatents, encodeText, predictVelocity } from './components.ts';
 import { ModelFileMissingError } from './errors.ts';
 import { openSessions, type Device, type ExecutionOptions } from './execution.ts';
@@ -17,10 +17,11 @@ export interface DitModel {
   readonly device: Device;
   /** Why device 'auto' ended on the CPU; null otherwise. */
   readonly fallbackReason: string | null;
-  readonly textEncoder: ort.InferenceSession;
-  readonly transformer: ort.InferenceSession;
+  /** One Runner per graph (LoadOptions.runner picks the binding). */
+  readonly textEncoder: Runner;
+  readonly transformer: Runner;
   /** null for pixel-space models. */
-  readonly vaeDecoder: ort.InferenceSession | null;
+  readonly vaeDecoder: Runner | null;
   /** Frees the native sessions; the model is unusable afterwards. */
   release(): Promise<void>;
 }
