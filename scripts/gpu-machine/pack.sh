@@ -17,6 +17,7 @@ koffi=3.3.4
 node_kit=onnxruntime-node-$ort-koffi-$koffi.tar.xz
 provider_pkg=com.github.asus4.onnxruntime.linux-x64-gpu
 provider_ver=0.4.9
+rm -rf "$out/part1" "$out/part2" # a file left from an older pack would ride along in every call
 mkdir -p "$out/part1" "$out/part2" "$cache"
 
 if [[ ! -f $cache/node.xz ]]; then

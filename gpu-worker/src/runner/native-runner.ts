@@ -286,8 +286,12 @@ export async function openNativeRunner(
     }
     check(fn.CreateCpuMemoryInfo(ARENA_ALLOCATOR, MEM_TYPE_DEFAULT, out));
     handles.cpuMemory = take(out, 'CreateCpuMemoryInfo');
-    // Loading parses and optimizes the graph: off the event loop too.
-    check(await callAsync(fn.CreateSession, handles.env, path, so, out));
+    // Loading parses and optimizes the graph: off the event loop on the CPU. A CUDA session is
+    // created on this thread: creating the shipped fp16 transformer's on koffi's worker thread
+    // crashed the process on the GPU machine, the same call made here did not
+    // (docs/native-runner.md).
+    if (options.device === 'cuda') check(fn.CreateSession(handles.env, path, so, out));
+    else check(await callAsync(fn.CreateSession, handles.env, path, so, out));
     handles.session = take(out, 'CreateSession');
     return new NativeRunner(
       api,

@@ -110,13 +110,15 @@ export async function openSessions(
 ): Promise<OpenedSessions> {
   let fallbackReason: string | null = null;
   if (device !== 'cpu') {
-    if (!cudaListed()) {
+    // The native runner does not ask onnxruntime-node's binding (which would load it): it
+    // simply tries CUDA and falls back like any failed attempt.
+    if (runner === 'stock' && !cudaListed()) {
       fallbackReason = 'this onnxruntime-node build lists no CUDA backend';
     } else {
       // A failed CUDA probe is expected on CPU machines and reported as fallbackReason; without
       // this, onnxruntime's logger prints the provider's load error in red on every start.
       // (Process-wide, and it only takes effect before the first session is created.)
-      if (device === 'auto') quietOnnxruntimeLog();
+      if (device === 'auto' && runner === 'stock') quietOnnxruntimeLog();
       try {
         return {
           device: 'cuda',
