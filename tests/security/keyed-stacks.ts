@@ -124,7 +124,7 @@ async function startServe(flags: readonly string[]): Promise<KeyedStack> {
     ],
     { DITSERVE_SWEEP_SECONDS: '0', NODE_NO_WARNINGS: '1' },
   );
-  await serve.waitForText('serve ready', /ditserve: worker ready/, 60_000);
+  await serve.waitForText('serve ready', /ditserve: API ready \(no worker here\)/, 60_000);
   return {
     name: `serve ${flags.join(' ')}`,
     url: `http://127.0.0.1:${port}`,
