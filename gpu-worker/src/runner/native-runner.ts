@@ -130,6 +130,12 @@ class NativeRunner implements Runner {
   readonly #handles: Handles;
   readonly #session: Handle;
   readonly #ioBinding: boolean;
+  /**
+   * CUDA: runs are made on the calling thread. On koffi's worker thread, session creation and
+   * the VAE's runs (cuDNN) crashed the process on the GPU machine (docs/native-runner.md); the
+   * worker keeps its event loop free anyway, by sampling on a worker_thread of its own.
+   */
+  readonly #onCallingThread: boolean;
   readonly #inFlight = new Set<Promise<unknown>>();
   #released: Promise<void> | null = null;
 
@@ -139,7 +145,9 @@ class NativeRunner implements Runner {
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
     ioBinding: boolean,
+    onCallingThread: boolean,
   ) {
+    this.#onCallingThread = onCallingThread;
     this.#api = api;
     this.#handles = handles;
     this.#session = take([handles.session], 'CreateSession');
@@ -161,6 +169,9 @@ class NativeRunner implements Runner {
 
   async #run(feeds: TensorMap, settings: RunSettings): Promise<Record<string, RunnerTensor>> {
     checkFeeds(this.inputNames, feeds);
+    const here = this.#onCallingThread;
+    const call = (f: Parameters<typeof callAsync>[0], ...args: unknown[]): Promise<unknown> =>
+      here ? Promise.resolve(f(...args)) : callAsync(f, ...args);
     const api = this.#api;
     const { fn, check } = api;
     const inputs: Handle[] = [];
@@ -189,11 +200,11 @@ class NativeRunner implements Runner {
         for (const name of this.outputNames) {
           check(fn.BindOutputToDevice(binding, name, this.#handles.cpuMemory));
         }
-        check(await callAsync(fn.RunWithBinding, this.#session, runOptions, binding));
+        check(await call(fn.RunWithBinding, this.#session, runOptions, binding));
         this.#boundOutputs(binding, outputs);
       } else {
         check(
-          await callAsync(
+          await call(
             fn.Run,
             this.#session,
             runOptions,
@@ -299,6 +310,7 @@ export async function openNativeRunner(
       names(api, handles.session, 'Input'),
       names(api, handles.session, 'Output'),
       options.ioBinding ?? false,
+      options.device === 'cuda',
     );
   } catch (error) {
     releaseHandles(api, handles);

@@ -9,8 +9,7 @@ let loaded: typeof Ort | undefined;
 
 /**
  * onnxruntime-node, loaded on first use rather than at import, so that a process running only
- * the native runner never loads a second binding to the same library (one of the suspects of the
- * CUDA crash in docs/native-runner.md, which this alone did not cure).
+ * the native runner never loads a second binding (and a second env) for the same library.
  */
 function binding(): typeof Ort {
   loaded ??= requireHere('onnxruntime-node') as typeof Ort;
