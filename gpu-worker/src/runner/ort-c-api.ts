@@ -128,6 +128,9 @@ let loaded: OrtCApi | undefined;
 export function ortCApi(): OrtCApi {
   if (loaded) return loaded;
   const koffi = loadKoffi();
+  // onnxruntime-node's binding first: loaded after this library was opened here, it crashed
+  // the process at its first session (on the CPU, every time); in this order both work.
+  requireHere('onnxruntime-node');
   const lib = koffi.load(libonnxruntimePath());
   const base = lib.func('void *OrtGetApiBase()')() as Handle;
   const getApi = koffi.decode(

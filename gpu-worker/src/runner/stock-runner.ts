@@ -1,20 +1,7 @@
-import * as nodeModule from 'node:module';
-import type * as Ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { OrtError, RunnerReleasedError } from './errors.ts';
 import { checkFeeds } from './feeds.ts';
 import type { Runner, RunnerOptions, RunnerTensor, TensorMap } from './runner.ts';
-
-const requireHere = nodeModule.createRequire(import.meta.url);
-let loaded: typeof Ort | undefined;
-
-/**
- * onnxruntime-node, loaded on first use rather than at import, so that a process running only
- * the native runner never loads a second binding (and a second env) for the same library.
- */
-function binding(): typeof Ort {
-  loaded ??= requireHere('onnxruntime-node') as typeof Ort;
-  return loaded;
-}
 
 /**
  * The Runner over onnxruntime-node's InferenceSession: the sampler's behaviour before the port
@@ -22,7 +9,7 @@ function binding(): typeof Ort {
  * only the device id (docs/native-runner.md).
  */
 
-function sessionOptions(options: RunnerOptions): Ort.InferenceSession.SessionOptions {
+function sessionOptions(options: RunnerOptions): ort.InferenceSession.SessionOptions {
   // Warnings (e.g. about nodes placed on the CPU) go nowhere useful in a CLI or worker log.
   const common = {
     graphOptimizationLevel: 'all',
@@ -46,14 +33,14 @@ function sessionOptions(options: RunnerOptions): Ort.InferenceSession.SessionOpt
   };
 }
 
-function toOrt(tensor: RunnerTensor): Ort.Tensor {
+function toOrt(tensor: RunnerTensor): ort.Tensor {
   return tensor.type === 'float32'
-    ? new (binding().Tensor)('float32', tensor.data, tensor.dims)
-    : new (binding().Tensor)('int64', tensor.data, tensor.dims);
+    ? new ort.Tensor('float32', tensor.data, tensor.dims)
+    : new ort.Tensor('int64', tensor.data, tensor.dims);
 }
 
-function fromOrt(name: string, value: Ort.OnnxValue): RunnerTensor {
-  if (value instanceof binding().Tensor) {
+function fromOrt(name: string, value: ort.OnnxValue): RunnerTensor {
+  if (value instanceof ort.Tensor) {
     if (value.data instanceof Float32Array) {
       return { type: 'float32', data: value.data, dims: value.dims };
     }
@@ -75,7 +62,7 @@ class StockRunner implements Runner {
   readonly outputNames: readonly string[];
   #released: Promise<void> | null = null;
 
-  constructor(readonly session: Ort.InferenceSession) {
+  constructor(readonly session: ort.InferenceSession) {
     this.inputNames = session.inputNames;
     this.outputNames = session.outputNames;
   }
@@ -83,9 +70,9 @@ class StockRunner implements Runner {
   async run(feeds: TensorMap): Promise<Record<string, RunnerTensor>> {
     if (this.#released) throw new RunnerReleasedError('run() on a released runner');
     checkFeeds(this.inputNames, feeds);
-    const inputs: Record<string, Ort.Tensor> = {};
+    const inputs: Record<string, ort.Tensor> = {};
     for (const [name, tensor] of Object.entries(feeds)) inputs[name] = toOrt(tensor);
-    let result: Ort.InferenceSession.OnnxValueMapType;
+    let result: ort.InferenceSession.OnnxValueMapType;
     try {
       result = await this.session.run(inputs);
     } catch (error) {
@@ -111,14 +98,14 @@ class StockRunner implements Runner {
 }
 
 /** A Runner over a session opened elsewhere (e.g. a bench's own session options). */
-export function stockRunnerFrom(session: Ort.InferenceSession): Runner {
+export function stockRunnerFrom(session: ort.InferenceSession): Runner {
   return new StockRunner(session);
 }
 
 /** Opens `path` with onnxruntime-node; onnxruntime's refusal is an OrtError with its message. */
 export async function openStockRunner(path: string, options: RunnerOptions): Promise<Runner> {
   try {
-    return new StockRunner(await binding().InferenceSession.create(path, sessionOptions(options)));
+    return new StockRunner(await ort.InferenceSession.create(path, sessionOptions(options)));
   } catch (error) {
     throw translate(error);
   }
@@ -126,9 +113,7 @@ export async function openStockRunner(path: string, options: RunnerOptions): Pro
 
 /** Whether this onnxruntime-node build can load a CUDA execution provider at all. */
 export function cudaListed(): boolean {
-  return binding()
-    .listSupportedBackends()
-    .some((backend) => backend.name === 'cuda');
+  return ort.listSupportedBackends().some((backend) => backend.name === 'cuda');
 }
 
 /**
@@ -136,5 +121,5 @@ export function cudaListed(): boolean {
  * an expected failed CUDA probe would otherwise print the provider's load error in red.
  */
 export function quietOnnxruntimeLog(): void {
-  binding().env.logLevel = 'fatal';
+  ort.env.logLevel = 'fatal';
 }
