@@ -210,6 +210,7 @@ async function modelWith(
   return {
     config,
     tokenizer,
+    runner: 'stock',
     device: 'cpu',
     fallbackReason: null,
     textEncoder,

@@ -99,6 +99,16 @@ export const SETTINGS = {
     description: 'where models run (auto: CUDA when it works)',
     readBy: ['worker', 'serve'],
   },
+  runner: {
+    kind: 'string',
+    env: 'DITSERVE_RUNNER',
+    flag: '--runner',
+    default: 'stock',
+    choices: ['stock', 'native'],
+    description:
+      'how ONNX graphs run: onnxruntime-node, or ditserve’s own binding to the same library’s C API (docs/native-runner.md); native falls back to stock, logged once, where it cannot load',
+    readBy: ['worker', 'serve'],
+  },
   threads: {
     kind: 'int',
     env: 'DITSERVE_THREADS',

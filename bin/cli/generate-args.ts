@@ -28,6 +28,7 @@ Options:
       --sampler <name>     ${SAMPLER_NAMES.join(' | ')} (default: the model's)
       --device <name>      ${DEVICE_OPTIONS.join(' | ')} (default: auto = CUDA if it works, else CPU)
       --threads <int>      CPU threads per model component (default: all available cores)
+      --runner <name>      stock | native: onnxruntime-node, or ditserve's C API binding (default: stock)
   -f, --format <name>      ${IMAGE_FORMATS.join(' | ')} (default: from the --output extension, else png)
       --quality <1-100>    WebP/JPEG quality, local only (default: 90)
       --open               open the image(s) with the desktop's viewer when done
@@ -45,6 +46,7 @@ export interface GenerateArgs {
   readonly model: string | undefined;
   readonly device: DeviceOption;
   readonly threads: number | undefined;
+  readonly runner: 'stock' | 'native';
   readonly format: ImageFormat;
   readonly quality: number | undefined;
   readonly open: boolean;
@@ -168,6 +170,7 @@ export function parseGenerateArgs(
         sampler: { type: 'string' },
         device: { type: 'string' },
         threads: { type: 'string' },
+        runner: { type: 'string' },
         format: { type: 'string', short: 'f' },
         quality: { type: 'string' },
         open: { type: 'boolean', default: false },
@@ -215,6 +218,7 @@ export function parseGenerateArgs(
     model: v.model,
     device: oneOf('device', v.device, DEVICE_OPTIONS) ?? 'auto',
     threads: positiveInt('threads', v.threads),
+    runner: oneOf('runner', v.runner, ['stock', 'native'] as const) ?? 'stock',
     format,
     quality: positiveInt('quality', v.quality, 100),
     open: v.open,

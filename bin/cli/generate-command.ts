@@ -104,6 +104,7 @@ async function generateHere(args: GenerateArgs): Promise<number> {
   );
   const model = await loadModel(dir, {
     device: args.device,
+    runner: args.runner,
     ...(args.threads === undefined ? {} : { threads: args.threads }),
   });
   const t1 = performance.now();

@@ -39,6 +39,8 @@ export interface EmbeddedOptions {
   readonly modelDirs: readonly string[];
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
+  /** The ONNX binding of the workers (DITSERVE_RUNNER). @default 'stock' */
+  readonly runner?: 'stock' | 'native' | undefined;
   /** Worker loops in this process (each holds its own model sessions). */
   readonly workers: number;
   readonly maxBatchImages: number;
@@ -178,8 +180,17 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
       const sampler = await openSampler(options.modelDirs, {
         device: options.device,
         threads: options.threads,
+        runner: options.runner,
       });
       samplers.push(sampler);
+      for (const model of i === 0 ? sampler.models.values() : []) {
+        if (model.runnerFallback !== null) {
+          options.logger.warn('native runner unavailable: the stock binding runs this model', {
+            model: model.name,
+            reason: model.runnerFallback,
+          });
+        }
+      }
       if (stopping.now) return;
       const worker = new Worker({
         jobs,

@@ -122,6 +122,33 @@ describe('ditserve generate', () => {
     );
   });
 
+  it('gives the same bytes through the native runner (--runner native) as through the stock one', async () => {
+    const files = await Promise.all(
+      ['stock', 'native'].map(async (runner) => {
+        const out = join(dir, `runner-${runner}.png`);
+        const run = await ditserve(
+          'generate',
+          'a red circle',
+          '-o',
+          out,
+          '--seed',
+          '5',
+          '--steps',
+          '3',
+          '--model',
+          modelDir,
+          '--device',
+          'cpu',
+          '--runner',
+          runner,
+        );
+        expect(run.code).toBe(0);
+        return readFile(out);
+      }),
+    );
+    expect(files[1]?.equals(files[0] ?? Buffer.alloc(0))).toBe(true);
+  });
+
   it('exits 1 naming the folder when the model is missing, with a JSON error under --json', async () => {
     const missing = join(dir, 'nowhere');
     const run = await ditserve('generate', 'a red circle', '--model', missing, '--json');

@@ -112,6 +112,15 @@ describe('gpu-worker/Dockerfile', () => {
     expect(pkg.dependencies['onnxruntime-node']).toBe('1.29.0');
   });
 
+  it('installs koffi (the native runner) and sharp at the lockfile’s versions', () => {
+    const deps = stage('deps')
+      .instructions.map((i) => i.getArgumentsContent() ?? '')
+      .join('\n');
+    expect(deps).toContain('"koffi@${KOFFI_VERSION}"');
+    expect(deps).toContain('"sharp@${SHARP_VERSION}"');
+    expect(deps).toMatch(/KOFFI_VERSION="\$\(lock koffi\)"/);
+  });
+
   it('runtime: Node 20 binary, node_modules, the bundle and the model folder', () => {
     const copies = runtime()
       .instructions.filter((i) => i.getKeyword() === 'COPY')

@@ -31,7 +31,12 @@ export interface FakeSampler extends Sampler {
 export function fakeSampler(options: FakeSamplerOptions = {}): FakeSampler {
   const names = options.models ?? ['shapes-mmdit-s'];
   const fake: FakeSampler = {
-    models: new Map(names.map((name) => [name, { name, version: 'test' }])),
+    models: new Map(
+      names.map((name) => [
+        name,
+        { name, version: 'test', runner: 'stock' as const, runnerFallback: null },
+      ]),
+    ),
     calls: [],
     stepsRun: 0,
     async generate(model, requests, o: GenerateOptions = {}) {

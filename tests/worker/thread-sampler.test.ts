@@ -55,6 +55,21 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 const one = (steps = STEPS): GenerationRequest[] => [{ prompt: 'a blue square', seed: 3, steps }];
 
 describe('startThreadSampler', () => {
+  it('runs the native runner when asked (same pixels as the stock binding) and says which it uses', async () => {
+    const native = await startThreadSampler({ ...OPTIONS, runner: 'native' });
+    try {
+      expect(native.models.get(MODEL)).toMatchObject({ runner: 'native', runnerFallback: null });
+      expect(threaded.models.get(MODEL)).toMatchObject({ runner: 'stock', runnerFallback: null });
+      const [a, b] = await Promise.all([
+        native.generate(MODEL, REQUESTS.slice(0, 1)),
+        threaded.generate(MODEL, REQUESTS.slice(0, 1)),
+      ]);
+      expect(a[0]?.pixels).toEqual(b[0]?.pixels);
+    } finally {
+      await native.release();
+    }
+  });
+
   it('serves the models the thread loaded, by manifest name, with their versions', () => {
     expect([...threaded.models]).toEqual([...local.models]);
     expect(threaded.models.get(MODEL)?.version).toMatch(/^\d+\.\d+\.\d+/);

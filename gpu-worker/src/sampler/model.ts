@@ -1,3 +1,4 @@
+import type { RunnerKind } from '../runner/index.ts';
 import type { Runner } from '../runner/runner.ts';
 import { decodeLatents, encodeText, predictVelocity } from './components.ts';
 import { ModelFileMissingError } from './errors.ts';
@@ -17,6 +18,8 @@ export interface DitModel {
   readonly device: Device;
   /** Why device 'auto' ended on the CPU; null otherwise. */
   readonly fallbackReason: string | null;
+  /** The binding its graphs run through (LoadOptions.runner). */
+  readonly runner: RunnerKind;
   /** One Runner per graph (LoadOptions.runner picks the binding). */
   readonly textEncoder: Runner;
   readonly transformer: Runner;
@@ -72,6 +75,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     tokenizer,
     device,
     fallbackReason,
+    runner: options.runner ?? 'stock',
     textEncoder,
     transformer,
     vaeDecoder,

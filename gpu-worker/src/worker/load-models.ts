@@ -1,17 +1,62 @@
-import { loadModel, type DeviceOption, type DitModel } from '../sampler/index.ts';
+import type { RunnerKind } from '../runner/index.ts';
+import {
+  DeviceUnavailableError,
+  loadModel,
+  ModelConfigError,
+  ModelFileMissingError,
+  ModelNotFoundError,
+  type DeviceOption,
+  type DitModel,
+} from '../sampler/index.ts';
+
+export interface LoadModelsOptions {
+  readonly device: DeviceOption;
+  readonly threads?: number | undefined;
+  /** @default 'stock' */
+  readonly runner?: RunnerKind | undefined;
+}
+
+/** A loaded model, and why it runs on the stock binding although the native one was asked for. */
+export type LoadedModel = DitModel & { readonly runnerFallback: string | null };
+
+/** Errors of the model or the device, which the other binding would meet just the same. */
+function isModelOrDeviceError(error: unknown): boolean {
+  return (
+    error instanceof ModelNotFoundError ||
+    error instanceof ModelConfigError ||
+    error instanceof ModelFileMissingError ||
+    error instanceof DeviceUnavailableError
+  );
+}
+
+async function loadOne(dir: string, options: LoadModelsOptions): Promise<LoadedModel> {
+  const common = {
+    device: options.device,
+    warmup: true,
+    ...(options.threads ? { threads: options.threads } : {}),
+  };
+  if ((options.runner ?? 'stock') === 'stock') {
+    return { ...(await loadModel(dir, common)), runnerFallback: null };
+  }
+  try {
+    return { ...(await loadModel(dir, { ...common, runner: 'native' })), runnerFallback: null };
+  } catch (error) {
+    if (isModelOrDeviceError(error)) throw error;
+    // The native binding cannot load here (no koffi, an incompatible library): the stock one
+    // serves, and the reason travels with the model so that the process logs it once.
+    const reason = error instanceof Error ? error.message : String(error);
+    return { ...(await loadModel(dir, common)), runnerFallback: reason };
+  }
+}
 
 /** Loads and warms every model folder, keyed by its manifest name (what jobs ask for). */
 export async function loadModels(
   dirs: readonly string[],
-  options: { device: DeviceOption; threads?: number | undefined },
-): Promise<Map<string, DitModel>> {
-  const models = new Map<string, DitModel>();
+  options: LoadModelsOptions,
+): Promise<Map<string, LoadedModel>> {
+  const models = new Map<string, LoadedModel>();
   for (const dir of dirs) {
-    const model = await loadModel(dir, {
-      device: options.device,
-      warmup: true,
-      ...(options.threads ? { threads: options.threads } : {}),
-    });
+    const model = await loadOne(dir, options);
     models.set(model.config.manifest.name, model);
   }
   return models;

@@ -3,6 +3,7 @@ import { SETTINGS } from '../../../core/settings.ts';
 import { backendFromEnv } from '../../../core/backend/from-env.ts';
 import { jsonLogger } from '../../../core/logger.ts';
 import type { DeviceOption } from '../model-contract/index.ts';
+import type { RunnerKind } from '../runner/index.ts';
 import { healthAddress, startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
 import { openSampler } from './open-sampler.ts';
@@ -61,6 +62,7 @@ async function main(env = process.env): Promise<void> {
   const loading = openSampler(read(env, SETTINGS.modelDirs).split(','), {
     device,
     threads: readOptional(env, SETTINGS.threads),
+    runner: read(env, SETTINGS.runner) as RunnerKind,
   });
   const first = await Promise.race([loading, stop]);
   if (typeof first === 'string') {
@@ -72,6 +74,14 @@ async function main(env = process.env): Promise<void> {
     return;
   }
   const sampler = first;
+  for (const model of sampler.models.values()) {
+    if (model.runnerFallback !== null) {
+      logger.warn('native runner unavailable: the stock binding runs this model', {
+        model: model.name,
+        reason: model.runnerFallback,
+      });
+    }
+  }
   const worker = new Worker({
     jobs: backend.jobs,
     queue: backend.queue,

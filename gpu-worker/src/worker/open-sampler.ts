@@ -1,3 +1,4 @@
+import type { RunnerKind } from '../runner/index.ts';
 import type { DeviceOption } from '../sampler/index.ts';
 import type { Sampler } from './sampler-port.ts';
 import { startThreadSampler } from './thread-sampler.ts';
@@ -5,6 +6,7 @@ import { startThreadSampler } from './thread-sampler.ts';
 export interface OpenSamplerOptions {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
+  readonly runner?: RunnerKind | undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { RunnerKind } from '../runner/index.ts';
 import type {
   DitModel,
   GenerateOptions,
@@ -10,6 +11,23 @@ import { generate } from '../sampler/index.ts';
 export interface SamplerModel {
   readonly name: string;
   readonly version: string;
+  /** The binding its graphs run through. */
+  readonly runner: RunnerKind;
+  /** Why it runs on the stock binding although the native one was asked for; else null. */
+  readonly runnerFallback: string | null;
+}
+
+/** What the worker is told about a loaded model. */
+export function samplerModelOf(
+  name: string,
+  model: DitModel & { runnerFallback?: string | null },
+): SamplerModel {
+  return {
+    name,
+    version: model.config.manifest.version,
+    runner: model.runner,
+    runnerFallback: model.runnerFallback ?? null,
+  };
 }
 
 /**
@@ -32,9 +50,7 @@ export interface Sampler {
 /** The sampler on the calling thread, over models loaded by the caller. */
 export function inProcessSampler(models: ReadonlyMap<string, DitModel>): Sampler {
   return {
-    models: new Map(
-      [...models].map(([name, m]) => [name, { name, version: m.config.manifest.version }]),
-    ),
+    models: new Map([...models].map(([name, m]) => [name, samplerModelOf(name, m)])),
     generate(model, requests, options) {
       const loaded = models.get(model);
       if (!loaded) return Promise.reject(new Error(`model ${model} is not loaded`));

@@ -1,3 +1,4 @@
+import type { RunnerKind } from '../runner/index.ts';
 /**
  * The messages between a ThreadSampler (thread-sampler.ts) and its thread (sampler-thread.ts),
  * and the error codec: an Error crosses postMessage as a plain object, so the main side rebuilds
@@ -12,6 +13,7 @@ export interface ThreadData {
   readonly modelDirs: readonly string[];
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
+  readonly runner?: RunnerKind | undefined;
   /** Tests only: the thread calls process.exit() after this step, as a crash would end it. */
   readonly exitAfterStepForTests?: number | undefined;
 }

@@ -5,6 +5,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { generate, type DitModel } from '../sampler/index.ts';
 import { loadModels } from './load-models.ts';
+import { samplerModelOf } from './sampler-port.ts';
 import {
   toWire,
   type FromThread,
@@ -60,7 +61,7 @@ async function run(
 function serve(models: ReadonlyMap<string, DitModel>): void {
   send({
     type: 'ready',
-    models: [...models].map(([name, m]) => ({ name, version: m.config.manifest.version })),
+    models: [...models].map(([name, m]) => samplerModelOf(name, m)),
   });
   let queue = Promise.resolve();
   port.on('message', (message: ToThread) => {
@@ -78,7 +79,11 @@ function serve(models: ReadonlyMap<string, DitModel>): void {
 
 let loaded: Map<string, DitModel> | undefined;
 try {
-  loaded = await loadModels(data.modelDirs, { device: data.device, threads: data.threads });
+  loaded = await loadModels(data.modelDirs, {
+    device: data.device,
+    threads: data.threads,
+    runner: data.runner,
+  });
 } catch (error) {
   // startThreadSampler rejects with this error (its class and code) and ends the thread.
   send({ type: 'failed', error: toWire(error) });

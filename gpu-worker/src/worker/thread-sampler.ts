@@ -1,3 +1,4 @@
+import type { RunnerKind } from '../runner/index.ts';
 /**
  * The ONNX sampler on a thread of its own. onnxruntime-node runs each session.run() on the
  * calling JS thread, so in-process a step blocks the worker's HTTP server, heartbeats and cancel
@@ -26,6 +27,8 @@ export interface ThreadSamplerOptions {
   readonly device: DeviceOption;
   /** onnxruntime intra-op threads per session (default: onnxruntime's, one per core). */
   readonly threads?: number | undefined;
+  /** The binding the graphs run through; the native one falls back to stock where it cannot load. */
+  readonly runner?: RunnerKind | undefined;
 }
 
 const canceledBeforeStart = (signal: AbortSignal) =>
@@ -141,6 +144,7 @@ async function start(
     modelDirs: [...options.modelDirs],
     device: options.device,
     threads: options.threads,
+    runner: options.runner,
   };
   const { thread, models } = await ThreadHandle.start({ ...data, exitAfterStepForTests });
   // Restarts use `data`: the fresh thread does not repeat a test's crash.
