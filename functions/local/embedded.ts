@@ -9,7 +9,7 @@ import { checkWebhookUrl, webhookPolicyFor } from '../../core/webhooks/url-polic
 import type { DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
 import { DEFAULT_WORKER_SETTINGS } from '../../gpu-worker/src/worker/context.ts';
 import { openSampler } from '../../gpu-worker/src/worker/open-sampler.ts';
-import type { Sampler } from '../../gpu-worker/src/worker/sampler-port.ts';
+import { warnRunnerFallbacks, type Sampler } from '../../gpu-worker/src/worker/sampler-port.ts';
 import type { WorkerListener } from '../../gpu-worker/src/worker/state.ts';
 import { startSweeper } from '../../gpu-worker/src/worker/sweeper-loop.ts';
 import { Worker } from '../../gpu-worker/src/worker/worker.ts';
@@ -183,14 +183,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         runner: options.runner,
       });
       samplers.push(sampler);
-      for (const model of i === 0 ? sampler.models.values() : []) {
-        if (model.runnerFallback !== null) {
-          options.logger.warn('native runner unavailable: the stock binding runs this model', {
-            model: model.name,
-            reason: model.runnerFallback,
-          });
-        }
-      }
+      // Every worker loads the same models: the first one speaks for all.
+      if (i === 0) warnRunnerFallbacks(sampler, options.logger);
       if (stopping.now) return;
       const worker = new Worker({
         jobs,

@@ -1,28 +1,11 @@
-import { execFile } from 'node:child_process';
 import { chmod, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedded } from '../../functions/local/embedded.ts';
 import { Ditserve } from '../../sdk/client/index.ts';
 import { startTestStack } from '../e2e/test-stack.ts';
-import { cli, ditserve, type Run } from '../helpers/cli.ts';
+import { ditserve, ditserveWith } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
-
-/** The CLI from another folder, with extra environment (e.g. a PATH with a fake opener). */
-async function ditserveIn(cwd: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      cwd,
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('ditserve against a running ditserve (--base-url)', () => {
   let working: Embedded;
@@ -123,9 +106,12 @@ describe('ditserve against a running ditserve (--base-url)', () => {
     const missing = await ditserve('jobs', 'get', 'gen_nothere', '--base-url', idle.url, '--json');
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout)).toMatchObject({ error: { status: 404 } });
-    const nobody = await ditserveIn(
-      process.cwd(),
-      { DITSERVE_BASE_URL: 'http://127.0.0.1:9' },
+    // Only the variable names the working stack: the default address has nobody listening.
+    const fromEnv = await ditserveWith({ env: { DITSERVE_BASE_URL: working.url } }, 'models');
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout).toMatch(/^shapes-mmdit-s@/);
+    const nobody = await ditserveWith(
+      { env: { DITSERVE_BASE_URL: 'http://127.0.0.1:9' } },
       'models',
     );
     expect(nobody.code).toBe(1);
@@ -150,9 +136,8 @@ describe('ditserve from any folder', () => {
     const opened = join(bin, 'opened.txt');
     await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" >> "${opened}"\n`);
     await chmod(join(bin, 'xdg-open'), 0o755);
-    const run = await ditserveIn(
-      cwd,
-      { PATH: `${bin}:${process.env.PATH ?? ''}` },
+    const run = await ditserveWith(
+      { cwd, env: { PATH: `${bin}:${process.env.PATH ?? ''}` } },
       'generate',
       'a green triangle',
       '--steps',

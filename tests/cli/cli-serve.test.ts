@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cli, ditserve } from '../helpers/cli.ts';
+import { ditserve, serveProcess } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
 describe('ditserve keys', () => {
@@ -66,43 +65,31 @@ describe('ditserve serve (npm start)', () => {
 
   it('listens, answers /healthz, prints a first request, and exits 0 on SIGTERM', async () => {
     const dataDir = await tempDir();
-    const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('worker ready') && Date.now() < deadline && child.exitCode === null) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
-    expect(url).toBeDefined();
-    expect(stderr).toContain('curl -s');
-    expect(stderr).toContain('No API key needed');
-    const health = await fetch(`${url ?? ''}/healthz`);
+    const served = serveProcess(['serve', '--port', '0', '--data-dir', dataDir]);
+    await served.waitFor('worker ready');
+    expect(served.url()).toMatch(/^http:\/\//);
+    expect(served.stderr()).toContain('curl -s');
+    expect(served.stderr()).toContain('No API key needed');
+    const health = await fetch(`${served.url()}/healthz`);
     expect(health.status).toBe(200);
-    child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number | null];
+    served.child.kill('SIGTERM');
+    const [code] = (await once(served.child, 'exit')) as [number | null];
     expect(code).toBe(0);
   });
 
   it('stops when `npm start` itself gets SIGTERM (the script execs node, so the signal reaches it)', async () => {
     const dataDir = await tempDir();
-    const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const npm = serveProcess(['start', '--', '--port', '0', '--data-dir', dataDir], {
+      command: 'npm',
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
     });
-    let stderr = '';
-    npm.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('worker ready') && Date.now() < deadline && npm.exitCode === null) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1] ?? '';
+    await npm.waitFor('worker ready');
+    const url = npm.url();
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    npm.kill('SIGTERM');
-    await once(npm, 'exit');
+    npm.child.kill('SIGTERM');
+    await once(npm.child, 'exit');
     // npm may exit before the server has drained: wait until nothing listens any more.
+    const deadline = Date.now() + 60_000;
     let listening = true;
     while (listening && Date.now() < deadline) {
       listening = await fetch(`${url}/healthz`).then(
@@ -112,6 +99,6 @@ describe('ditserve serve (npm start)', () => {
       if (listening) await new Promise((r) => setTimeout(r, 200));
     }
     expect(listening).toBe(false);
-    expect(stderr).toContain('SIGTERM: draining');
+    expect(npm.stderr()).toContain('SIGTERM: draining');
   });
 });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -6,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { issueApiKey } from '../../core/auth/api-keys.ts';
 import { createQueueWithDeadLetter } from '../../core/adapters/aws/sqs-queues.ts';
 import { S3KeyStore } from '../../core/adapters/aws/s3-key-store.ts';
-import { cli } from '../helpers/cli.ts';
+import { serveProcess } from '../helpers/cli.ts';
 import { motoForThisFile } from '../helpers/moto.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
@@ -22,13 +21,10 @@ describe('ditserve serve --backend aws: the API and dispatcher against a stackâ€
       'tenant-debug',
       'serve --backend aws test',
     );
-    const child = spawn(
-      process.execPath,
-      [cli, 'serve', '--backend', 'aws', '--port', '0', '--data-dir', await tempDir()],
+    const served = serveProcess(
+      ['serve', '--backend', 'aws', '--port', '0', '--data-dir', await tempDir()],
       {
-        stdio: ['ignore', 'pipe', 'pipe'],
         env: {
-          ...process.env,
           AWS_ENDPOINT_URL: moto.endpoint,
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: 'testing',
@@ -40,15 +36,10 @@ describe('ditserve serve --backend aws: the API and dispatcher against a stackâ€
         },
       },
     );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     try {
-      const deadline = Date.now() + 60_000;
-      while (!stderr.includes('API ready') && Date.now() < deadline && child.exitCode === null) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(stderr).toContain('No worker runs here');
-      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1] ?? '';
+      await served.waitFor('API ready');
+      expect(served.stderr()).toContain('No worker runs here');
+      const url = served.url();
       expect((await fetch(`${url}/v1/models`)).status).toBe(401);
       const created = await fetch(`${url}/v1/generations`, {
         method: 'POST',
@@ -71,8 +62,8 @@ describe('ditserve serve --backend aws: the API and dispatcher against a stackâ€
       });
       expect(((await got.json()) as { status: string }).status).toBe('queued');
     } finally {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      served.child.kill('SIGTERM');
+      await once(served.child, 'exit');
     }
   });
 });

@@ -1,7 +1,7 @@
 import { localBackend } from '../../core/backend/local.ts';
 import type { Backend } from '../../core/backend/types.ts';
-import { silentLogger } from '../../core/logger.ts';
-import { startEmbedded, type EmbeddedOptions } from '../../functions/local/embedded.ts';
+import type { EmbeddedOptions } from '../../functions/local/embedded.ts';
+import { startTestStack } from '../e2e/test-stack.ts';
 import { writeTestModel } from '../helpers/test-model.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
@@ -21,19 +21,10 @@ export async function startSdkStack(overrides: Partial<EmbeddedOptions> = {}): P
   const modelDir = await writeTestModel(await tempDir('ditserve-sdk-model-'));
   const dataDir = await tempDir('ditserve-sdk-data-');
   let backend: Backend | undefined;
-  const stack = await startEmbedded({
+  const stack = await startTestStack({
     dataDir,
     backend: async (publicUrl) => (backend = await localBackend({ dataDir, publicUrl })),
-    host: '127.0.0.1',
-    port: 0,
     modelDirs: [modelDir],
-    device: 'cpu',
-    workers: 1,
-    maxBatchImages: 8,
-    requireKeys: false,
-    allowLoopbackWebhooks: true,
-    logger: silentLogger,
-    pollWaitSeconds: 1,
     pollIntervalMs: 25,
     sweepSeconds: 0,
     ...overrides,

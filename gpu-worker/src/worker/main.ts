@@ -7,7 +7,7 @@ import type { RunnerKind } from '../runner/index.ts';
 import { healthAddress, startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
 import { openSampler } from './open-sampler.ts';
-import type { Sampler } from './sampler-port.ts';
+import { warnRunnerFallbacks, type Sampler } from './sampler-port.ts';
 import type { WorkerEvent, WorkerState } from './state.ts';
 import { startSweeper } from './sweeper-loop.ts';
 import { Worker } from './worker.ts';
@@ -74,14 +74,7 @@ async function main(env = process.env): Promise<void> {
     return;
   }
   const sampler = first;
-  for (const model of sampler.models.values()) {
-    if (model.runnerFallback !== null) {
-      logger.warn('native runner unavailable: the stock binding runs this model', {
-        model: model.name,
-        reason: model.runnerFallback,
-      });
-    }
-  }
+  warnRunnerFallbacks(sampler, logger);
   const worker = new Worker({
     jobs: backend.jobs,
     queue: backend.queue,

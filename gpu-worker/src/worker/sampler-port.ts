@@ -1,3 +1,4 @@
+import type { Logger } from '../../../core/logger.ts';
 import type { RunnerKind } from '../runner/index.ts';
 import type {
   DitModel,
@@ -60,4 +61,16 @@ export function inProcessSampler(models: ReadonlyMap<string, DitModel>): Sampler
       await Promise.all([...models.values()].map((m) => m.release()));
     },
   };
+}
+
+/** Says once, for each model that asked for the native runner but got the stock one, why. */
+export function warnRunnerFallbacks(sampler: Sampler, logger: Logger): void {
+  for (const model of sampler.models.values()) {
+    if (model.runnerFallback !== null) {
+      logger.warn('native runner unavailable: the stock binding runs this model', {
+        model: model.name,
+        reason: model.runnerFallback,
+      });
+    }
+  }
 }
