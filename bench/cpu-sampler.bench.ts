@@ -216,6 +216,8 @@ async function modelWith(
     textEncoder,
     transformer,
     vaeDecoder,
+    // The transformer graph's own path: what these session options are compared on.
+    stepping: null,
     async release() {
       await Promise.all(sessions.map((s) => s.release()));
     },

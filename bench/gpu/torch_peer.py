@@ -303,6 +303,7 @@ def main() -> None:
     ap.add_argument("--onnx", type=Path, default=None)
     ap.add_argument("--model", type=Path, default=Path("models/shapes-mmdit-s"))
     ap.add_argument("--stage", choices=("a", "b"), default="a", help="a: all but torch.compile; b: torch.compile")
+    ap.add_argument("--only", default=None, help="comma-separated parts of the stage to run (e.g. peak,shipped)")
     a = ap.parse_args()
     RESULTS["device"] = torch.cuda.get_device_name()
     RESULTS["torch"] = torch.__version__
@@ -311,6 +312,8 @@ def main() -> None:
              ("sd3", lambda: sd3(a.onnx))] if a.stage == "a" else [
              ("sd3_compile", sd3_compile),
              ("peak_after", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak()))]
+    if a.only:
+        steps = [(n, f) for n, f in steps if n in a.only.split(",")]
     for name, fn in steps:
         try:
             fn()

@@ -48,7 +48,7 @@ const ORT_ENABLE_ALL = 99;
 const ARENA_ALLOCATOR = 1;
 const MEM_TYPE_DEFAULT = 0;
 
-interface Handles {
+export interface Handles {
   env: Handle | null;
   options: Handle | null;
   session: Handle | null;
@@ -269,14 +269,28 @@ class NativeRunner implements Runner {
   }
 }
 
+/** An open session and what it owns (release with releaseSession). */
+export interface NativeSession {
+  readonly api: OrtCApi;
+  readonly handles: Handles;
+  readonly session: Handle;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+}
+
+export function releaseSession(s: NativeSession): void {
+  releaseHandles(s.api, s.handles);
+}
+
 /**
- * Opens `path` through the C API with the stock runner's session options (plus CUDA provider
- * options V2 and profiling where asked). Every handle made before a failure is released.
+ * Creates a session for `path` through the C API with the stock runner's session options (plus
+ * CUDA provider options V2, free-dimension overrides and profiling where asked). Every handle
+ * made before a failure is released.
  */
-export async function openNativeRunner(
+export async function createNativeSession(
   path: string,
-  options: NativeRunnerOptions,
-): Promise<Runner> {
+  options: RunnerOptions,
+): Promise<NativeSession> {
   const api = ortCApi();
   const { fn, check } = api;
   const handles: Handles = { env: null, options: null, session: null, cpuMemory: null };
@@ -289,6 +303,12 @@ export async function openNativeRunner(
     check(fn.SetSessionGraphOptimizationLevel(so, ORT_ENABLE_ALL));
     check(fn.SetSessionLogSeverityLevel(so, SESSION_LOG_ERROR));
     if (options.profilePrefix !== undefined) check(fn.EnableProfiling(so, options.profilePrefix));
+    for (const [name, value] of Object.entries(options.freeDimensions ?? {})) {
+      check(fn.AddFreeDimensionOverrideByName(so, name, value));
+    }
+    if (options.optimizedModelPath !== undefined) {
+      check(fn.SetOptimizedModelFilePath(so, options.optimizedModelPath));
+    }
     if (options.device === 'cuda') {
       appendCuda(api, so, options.cuda);
     } else {
@@ -303,17 +323,32 @@ export async function openNativeRunner(
     // (docs/native-runner.md).
     if (options.device === 'cuda') check(fn.CreateSession(handles.env, path, so, out));
     else check(await callAsync(fn.CreateSession, handles.env, path, so, out));
-    handles.session = take(out, 'CreateSession');
-    return new NativeRunner(
+    const session = (handles.session = take(out, 'CreateSession'));
+    return {
       api,
       handles,
-      names(api, handles.session, 'Input'),
-      names(api, handles.session, 'Output'),
-      options.ioBinding ?? false,
-      options.device === 'cuda',
-    );
+      session,
+      inputNames: names(api, session, 'Input'),
+      outputNames: names(api, session, 'Output'),
+    };
   } catch (error) {
     releaseHandles(api, handles);
     throw error;
   }
+}
+
+/** Opens `path` as a Runner (see createNativeSession for the session options). */
+export async function openNativeRunner(
+  path: string,
+  options: NativeRunnerOptions,
+): Promise<Runner> {
+  const s = await createNativeSession(path, options);
+  return new NativeRunner(
+    s.api,
+    s.handles,
+    s.inputNames,
+    s.outputNames,
+    options.ioBinding ?? false,
+    options.device === 'cuda',
+  );
 }

@@ -51,6 +51,11 @@ const SIGNATURES = {
     'void *SetSessionGraphOptimizationLevel(void *options, int level)',
   SetSessionLogSeverityLevel: 'void *SetSessionLogSeverityLevel(void *options, int level)',
   EnableProfiling: 'void *EnableProfiling(void *options, const char *prefix)',
+  AddFreeDimensionOverrideByName:
+    'void *AddFreeDimensionOverrideByName(void *options, const char *name, int64_t value)',
+  SetOptimizedModelFilePath: 'void *SetOptimizedModelFilePath(void *options, const char *path)',
+  AddSessionConfigEntry:
+    'void *AddSessionConfigEntry(void *options, const char *key, const char *value)',
   SessionOptionsAppendExecutionProvider_CUDA_V2:
     'void *SessionOptionsAppendExecutionProvider_CUDA_V2(void *options, void *cuda)',
   CreateCUDAProviderOptions: 'void *CreateCUDAProviderOptions(_Out_ void **out)',
@@ -77,6 +82,10 @@ const SIGNATURES = {
   ReleaseMemoryInfo: 'void ReleaseMemoryInfo(void *info)',
   CreateTensorAsOrtValue:
     'void *CreateTensorAsOrtValue(void *allocator, int64_t *shape, size_t rank, int type, _Out_ void **out)',
+  CreateTensorWithDataAsOrtValue:
+    'void *CreateTensorWithDataAsOrtValue(void *info, void *data, size_t bytes, int64_t *shape, size_t rank, int type, _Out_ void **out)',
+  CreateMemoryInfo:
+    'void *CreateMemoryInfo(const char *name, int allocator_type, int device, int mem_type, _Out_ void **out)',
   GetTensorMutableData: 'void *GetTensorMutableData(void *value, _Out_ void **out)',
   GetTensorTypeAndShape: 'void *GetTensorTypeAndShape(void *value, _Out_ void **out)',
   GetTensorElementType: 'void *GetTensorElementType(void *info, _Out_ int *out)',
@@ -91,6 +100,7 @@ const SIGNATURES = {
   CreateIoBinding: 'void *CreateIoBinding(void *session, _Out_ void **out)',
   ReleaseIoBinding: 'void ReleaseIoBinding(void *binding)',
   BindInput: 'void *BindInput(void *binding, const char *name, void *value)',
+  BindOutput: 'void *BindOutput(void *binding, const char *name, void *value)',
   BindOutputToDevice: 'void *BindOutputToDevice(void *binding, const char *name, void *info)',
   GetBoundOutputValues:
     'void *GetBoundOutputValues(void *binding, void *allocator, _Out_ void **values, _Out_ size_t *count)',

@@ -49,6 +49,14 @@ export interface RunnerOptions {
   readonly cuda?: CudaProviderOptions;
   /** Write onnxruntime's profile (chrome-trace JSON) to `<prefix>_<date>.json`; see endProfiling. */
   readonly profilePrefix?: string;
+  /**
+   * Fixes symbolic dimensions of the graph's inputs (onnxruntime's free-dimension overrides),
+   * e.g. { batch: 4, height: 16, width: 16 }: every shape computation then folds into constants,
+   * which a CUDA graph needs. Runs must then feed exactly those sizes.
+   */
+  readonly freeDimensions?: Readonly<Record<string, number>>;
+  /** Native runner only: write the graph onnxruntime optimized to this path (for inspection). */
+  readonly optimizedModelPath?: string;
 }
 
 /** Per-run settings; only the native runner can pass run config entries. */

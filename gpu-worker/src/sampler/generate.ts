@@ -1,5 +1,6 @@
 import { decodeLatents, encodeText, predictVelocity, type TextEmbeddings } from './components.ts';
 import { GenerationCanceledError, InvalidRequestError } from './errors.ts';
+import { generateStepped } from './generate-stepped.ts';
 import { applyGuidance } from './guidance.ts';
 import type { DitModel } from './model.ts';
 import { latentNoise } from './noise.ts';
@@ -51,8 +52,10 @@ function throwIfCanceled(signal: AbortSignal | undefined, progress: Progress): v
 /**
  * Generates one image per request, in request order.
  *
- * Requests that share size, steps and sampler run as one batch (prompts, seeds and guidance may
- * differ). Incompatible requests in one call are not an error: each compatible group runs as
+ * With a step graph (model.stepping) and the Euler sampler, every image joins the step loop of
+ * its size, with its own steps and guidance, and shares each step with concurrent calls
+ * (generate-stepped.ts). Otherwise requests that share size, steps and sampler run as one batch
+ * (prompts, seeds and guidance may differ). Incompatible requests in one call are not an error: each compatible group runs as
  * its own batch, one after another, and progress counts the steps of all groups.
  * A request's image does not depend on the other requests of the call: its noise comes from its
  * own seed and every graph treats batch rows independently.
@@ -67,6 +70,16 @@ export async function generate(
   const resolved = requests.map((r, i) =>
     resolveRequest(r, model.config, requests.length > 1 ? `request ${i}` : 'request'),
   );
+  // Euler requests go through the step loops where the model has them (continuous batching).
+  const stepping = model.stepping;
+  if (stepping && resolved.every((r) => r.sampler === 'euler')) {
+    if (options.signal?.aborted) {
+      throw new GenerationCanceledError('generation canceled before it started', {
+        cause: options.signal.reason,
+      });
+    }
+    return generateStepped(model, stepping, resolved, options);
+  }
   const groups = groupByShapeAndSchedule(resolved);
   const progress: Progress = {
     done: 0,

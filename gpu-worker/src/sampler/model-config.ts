@@ -31,7 +31,19 @@ export interface ModelManifest {
   readonly sizes: readonly (readonly [number, number])[];
   readonly vocabulary: Readonly<Record<string, readonly string[]>>;
   /** ONNX file name per device kind inside each component folder. */
-  readonly variants: { readonly cpu: string; readonly cuda: string };
+  readonly variants: DeviceFiles;
+  /**
+   * The transformer's step graph per device kind (transformer + guidance + Euler update as one
+   * graph; gpu-worker/training/ditserve_train/step_graph.py), or null: the sampler then steps
+   * through the transformer graph alone.
+   */
+  readonly stepGraph: DeviceFiles | null;
+}
+
+/** An ONNX file name per device kind, inside a component folder. */
+export interface DeviceFiles {
+  readonly cpu: string;
+  readonly cuda: string;
 }
 
 export interface TextEncoderConfig {
@@ -101,6 +113,7 @@ function parseManifest(index: JsonFields): ModelManifest {
   }
   const sizes = m.has('sizes') ? m.array('sizes') : [];
   const variants = m.has('variants') ? m.object('variants') : null;
+  const step = m.has('step_graph') ? m.object('step_graph') : null;
   const vocabulary = m.has('vocabulary') ? m.object('vocabulary').value : {};
   return {
     name: m.string('name'),
@@ -129,6 +142,7 @@ function parseManifest(index: JsonFields): ModelManifest {
       cpu: variants?.has('cpu') ? variants.string('cpu') : DEFAULT_VARIANTS.cpu,
       cuda: variants?.has('cuda') ? variants.string('cuda') : DEFAULT_VARIANTS.cuda,
     },
+    stepGraph: step ? { cpu: step.string('cpu'), cuda: step.string('cuda') } : null,
   };
 }
 

@@ -4,11 +4,18 @@ import { decodeLatents, encodeText, predictVelocity } from './components.ts';
 import { ModelFileMissingError } from './errors.ts';
 import { openSessions, type Device, type ExecutionOptions } from './execution.ts';
 import { readModelConfig, type ModelConfig } from './model-config.ts';
+import { openStepping, type Stepping } from './stepping/stepping.ts';
 import { PromptTokenizer } from './tokenizer.ts';
 
 export interface LoadOptions extends ExecutionOptions {
   /** Run each graph once on a tiny input so the first request does not pay for it (default true). */
   readonly warmup?: boolean;
+  /**
+   * Step through the model's step graph where it has one (default true): continuous batching
+   * across concurrent generate() calls, and CUDA graphs with the native runner on CUDA. false
+   * steps through the transformer graph alone, one batch per generate() group.
+   */
+  readonly stepGraph?: boolean;
 }
 
 /** A loaded model: its checked configs, tokenizer and one ONNX session per component. */
@@ -25,6 +32,8 @@ export interface DitModel {
   readonly transformer: Runner;
   /** null for pixel-space models. */
   readonly vaeDecoder: Runner | null;
+  /** The step loops (null: no step graph, or LoadOptions.stepGraph false). */
+  readonly stepping: Stepping | null;
   /** Frees the native sessions; the model is unusable afterwards. */
   release(): Promise<void>;
 }
@@ -70,6 +79,19 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     // readModelConfig requires both; this only guards the types.
     throw new ModelFileMissingError(`${config.dir}: text_encoder and transformer are required`);
   }
+  let stepping: Stepping | null = null;
+  if (options.stepGraph ?? true) {
+    try {
+      stepping = await openStepping(config, tokenizer.maxLength, {
+        device,
+        runner: options.runner ?? 'stock',
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+      });
+    } catch (error) {
+      await Promise.all(Object.values(sessions).map((session) => session.release()));
+      throw error;
+    }
+  }
   const model: DitModel = {
     config,
     tokenizer,
@@ -79,7 +101,9 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     textEncoder,
     transformer,
     vaeDecoder,
+    stepping,
     async release() {
+      await stepping?.release();
       await Promise.all(Object.values(sessions).map((session) => session.release()));
     },
   };

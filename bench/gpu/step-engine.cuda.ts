@@ -1,0 +1,135 @@
+/**
+ * On the GPU machine: the shipped model's images through each stepping path, one path per process
+ * (`node step-engine.mjs <path>`), one JSON line per measurement (docs/gpu.md has the command):
+ *
+ *   stock  today's path: the transformer graph through onnxruntime-node, CFG and Euler in JS
+ *   host   the step graph through onnxruntime-node (latents copied in and out every step)
+ *   graph  the step graph on device buffers, replayed as a CUDA graph (native runner)
+ *
+ * For each: 48-step images at batch 1, 8 and 32 (median of 5 calls after a warm-up; pixels hashed
+ * and saved for the cross-process comparison), a seeded Poisson trace of mixed requests replayed
+ * as concurrent generate() calls, and the main thread's event-loop delay while it generates.
+ * `graph` also times one bucket-8 step with and without capture.
+ */
+import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { generate, loadModel, type DitModel } from '../../gpu-worker/src/sampler/index.ts';
+import { cudaRuntime } from '../../gpu-worker/src/runner/cuda-runtime.ts';
+import { openCudaGraphStepEngine } from '../../gpu-worker/src/sampler/stepping/cuda-graph-step-engine.ts';
+import { stepGraphPath } from '../../gpu-worker/src/sampler/stepping/stepping.ts';
+
+const DIR = 'models/shapes-mmdit-s';
+const path = (process.argv[2] ?? 'graph') as 'stock' | 'host' | 'graph';
+const out = process.argv[3] ?? '.';
+const line = (value: object) => {
+  console.log(JSON.stringify({ path, ...value }));
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const PROMPTS = [
+  'a red circle left of a blue square',
+  'a large yellow star',
+  'two small pink rings',
+  'a green triangle above a purple cross',
+];
+
+async function images(model: DitModel, batch: number): Promise<void> {
+  const requests = Array.from({ length: batch }, (_, i) => ({
+    prompt: PROMPTS[i % PROMPTS.length] ?? '',
+    seed: i,
+    steps: 48,
+  }));
+  await generate(model, requests); // warm-up: kernels, arena, this bucket's graph
+  const ms: number[] = [];
+  let pixels: Uint8Array[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t = performance.now();
+    const results = await generate(model, requests);
+    ms.push(performance.now() - t);
+    pixels = results.map((r) => r.pixels);
+  }
+  const all = Buffer.concat(pixels);
+  writeFileSync(`${out}/pixels-${path}-${batch}.bin`, all);
+  const m = median(ms);
+  line({ part: 'images', batch, msPerCall: m, msPerImage: m / batch, imagesPerSecond: (1000 * batch) / m, allMs: ms });
+}
+
+/** Seeded mixed requests with Poisson arrivals; every request is its own concurrent call. */
+async function trace(model: DitModel, jobs: number, ratePerSecond: number): Promise<void> {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  let at = 0;
+  const plan = Array.from({ length: jobs }, (_, i) => {
+    at += -Math.log(1 - rand()) / ratePerSecond;
+    return {
+      at: at * 1000,
+      steps: [20, 32, 48][Math.floor(rand() * 3)] ?? 20,
+      guidanceScale: [3, 4.5, 6][Math.floor(rand() * 3)] ?? 4.5,
+      n: 1 + Math.floor(rand() * 4),
+      prompt: PROMPTS[i % PROMPTS.length] ?? '',
+    };
+  });
+  const start = performance.now();
+  const latencies: number[] = [];
+  let imagesDone = 0;
+  await Promise.all(
+    plan.map(async (p, i) => {
+      const wait = p.at - (performance.now() - start);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const t = performance.now();
+      const reqs = Array.from({ length: p.n }, (_, k) => ({ prompt: p.prompt, seed: i * 8 + k, steps: p.steps, guidanceScale: p.guidanceScale }));
+      await generate(model, reqs);
+      latencies.push(performance.now() - t);
+      imagesDone += p.n;
+    }),
+  );
+  const wall = performance.now() - start;
+  line({
+    part: 'trace',
+    jobs,
+    ratePerSecond,
+    images: imagesDone,
+    wallMs: wall,
+    imagesPerSecond: (1000 * imagesDone) / wall,
+    p50Ms: median(latencies),
+    p90Ms: [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.9)],
+    loop: model.stepping ? model.stepping.loop([16, 16, 16]).stats : null,
+  });
+}
+
+async function loopDelay(model: DitModel): Promise<void> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await generate(model, Array.from({ length: 8 }, (_, i) => ({ prompt: PROMPTS[0] ?? '', seed: i, steps: 48 })));
+  h.disable();
+  line({ part: 'event-loop', p50Ms: h.percentile(50) / 1e6, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6 });
+}
+
+async function captureVsNot(model: DitModel): Promise<void> {
+  const file = await stepGraphPath(model.config, 'cuda');
+  if (!file) return;
+  const cuda = cudaRuntime();
+  const stream = cuda.createStream();
+  const shape = { latent: [16, 16, 16] as const, textLength: model.tokenizer.maxLength, textWidth: model.config.textEncoder.hiddenSize };
+  for (const cudaGraph of [true, false]) {
+    const engine = await openCudaGraphStepEngine({ path: file, capacity: 8, shape, cuda, stream, cudaGraph });
+    const p = { sigma: new Float32Array(8).fill(0.5), sigmaNext: new Float32Array(8).fill(0.5), guidance: new Float32Array(8).fill(4.5) };
+    for (let k = 0; k < 10; k++) await engine.step(p);
+    const t = performance.now();
+    for (let k = 0; k < 200; k++) await engine.step(p);
+    line({ part: 'bucket8-step', cudaGraph, msPerStep: (performance.now() - t) / 200 });
+    await engine.release();
+  }
+  cuda.destroyStream(stream);
+}
+
+const model = await loadModel(DIR, {
+  device: 'cuda',
+  runner: path === 'graph' ? 'native' : 'stock',
+  stepGraph: path !== 'stock',
+});
+line({ part: 'load', device: model.device, engine: model.stepping?.engine ?? 'none', fallback: model.stepping?.fallbackReason ?? null });
+for (const batch of [1, 8, 32]) await images(model, batch);
+await loopDelay(model);
+await trace(model, 60, 40);
+if (path === 'graph') await captureVsNot(model);
+await model.release();

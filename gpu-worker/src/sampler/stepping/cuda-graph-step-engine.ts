@@ -1,0 +1,141 @@
+import { CudaBoundSession } from '../../runner/cuda-bound-session.ts';
+import type { CudaRuntime, DevicePtr, Stream } from '../../runner/cuda-runtime.ts';
+import { checkSlot } from './host-step-engine.ts';
+import { perSample, type SampleText, type StepEngine, type StepParams, type StepShape } from './step-engine.ts';
+
+/**
+ * The StepEngine on the GPU: the step graph's inputs and outputs are device buffers bound once,
+ * the step is one CUDA-graph replay, and a sample's latent goes to the device at load() and
+ * comes back at read(), never in between. Per step the host sends 12 bytes per slot (σ, σ', g)
+ * and waits for the stream once (so progress and cancellation stay exact at step boundaries).
+ */
+
+export interface CudaGraphEngineOptions {
+  readonly path: string;
+  readonly capacity: number;
+  readonly shape: StepShape;
+  readonly cuda: CudaRuntime;
+  readonly stream: Stream;
+  readonly deviceId?: number;
+  /** false runs the same bound session without capture (for comparison). */
+  readonly cudaGraph?: boolean;
+}
+
+const F32 = 4;
+
+export async function openCudaGraphStepEngine(o: CudaGraphEngineOptions): Promise<StepEngine> {
+  const b = o.capacity;
+  const { latent, textLength: l, textWidth: d } = o.shape;
+  const per = perSample(o.shape);
+  const sizes = { latents: b * per, next: b * per, params: 3 * b, hidden: 2 * b * l * d, pooled: 2 * b * d };
+  const ptrs: DevicePtr[] = [];
+  const alloc = (floats: number): DevicePtr => {
+    const p = o.cuda.malloc(floats * F32);
+    ptrs.push(p);
+    return p;
+  };
+  let session: CudaBoundSession | null = null;
+  try {
+    const buf = {
+      latents: alloc(sizes.latents),
+      next: alloc(sizes.next),
+      params: alloc(sizes.params),
+      hidden: alloc(sizes.hidden),
+      pooled: alloc(sizes.pooled),
+    };
+    for (const [name, floats] of Object.entries(sizes)) {
+      o.cuda.upload(buf[name as keyof typeof buf], new Float32Array(floats), o.stream);
+    }
+    session = await CudaBoundSession.open(o.path, {
+      ...(o.deviceId === undefined ? {} : { deviceId: o.deviceId }),
+      stream: o.stream,
+      cudaGraph: o.cudaGraph ?? true,
+      freeDimensions: { batch: b, height: latent[1], width: latent[2] },
+    });
+    session.bind(
+      {
+        latents: { ptr: buf.latents, dims: [b, ...latent] },
+        sigma: { ptr: buf.params, dims: [b] },
+        sigma_next: { ptr: buf.params + BigInt(b * F32), dims: [b] },
+        guidance_scale: { ptr: buf.params + BigInt(2 * b * F32), dims: [b] },
+        encoder_hidden_states: { ptr: buf.hidden, dims: [2, b, l, d] },
+        pooled_projections: { ptr: buf.pooled, dims: [2, b, d] },
+      },
+      { latents_next: { ptr: buf.next, dims: [b, ...latent] } },
+    );
+    // Warm-up and capture on zeros (σ' = σ: nothing moves), before any sample is loaded.
+    for (let k = 0; k < 3; k++) session.run();
+    o.cuda.synchronize(o.stream);
+    return new CudaGraphStepEngine(o, buf, session, ptrs);
+  } catch (error) {
+    session?.release();
+    for (const p of ptrs) o.cuda.free(p);
+    throw error;
+  }
+}
+
+class CudaGraphStepEngine implements StepEngine {
+  readonly capacity: number;
+  readonly shape: StepShape;
+  readonly #per: number;
+  readonly #params: Float32Array;
+  #released = false;
+
+  constructor(
+    private readonly o: CudaGraphEngineOptions,
+    private readonly buf: Readonly<Record<'latents' | 'next' | 'params' | 'hidden' | 'pooled', DevicePtr>>,
+    private readonly session: CudaBoundSession,
+    private readonly ptrs: readonly DevicePtr[],
+  ) {
+    this.capacity = o.capacity;
+    this.shape = o.shape;
+    this.#per = perSample(o.shape);
+    this.#params = new Float32Array(3 * o.capacity);
+  }
+
+  #at(base: DevicePtr, floats: number): DevicePtr {
+    return base + BigInt(floats * F32);
+  }
+
+  load(slot: number, latents: Float32Array, text: SampleText): Promise<void> {
+    checkSlot(slot, this.capacity);
+    const { cuda, stream } = this.o;
+    const b = this.capacity;
+    const { textLength: l, textWidth: d } = this.shape;
+    cuda.upload(this.#at(this.buf.latents, slot * this.#per), latents, stream);
+    cuda.upload(this.#at(this.buf.hidden, slot * l * d), text.condHidden, stream);
+    cuda.upload(this.#at(this.buf.hidden, (b + slot) * l * d), text.uncondHidden, stream);
+    cuda.upload(this.#at(this.buf.pooled, slot * d), text.condPooled, stream);
+    cuda.upload(this.#at(this.buf.pooled, (b + slot) * d), text.uncondPooled, stream);
+    return Promise.resolve();
+  }
+
+  step(params: StepParams): Promise<void> {
+    const { cuda, stream } = this.o;
+    const b = this.capacity;
+    this.#params.set(params.sigma, 0);
+    this.#params.set(params.sigmaNext, b);
+    this.#params.set(params.guidance, 2 * b);
+    cuda.upload(this.buf.params, this.#params, stream);
+    this.session.run();
+    cuda.copy(this.buf.latents, this.buf.next, b * this.#per * F32, stream);
+    cuda.synchronize(stream);
+    return Promise.resolve();
+  }
+
+  read(slot: number): Promise<Float32Array> {
+    checkSlot(slot, this.capacity);
+    const out = new Float32Array(this.#per);
+    this.o.cuda.download(out, this.#at(this.buf.latents, slot * this.#per), this.o.stream);
+    return Promise.resolve(out);
+  }
+
+  release(): Promise<void> {
+    if (this.#released) return Promise.resolve();
+    this.#released = true;
+    this.o.cuda.synchronize(this.o.stream);
+    this.session.release();
+    for (const p of this.ptrs) this.o.cuda.free(p);
+    return Promise.resolve();
+  }
+}

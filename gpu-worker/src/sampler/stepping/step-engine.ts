@@ -1,0 +1,53 @@
+/**
+ * The port through which the step loop moves a batch of samples one denoising step: the step
+ * graph (transformer + classifier-free guidance + Euler update, one graph; docs/gpu-engine.md)
+ * run over `capacity` slots that each hold one sample or nothing. Two adapters:
+ * `host-step-engine.ts` (any Runner; the latents live in JS arrays, so on the CPU or through
+ * the stock binding) and `cuda-graph-step-engine.ts` (device buffers bound once, the step
+ * replayed as a CUDA graph; the latents stay on the GPU from load() until read()).
+ */
+
+/** The text a sample is conditioned on: its prompt and its unconditional text, encoded. */
+export interface SampleText {
+  /** float32 [L, D] each */
+  readonly condHidden: Float32Array;
+  readonly uncondHidden: Float32Array;
+  /** float32 [D] each */
+  readonly condPooled: Float32Array;
+  readonly uncondPooled: Float32Array;
+}
+
+/** One step's per-slot values, each float32 [capacity]; an empty slot has sigmaNext = sigma. */
+export interface StepParams {
+  readonly sigma: Float32Array;
+  readonly sigmaNext: Float32Array;
+  readonly guidance: Float32Array;
+}
+
+/** The geometry every slot of an engine shares. */
+export interface StepShape {
+  /** [C, h, w] of one sample's latent. */
+  readonly latent: readonly [number, number, number];
+  readonly textLength: number;
+  readonly textWidth: number;
+}
+
+export interface StepEngine {
+  /** How many samples one step moves (the batch bucket). */
+  readonly capacity: number;
+  readonly shape: StepShape;
+  /** Puts a sample (its latent x_i and its text) into `slot`. */
+  load(slot: number, latents: Float32Array, text: SampleText): Promise<void>;
+  /** Moves every slot one step: x ← step(x, params). */
+  step(params: StepParams): Promise<void>;
+  /** The current latent of `slot` (a copy). */
+  read(slot: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/** Opens an engine of the given capacity (one per batch bucket). */
+export type OpenStepEngine = (capacity: number) => Promise<StepEngine>;
+
+export function perSample(shape: StepShape): number {
+  return shape.latent[0] * shape.latent[1] * shape.latent[2];
+}

@@ -1,0 +1,143 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cudaRuntime, type CudaRuntime, type Stream } from '../../runner/cuda-runtime.ts';
+import { openRunner, type Runner, type RunnerKind } from '../../runner/index.ts';
+import type { Device } from '../../model-contract/devices.ts';
+import type { ModelConfig } from '../model-config.ts';
+import { openCudaGraphStepEngine } from './cuda-graph-step-engine.ts';
+import { HostStepEngine } from './host-step-engine.ts';
+import type { OpenStepEngine, StepShape } from './step-engine.ts';
+import { StepLoop } from './step-loop.ts';
+
+/**
+ * A model's step loops, one per latent size, over the engine its device and runner allow:
+ * CUDA through the native runner → CUDA-graph engines (one session and graph per batch bucket);
+ * anything else → host engines over one Runner of the step graph (dynamic shapes, so every batch
+ * size is its own bucket).
+ */
+export interface Stepping {
+  /** 'cuda-graph' or 'host' (with the runner kind): what the logs and benches report. */
+  readonly engine: string;
+  readonly buckets: readonly number[];
+  /** Why the CUDA-graph engine is not used on CUDA (null otherwise). */
+  readonly fallbackReason: string | null;
+  loop(latent: readonly [number, number, number]): StepLoop;
+  release(): Promise<void>;
+}
+
+/** Power-of-two buckets: each one a captured graph with its own buffers. */
+export const CUDA_BUCKETS = [1, 2, 4, 8, 16, 32] as const;
+const HOST_MAX_BATCH = 64;
+
+export interface SteppingOptions {
+  readonly device: Device;
+  readonly runner: RunnerKind;
+  readonly threads?: number;
+}
+
+/** The step graph's path for `device`, or null when the model has none. */
+export async function stepGraphPath(config: ModelConfig, device: Device): Promise<string | null> {
+  const files = config.manifest.stepGraph;
+  const dir = config.componentDirs.transformer;
+  if (!files || !dir) return null;
+  const path = join(dir, files[device]);
+  try {
+    await access(path);
+    return path;
+  } catch {
+    return null;
+  }
+}
+
+export async function openStepping(
+  config: ModelConfig,
+  textLength: number,
+  o: SteppingOptions,
+): Promise<Stepping | null> {
+  const path = await stepGraphPath(config, o.device);
+  if (path === null) return null;
+  const textWidth = config.textEncoder.hiddenSize;
+  const shapeOf = (latent: readonly [number, number, number]): StepShape => ({
+    latent,
+    textLength,
+    textWidth,
+  });
+  let fallbackReason: string | null = null;
+  if (o.device === 'cuda' && o.runner === 'native') {
+    try {
+      const cuda = cudaRuntime();
+      return cudaGraphStepping(path, cuda, cuda.createStream(), shapeOf);
+    } catch (error) {
+      fallbackReason = `CUDA graphs unavailable: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  const runner = await openRunner(
+    o.runner,
+    path,
+    o.device === 'cuda' ? { device: 'cuda' } : { device: 'cpu', ...(o.threads ? { threads: o.threads } : {}) },
+  );
+  return hostStepping(runner, shapeOf, `host (${o.runner} runner)`, fallbackReason);
+}
+
+type ShapeOf = (latent: readonly [number, number, number]) => StepShape;
+
+function loops(open: (shape: StepShape) => OpenStepEngine, buckets: readonly number[], shapeOf: ShapeOf) {
+  const byLatent = new Map<string, StepLoop>();
+  return {
+    loop(latent: readonly [number, number, number]): StepLoop {
+      const key = latent.join('x');
+      let loop = byLatent.get(key);
+      if (!loop) {
+        loop = new StepLoop({ buckets, openEngine: open(shapeOf(latent)) });
+        byLatent.set(key, loop);
+      }
+      return loop;
+    },
+    async close(): Promise<void> {
+      await Promise.all([...byLatent.values()].map((l) => l.close()));
+      byLatent.clear();
+    },
+  };
+}
+
+function hostStepping(
+  runner: Runner,
+  shapeOf: ShapeOf,
+  engine: string,
+  fallbackReason: string | null,
+): Stepping {
+  const buckets = Array.from({ length: HOST_MAX_BATCH }, (_, i) => i + 1);
+  const l = loops(
+    (shape) => (capacity) => Promise.resolve(new HostStepEngine(capacity, shape, runner)),
+    buckets,
+    shapeOf,
+  );
+  return {
+    engine,
+    buckets,
+    fallbackReason,
+    loop: l.loop,
+    async release() {
+      await l.close();
+      await runner.release();
+    },
+  };
+}
+
+function cudaGraphStepping(path: string, cuda: CudaRuntime, stream: Stream, shapeOf: ShapeOf): Stepping {
+  const l = loops(
+    (shape) => (capacity) => openCudaGraphStepEngine({ path, capacity, shape, cuda, stream }),
+    CUDA_BUCKETS,
+    shapeOf,
+  );
+  return {
+    engine: 'cuda-graph',
+    buckets: CUDA_BUCKETS,
+    fallbackReason: null,
+    loop: l.loop,
+    async release() {
+      await l.close();
+      cuda.destroyStream(stream);
+    },
+  };
+}
