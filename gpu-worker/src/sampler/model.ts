@@ -107,6 +107,14 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
       await Promise.all(Object.values(sessions).map((session) => session.release()));
     },
   };
-  if (options.warmup ?? true) await warmUp(model);
+  if (options.warmup ?? true) {
+    await warmUp(model);
+    // Each bucket's CUDA graph is captured when its engine opens: at load, not on a request.
+    if (stepping?.engine === 'cuda-graph') {
+      const { width, height } = config.manifest.defaults;
+      const f = config.downsampleFactor;
+      await stepping.loop([config.transformer.inChannels, height / f, width / f]).warm();
+    }
+  }
   return model;
 }

@@ -33,6 +33,8 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
+from .step_fusions import fuse_all
+
 # The transformer's inputs and output (docs/model-format.md).
 TRANSFORMER_INPUTS = ("hidden_states", "timestep", "encoder_hidden_states", "pooled_projections")
 TRANSFORMER_OUTPUT = "sample"
@@ -120,7 +122,7 @@ def build_step_graph(transformer: onnx.ModelProto, num_train_timesteps: int) -> 
     return model
 
 
-def write_step_graphs(model_dir: Path) -> list[Path]:
+def write_step_graphs(model_dir: Path, fuse: bool = True) -> list[Path]:
     """Writes the step graph of each transformer variant in `model_dir` (its model-folder layout)."""
     folder = model_dir / "transformer"
     config = json.loads((folder / "config.json").read_text())
@@ -131,6 +133,9 @@ def write_step_graphs(model_dir: Path) -> list[Path]:
         # Without external data: the initializers keep pointing at weights.bin, beside the output.
         transformer = onnx.load(str(folder / source), load_external_data=False)
         step = build_step_graph(transformer, int(config["num_train_timesteps"]))
+        if fuse:
+            counts = fuse_all(step, int(config["num_heads"]))
+            print(f"{target}: fused " + ", ".join(f"{n} {k}" for k, n in counts.items()))
         onnx.save(step, str(folder / target))
         onnx.checker.check_model(str(folder / target))
         written.append(folder / target)
@@ -140,7 +145,9 @@ def write_step_graphs(model_dir: Path) -> list[Path]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, required=True, help="a model folder (models/<name>)")
-    for path in write_step_graphs(ap.parse_args().model):
+    ap.add_argument("--no-fuse", action="store_true", help="write the graphs as exported (step_fusions.py)")
+    a = ap.parse_args()
+    for path in write_step_graphs(a.model, fuse=not a.no_fuse):
         print(f"wrote {path} ({path.stat().st_size} bytes)")
 
 

@@ -161,8 +161,12 @@ export class StepLoop {
   async #arrange(): Promise<void> {
     const running = this.#slots.filter((r): r is Running => r !== null);
     const want = Math.min(this.maxBatch, running.length + this.#waiting.length);
-    const capacity = this.#buckets.find((b) => b >= want) ?? this.maxBatch;
-    if (this.#engine?.capacity !== capacity) {
+    const fits = (n: number): number => this.#buckets.find((b) => b >= n) ?? this.maxBatch;
+    // Grow at once; shrink only into a bucket that still has room for as many again, so that
+    // samples coming and going around a bucket's size do not move the batch on every step.
+    const current = this.#engine?.capacity ?? 0;
+    const capacity = want > current ? fits(want) : Math.min(current, fits(2 * want));
+    if (current !== capacity) {
       const next = await this.#engineOf(capacity);
       const slots: (Running | null)[] = new Array<Running | null>(capacity).fill(null);
       // Running samples move over as they are (latents read back; their text loaded again).
@@ -175,6 +179,7 @@ export class StepLoop {
       this.#slots = slots;
     }
     const engine = this.#engine;
+    if (!engine) return;
     for (let k = 0; k < this.#slots.length && this.#waiting.length > 0; k++) {
       if (this.#slots[k] !== null) continue;
       const r = this.#waiting.shift();

@@ -1,0 +1,204 @@
+"""Rewrites of the exported transformer graph that cut the kernels of one step (step_graph.py).
+
+At the shipped model's size a step is ~500 tiny kernels, so its time is their count, not their
+FLOPs: every rewrite here replaces a chain of elementwise kernels with one kernel that
+onnxruntime has for both the CPU and the CUDA provider.
+
+- tanh-GELU (8 elementwise ops) → com.microsoft FastGelu
+- the attention decomposition (2 transposes + 2 scales + MatMul + Softmax + MatMul + transpose)
+  → com.microsoft MultiHeadAttention on [B, S, H·d] (flash / memory-efficient kernels on CUDA)
+- adaLN modulation LN(x)·(1 + scale) + shift, with LN's own weight 1 and bias 0 →
+  LayerNormalization(x, 1 + scale, shift), per-sample [B, 1, D] weight and bias (onnxruntime ≥
+  1.21 broadcasts them)
+
+Each rewrite checks the constants it relies on and leaves a chain alone where they differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+MS = "com.microsoft"
+
+
+class _Graph:
+    def __init__(self, g: onnx.GraphProto):
+        self.g = g
+        self.prod = {o: n for n in g.node for o in n.output}
+        self.cons: dict[str, list] = {}
+        for n in g.node:
+            for i in n.input:
+                self.cons.setdefault(i, []).append(n)
+        self.inits = {t.name: t for t in g.initializer}
+        self.added = 0
+
+    def const(self, name: str):
+        """The value of a Constant node's output or an initializer (None when not constant)."""
+        n = self.prod.get(name)
+        if n is not None and n.op_type == "Constant":
+            return numpy_helper.to_array(n.attribute[0].t)
+        if n is not None and n.op_type == "Cast":  # a widened fp16 constant
+            inner = self.const(n.input[0])
+            return None if inner is None else inner.astype(np.float32)
+        t = self.inits.get(name)
+        return None if t is None or t.data_location == onnx.TensorProto.EXTERNAL else numpy_helper.to_array(t)
+
+    def is_value(self, name: str, value: float) -> bool:
+        c = self.const(name)
+        return c is not None and c.size >= 1 and bool(np.allclose(c.astype(np.float64), value, rtol=1e-3))
+
+    def only_consumer(self, name: str, op: str):
+        users = self.cons.get(name, [])
+        return users[0] if len(users) == 1 and users[0].op_type == op else None
+
+    def other(self, node, name: str) -> str:
+        return node.input[1] if node.input[0] == name else node.input[0]
+
+    def rewire(self, old: str, new: str) -> None:
+        for n in self.cons.get(old, []):
+            n.input[:] = [new if i == old else i for i in n.input]
+        for o in self.g.output:
+            if o.name == old:
+                raise ValueError(f"cannot rewire graph output {old}")
+
+    def add(self, op: str, inputs: list[str], domain: str | None = None, **attrs) -> str:
+        self.added += 1
+        out = f"fused/{op}_{self.added}"
+        self.g.node.append(helper.make_node(op, inputs, [out], name=out, domain=domain, **attrs))
+        return out
+
+
+def fuse_fast_gelu(g: onnx.GraphProto) -> int:
+    """0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) → FastGelu(x)."""
+    G, count = _Graph(g), 0
+    for tanh in [n for n in g.node if n.op_type == "Tanh"]:
+        add1 = G.only_consumer(tanh.output[0], "Add")
+        if add1 is None or not G.is_value(G.other(add1, tanh.output[0]), 1.0):
+            continue
+        mul4 = G.only_consumer(add1.output[0], "Mul")
+        if mul4 is None:
+            continue
+        x = G.other(mul4, add1.output[0])
+        mul5 = G.only_consumer(mul4.output[0], "Mul")
+        if mul5 is None or not G.is_value(G.other(mul5, mul4.output[0]), 0.5):
+            continue
+        G.rewire(mul5.output[0], G.add("FastGelu", [x], MS))
+        count += 1
+    _sort_and_prune(g)
+    return count
+
+
+def fuse_attention(g: onnx.GraphProto, num_heads: int) -> int:
+    """softmax((q·a)ᵀ(k·b))·v over [B, H, S, d] with a·b = 1/√d → MultiHeadAttention on [B, S, H·d]."""
+    G, count = _Graph(g), 0
+    for sm in [n for n in g.node if n.op_type == "Softmax"]:
+        scores = G.prod.get(sm.input[0])
+        out = G.only_consumer(sm.output[0], "MatMul")
+        if scores is None or scores.op_type != "MatMul" or out is None:
+            continue
+        sides = []
+        for operand, perm in ((scores.input[0], [0, 2, 1, 3]), (scores.input[1], [0, 2, 3, 1])):
+            mul = G.prod.get(operand)
+            if mul is None or mul.op_type != "Mul":
+                break
+            t = next((G.prod.get(i) for i in mul.input if G.prod.get(i) is not None and G.prod[i].op_type == "Transpose"), None)
+            if t is None or list(t.attribute[0].ints) != perm:
+                break
+            scale = G.const(G.other(mul, t.output[0]))
+            sides.append((t.input[0], None if scale is None else float(np.asarray(scale).reshape(-1)[0])))
+        vt = G.prod.get(out.input[1])
+        back = G.only_consumer(out.output[0], "Transpose")
+        users = G.cons.get(back.output[0], []) if back is not None else []
+        reshapes = [u for u in users if u.op_type == "Reshape"]
+        reshape = reshapes[0] if len(reshapes) == 1 and all(u.op_type in ("Reshape", "Shape") for u in users) else None
+        if len(sides) != 2 or vt is None or vt.op_type != "Transpose" or list(vt.attribute[0].ints) != [0, 2, 1, 3]:
+            continue
+        if back is None or list(back.attribute[0].ints) != [0, 2, 1, 3] or reshape is None:
+            continue
+        # [B, S, H, d] → [B, S, H·d]: Reshape with 0 = keep that dimension.
+        flat = "fused/attention_flat_shape"
+        if flat not in G.inits:
+            t = numpy_helper.from_array(np.array([0, 0, -1], dtype=np.int64), flat)
+            g.initializer.append(t)
+            G.inits[flat] = t
+        q, k, v = (G.add("Reshape", [name, flat]) for name in (sides[0][0], sides[1][0], vt.input[0]))
+        attrs = {"num_heads": num_heads}
+        if sides[0][1] is not None and sides[1][1] is not None:
+            attrs["scale"] = sides[0][1] * sides[1][1]
+        G.rewire(reshape.output[0], G.add("MultiHeadAttention", [q, k, v], MS, **attrs))
+        # Shape() of the old output ([B, S, H, d]) is the shape of q, which keeps that layout.
+        for u in users:
+            if u.op_type == "Shape":
+                u.input[0] = sides[0][0]
+        count += 1
+    _sort_and_prune(g)
+    return count
+
+
+def fuse_modulated_layer_norm(g: onnx.GraphProto) -> int:
+    """LayerNorm(x; 1, 0)·w + b, w and b per sample → LayerNormalization(x; w, b)."""
+    G, count = _Graph(g), 0
+    for ln in [n for n in g.node if n.op_type == "LayerNormalization"]:
+        if len(ln.input) < 3 or not G.is_value(ln.input[1], 1.0) or not G.is_value(ln.input[2], 0.0):
+            continue
+        mul = G.only_consumer(ln.output[0], "Mul")
+        add = mul and G.only_consumer(mul.output[0], "Add")
+        if mul is None or add is None:
+            continue
+        weight, bias = G.other(mul, ln.output[0]), G.other(add, mul.output[0])
+        if G.const(weight) is not None or G.const(bias) is not None:
+            continue  # constant weights: onnxruntime's own LayerNorm fusion covers those
+        attrs = {a.name: helper.get_attribute_value(a) for a in ln.attribute}
+        G.rewire(add.output[0], G.add("LayerNormalization", [ln.input[0], weight, bias], **attrs))
+        count += 1
+    _sort_and_prune(g)
+    return count
+
+
+def _sort_and_prune(g: onnx.GraphProto) -> None:
+    """Drops nodes nothing uses, then orders the rest topologically (new nodes were appended)."""
+    prod = {o: n for n in g.node for o in n.output}
+    needed, stack, keep = set(), [o.name for o in g.output], {}
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        n = prod.get(name)
+        if n is not None and id(n) not in keep:
+            keep[id(n)] = n
+            stack.extend(i for i in n.input if i)
+    known = {i.name for i in g.input} | {t.name for t in g.initializer} | {""}
+    ordered, pending = [], [n for n in g.node if id(n) in keep]
+    while pending:
+        rest = []
+        for n in pending:
+            if all(i in known for i in n.input):
+                ordered.append(n)
+                known.update(n.output)
+            else:
+                rest.append(n)
+        if len(rest) == len(pending):
+            raise ValueError(f"graph has a cycle or a missing input near {rest[0].name}")
+        pending = rest
+    del g.node[:]
+    g.node.extend(ordered)
+    used = {i for n in g.node for i in n.input}
+    kept = [t for t in g.initializer if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(kept)
+
+
+def fuse_all(model: onnx.ModelProto, num_heads: int) -> dict[str, int]:
+    """Applies every rewrite; returns how many chains each replaced."""
+    g = model.graph
+    counts = {
+        "FastGelu": fuse_fast_gelu(g),
+        "MultiHeadAttention": fuse_attention(g, num_heads),
+        "LayerNormalization (modulated)": fuse_modulated_layer_norm(g),
+    }
+    if not any(o.domain == MS for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(MS, 1))
+    return counts
