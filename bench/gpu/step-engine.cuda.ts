@@ -19,7 +19,7 @@ import { openCudaGraphStepEngine } from '../../gpu-worker/src/sampler/stepping/c
 import { stepGraphPath } from '../../gpu-worker/src/sampler/stepping/stepping.ts';
 
 const DIR = 'models/shapes-mmdit-s';
-const path = (process.argv[2] ?? 'graph') as 'stock' | 'host' | 'graph';
+const path = (process.argv[2] ?? 'graph') as 'stock' | 'host' | 'graph' | 'lifecycle';
 const out = process.argv[3] ?? '.';
 const line = (value: object) => {
   console.log(JSON.stringify({ path, ...value }));
@@ -50,13 +50,20 @@ async function images(model: DitModel, batch: number): Promise<void> {
   const all = Buffer.concat(pixels);
   writeFileSync(`${out}/pixels-${path}-${batch}.bin`, all);
   const m = median(ms);
-  line({ part: 'images', batch, msPerCall: m, msPerImage: m / batch, imagesPerSecond: (1000 * batch) / m, allMs: ms });
+  line({
+    part: 'images',
+    batch,
+    msPerCall: m,
+    msPerImage: m / batch,
+    imagesPerSecond: (1000 * batch) / m,
+    allMs: ms,
+  });
 }
 
 /** Seeded mixed requests with Poisson arrivals; every request is its own concurrent call. */
 async function trace(model: DitModel, jobs: number, ratePerSecond: number): Promise<void> {
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   let at = 0;
   const plan = Array.from({ length: jobs }, (_, i) => {
     at += -Math.log(1 - rand()) / ratePerSecond;
@@ -76,7 +83,12 @@ async function trace(model: DitModel, jobs: number, ratePerSecond: number): Prom
       const wait = p.at - (performance.now() - start);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const t = performance.now();
-      const reqs = Array.from({ length: p.n }, (_, k) => ({ prompt: p.prompt, seed: i * 8 + k, steps: p.steps, guidanceScale: p.guidanceScale }));
+      const reqs = Array.from({ length: p.n }, (_, k) => ({
+        prompt: p.prompt,
+        seed: i * 8 + k,
+        steps: p.steps,
+        guidanceScale: p.guidanceScale,
+      }));
       await generate(model, reqs);
       latencies.push(performance.now() - t);
       imagesDone += p.n;
@@ -99,9 +111,17 @@ async function trace(model: DitModel, jobs: number, ratePerSecond: number): Prom
 async function loopDelay(model: DitModel): Promise<void> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
-  await generate(model, Array.from({ length: 8 }, (_, i) => ({ prompt: PROMPTS[0] ?? '', seed: i, steps: 48 })));
+  await generate(
+    model,
+    Array.from({ length: 8 }, (_, i) => ({ prompt: PROMPTS[0] ?? '', seed: i, steps: 48 })),
+  );
   h.disable();
-  line({ part: 'event-loop', p50Ms: h.percentile(50) / 1e6, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6 });
+  line({
+    part: 'event-loop',
+    p50Ms: h.percentile(50) / 1e6,
+    p99Ms: h.percentile(99) / 1e6,
+    maxMs: h.max / 1e6,
+  });
 }
 
 async function captureVsNot(model: DitModel): Promise<void> {
@@ -109,10 +129,25 @@ async function captureVsNot(model: DitModel): Promise<void> {
   if (!file) return;
   const cuda = cudaRuntime();
   const stream = cuda.createStream();
-  const shape = { latent: [16, 16, 16] as const, textLength: model.tokenizer.maxLength, textWidth: model.config.textEncoder.hiddenSize };
+  const shape = {
+    latent: [16, 16, 16] as const,
+    textLength: model.tokenizer.maxLength,
+    textWidth: model.config.textEncoder.hiddenSize,
+  };
   for (const cudaGraph of [true, false]) {
-    const engine = await openCudaGraphStepEngine({ path: file, capacity: 8, shape, cuda, stream, cudaGraph });
-    const p = { sigma: new Float32Array(8).fill(0.5), sigmaNext: new Float32Array(8).fill(0.5), guidance: new Float32Array(8).fill(4.5) };
+    const engine = await openCudaGraphStepEngine({
+      path: file,
+      capacity: 8,
+      shape,
+      cuda,
+      stream,
+      cudaGraph,
+    });
+    const p = {
+      sigma: new Float32Array(8).fill(0.5),
+      sigmaNext: new Float32Array(8).fill(0.5),
+      guidance: new Float32Array(8).fill(4.5),
+    };
     for (let k = 0; k < 10; k++) await engine.step(p);
     const t = performance.now();
     for (let k = 0; k < 200; k++) await engine.step(p);
@@ -122,14 +157,30 @@ async function captureVsNot(model: DitModel): Promise<void> {
   cuda.destroyStream(stream);
 }
 
+const loadStart = performance.now();
 const model = await loadModel(DIR, {
   device: 'cuda',
-  runner: path === 'graph' ? 'native' : 'stock',
+  runner: path === 'stock' || path === 'host' ? 'stock' : 'native',
   stepGraph: path !== 'stock',
 });
-line({ part: 'load', device: model.device, engine: model.stepping?.engine ?? 'none', fallback: model.stepping?.fallbackReason ?? null });
-for (const batch of [1, 8, 32]) await images(model, batch);
-await loopDelay(model);
-await trace(model, 60, 40);
-if (path === 'graph') await captureVsNot(model);
-await model.release();
+if (path === 'lifecycle') {
+  // Where a process that used CUDA graphs ends: release, then a natural exit.
+  await generate(model, [{ prompt: PROMPTS[0] ?? '', seed: 1 }]);
+  await model.release();
+  line({ part: 'released' });
+  process.exitCode = 0;
+} else {
+  line({
+    part: 'load',
+    loadMs: performance.now() - loadStart,
+    device: model.device,
+    engine: model.stepping?.engine ?? 'none',
+    fallback: model.stepping?.fallbackReason ?? null,
+  });
+  for (const batch of [1, 8, 32]) await images(model, batch);
+  await loopDelay(model);
+  await trace(model, 60, 40);
+  if (path === 'graph') await captureVsNot(model);
+  await model.release();
+  line({ part: 'released' });
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI of the Python training package (.ci/run calls it): the linter, then the tests that need no
 # PyTorch (those that need torch, scipy or tokenizers skip). Installs only what is missing:
-# Debian's numpy and pytest when python3 lacks them, ruff with pip where the machine's package
+# Debian's numpy, pytest and onnx when python3 lacks them, ruff with pip where the machine's package
 # index has it, else Debian's pyflakes (the same F checks). `apt-get update` runs only before an install.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,11 +13,12 @@ apt_install() {
 }
 
 py=
+# onnx too: the step-graph tests rebuild the shipped step graphs (Debian's python3-onnx).
 for candidate in python3 /usr/bin/python3; do
-  if "$candidate" -c 'import numpy, pytest' 2>/dev/null; then py=$candidate; break; fi
+  if "$candidate" -c 'import numpy, pytest, onnx' 2>/dev/null; then py=$candidate; break; fi
 done
 if [ -z "$py" ]; then
-  apt_install python3-numpy python3-pytest
+  apt_install python3-numpy python3-pytest python3-onnx
   py=/usr/bin/python3
 fi
 

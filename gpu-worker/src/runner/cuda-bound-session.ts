@@ -63,11 +63,14 @@ export class CudaBoundSession {
     const out: Out = [null];
     let memory: Handle | null = null;
     try {
-      check(fn.CreateMemoryInfo('Cuda', DEVICE_ALLOCATOR, options.deviceId ?? 0, MEM_TYPE_DEFAULT, out));
+      check(
+        fn.CreateMemoryInfo('Cuda', DEVICE_ALLOCATOR, options.deviceId ?? 0, MEM_TYPE_DEFAULT, out),
+      );
       memory = out[0];
       check(fn.CreateRunOptions(out));
       const runOptions = out[0];
-      if (memory === null || runOptions === null) throw new OrtError('no memory info or run options', 'unknown');
+      if (memory === null || runOptions === null)
+        throw new OrtError('no memory info or run options', 'unknown');
       // The caller synchronises (progress, cancel and read-back points), not every run.
       check(fn.AddRunConfigEntry(runOptions, 'disable_synchronize_execution_providers', '1'));
       return new CudaBoundSession(s, memory, runOptions);
@@ -83,14 +86,18 @@ export class CudaBoundSession {
   }
 
   /** Binds every input and output to a device buffer, once; a CUDA graph keeps these addresses. */
-  bind(inputs: Readonly<Record<string, DeviceTensor>>, outputs: Readonly<Record<string, DeviceTensor>>): void {
+  bind(
+    inputs: Readonly<Record<string, DeviceTensor>>,
+    outputs: Readonly<Record<string, DeviceTensor>>,
+  ): void {
     const { fn, check } = this.#s.api;
     for (const [side, names, tensors] of [
       ['input', this.#s.inputNames, inputs],
       ['output', this.#s.outputNames, outputs],
     ] as const) {
       const missing = names.filter((n) => !(n in tensors));
-      if (missing.length > 0) throw new RunnerInputError(`no device buffer for ${side} ${missing.join(', ')}`);
+      if (missing.length > 0)
+        throw new RunnerInputError(`no device buffer for ${side} ${missing.join(', ')}`);
     }
     const out: Out = [null];
     check(fn.CreateIoBinding(this.#s.session, out));
@@ -100,14 +107,31 @@ export class CudaBoundSession {
     const value = (t: DeviceTensor): Handle => {
       const shape = BigInt64Array.from(t.dims, (d) => BigInt(d));
       const bytes = 4 * t.dims.reduce((n, d) => n * d, 1);
-      check(fn.CreateTensorWithDataAsOrtValue(this.#memory, t.ptr, bytes, shape, shape.length, FLOAT, out));
+      check(
+        fn.CreateTensorWithDataAsOrtValue(
+          this.#memory,
+          t.ptr,
+          bytes,
+          shape,
+          shape.length,
+          FLOAT,
+          out,
+        ),
+      );
       const v = out[0];
       if (v === null) throw new OrtError('CreateTensorWithDataAsOrtValue gave no value', 'unknown');
       this.#values.push(v);
       return v;
     };
-    for (const name of this.#s.inputNames) check(fn.BindInput(binding, name, value(inputs[name] as DeviceTensor)));
-    for (const name of this.#s.outputNames) check(fn.BindOutput(binding, name, value(outputs[name] as DeviceTensor)));
+    const at = (tensors: Readonly<Record<string, DeviceTensor>>, name: string): DeviceTensor => {
+      const t = tensors[name];
+      if (!t) throw new RunnerInputError(`no device buffer for ${name}`);
+      return t;
+    };
+    for (const name of this.#s.inputNames)
+      check(fn.BindInput(binding, name, value(at(inputs, name))));
+    for (const name of this.#s.outputNames)
+      check(fn.BindOutput(binding, name, value(at(outputs, name))));
   }
 
   /** Queues one run on the stream (the first with `cudaGraph` captures; later ones replay). */

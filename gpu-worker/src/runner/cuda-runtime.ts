@@ -52,8 +52,7 @@ export function cudaRuntime(): CudaRuntime {
     }
   }
   if (!lib) throw new CudaProviderError(`the CUDA runtime cannot be loaded: ${errors.join('; ')}`);
-  const f = (name: string, ret: string, args: string[]): Call =>
-    lib.func(name, ret, args) as unknown as Call;
+  const f = (name: string, ret: string, args: string[]): Call => lib.func(name, ret, args);
   const errorString = f('cudaGetErrorString', 'const char *', ['int']) as unknown as (
     code: number,
   ) => string;
@@ -66,29 +65,55 @@ export function cudaRuntime(): CudaRuntime {
   const streamDestroy = f('cudaStreamDestroy', 'int', ['uintptr_t']);
   const streamSync = f('cudaStreamSynchronize', 'int', ['uintptr_t']);
   // One symbol, three prototypes: host memory as a typed array, device memory as an address.
-  const toDevice = f('cudaMemcpyAsync', 'int', ['uintptr_t', 'void *', 'size_t', 'int', 'uintptr_t']);
-  const onDevice = f('cudaMemcpyAsync', 'int', ['uintptr_t', 'uintptr_t', 'size_t', 'int', 'uintptr_t']);
+  const toDevice = f('cudaMemcpyAsync', 'int', [
+    'uintptr_t',
+    'void *',
+    'size_t',
+    'int',
+    'uintptr_t',
+  ]);
+  const onDevice = f('cudaMemcpyAsync', 'int', [
+    'uintptr_t',
+    'uintptr_t',
+    'size_t',
+    'int',
+    'uintptr_t',
+  ]);
   const toHost = f('cudaMemcpyAsync', 'int', ['void *', 'uintptr_t', 'size_t', 'int', 'uintptr_t']);
   loaded = {
     malloc(bytes) {
-      const out: [bigint] = [0n];
+      const out: [bigint | number] = [0];
       check(`cudaMalloc(${bytes})`, malloc(out, bytes));
       return BigInt(out[0]);
     },
-    free: (ptr) => check('cudaFree', free(ptr)),
+    free: (ptr) => {
+      check('cudaFree', free(ptr));
+    },
     createStream() {
-      const out: [bigint] = [0n];
+      const out: [bigint | number] = [0];
       check('cudaStreamCreateWithFlags', streamCreate(out, STREAM_NON_BLOCKING));
       return BigInt(out[0]);
     },
-    destroyStream: (stream) => check('cudaStreamDestroy', streamDestroy(stream)),
-    synchronize: (stream) => check('cudaStreamSynchronize', streamSync(stream)),
-    upload: (dst, src, stream) =>
-      check('cudaMemcpyAsync (to the device)', toDevice(dst, src, src.byteLength, HOST_TO_DEVICE, stream)),
-    copy: (dst, src, bytes, stream) =>
-      check('cudaMemcpyAsync (on the device)', onDevice(dst, src, bytes, DEVICE_TO_DEVICE, stream)),
+    destroyStream: (stream) => {
+      check('cudaStreamDestroy', streamDestroy(stream));
+    },
+    synchronize: (stream) => {
+      check('cudaStreamSynchronize', streamSync(stream));
+    },
+    upload: (dst, src, stream) => {
+      check(
+        'cudaMemcpyAsync (to the device)',
+        toDevice(dst, src, src.byteLength, HOST_TO_DEVICE, stream),
+      );
+    },
+    copy: (dst, src, bytes, stream) => {
+      check('cudaMemcpyAsync (on the device)', onDevice(dst, src, bytes, DEVICE_TO_DEVICE, stream));
+    },
     download(dst, src, stream) {
-      check('cudaMemcpyAsync (to the host)', toHost(dst, src, dst.byteLength, DEVICE_TO_HOST, stream));
+      check(
+        'cudaMemcpyAsync (to the host)',
+        toHost(dst, src, dst.byteLength, DEVICE_TO_HOST, stream),
+      );
       // A pageable destination: the copy may still be in flight until the stream drains.
       check('cudaStreamSynchronize', streamSync(stream));
     },

@@ -84,14 +84,23 @@ export async function generateStepped(
     const shape = [c, first.height / f, first.width / f] as const;
     const per = shape[0] * shape[1] * shape[2];
     const x = new Float32Array(members.length * per);
-    members.forEach((s, k) => x.set(latents[s] ?? new Float32Array(per), k * per));
+    members.forEach((s, k) => {
+      x.set(latents[s] ?? new Float32Array(per), k * per);
+    });
     const rgb =
       model.vaeDecoder && vae
-        ? await decodeLatents(model.vaeDecoder, unscaleLatents(x, vae.scalingFactor, vae.shiftFactor), members.length, shape)
+        ? await decodeLatents(
+            model.vaeDecoder,
+            unscaleLatents(x, vae.scalingFactor, vae.shiftFactor),
+            members.length,
+            shape,
+          )
         : x;
     const plane = 3 * first.width * first.height;
     if (rgb.length !== members.length * plane) {
-      throw new Error(`decoder returned ${rgb.length} values, expected ${members.length}×3×${first.height}×${first.width}`);
+      throw new Error(
+        `decoder returned ${rgb.length} values, expected ${members.length}×3×${first.height}×${first.width}`,
+      );
     }
     members.forEach((s, k) => (rgbOf[s] = rgb.subarray(k * plane, (k + 1) * plane)));
   }
@@ -100,7 +109,9 @@ export async function generateStepped(
   return requests.map((r, s) => ({
     ...r,
     pixels: toRgb8(rgbOf[s] ?? new Float32Array(0), r.width, r.height),
-    unknownWords: [...new Set([...(cond[s]?.unknownWords ?? []), ...(uncond[s]?.unknownWords ?? [])])],
+    unknownWords: [
+      ...new Set([...(cond[s]?.unknownWords ?? []), ...(uncond[s]?.unknownWords ?? [])]),
+    ],
     truncated: (cond[s]?.truncated ?? false) || (uncond[s]?.truncated ?? false),
   }));
 }

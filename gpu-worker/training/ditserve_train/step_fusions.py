@@ -24,8 +24,9 @@ MS = "com.microsoft"
 
 
 class _Graph:
-    def __init__(self, g: onnx.GraphProto):
+    def __init__(self, g: onnx.GraphProto, base_dir: str = ""):
         self.g = g
+        self.base_dir = base_dir
         self.prod = {o: n for n in g.node for o in n.output}
         self.cons: dict[str, list] = {}
         for n in g.node:
@@ -38,7 +39,8 @@ class _Graph:
         """The value of a Constant node's output or an initializer (None when not constant)."""
         n = self.prod.get(name)
         if n is not None and n.op_type == "Constant":
-            return numpy_helper.to_array(n.attribute[0].t)
+            # Large exports keep even Constant values in external files, beside the graph.
+            return numpy_helper.to_array(n.attribute[0].t, base_dir=self.base_dir)
         if n is not None and n.op_type == "Cast":  # a widened fp16 constant
             inner = self.const(n.input[0])
             return None if inner is None else inner.astype(np.float32)
@@ -70,9 +72,9 @@ class _Graph:
         return out
 
 
-def fuse_fast_gelu(g: onnx.GraphProto) -> int:
+def fuse_fast_gelu(g: onnx.GraphProto, base_dir: str = "") -> int:
     """0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) → FastGelu(x)."""
-    G, count = _Graph(g), 0
+    G, count = _Graph(g, base_dir), 0
     for tanh in [n for n in g.node if n.op_type == "Tanh"]:
         add1 = G.only_consumer(tanh.output[0], "Add")
         if add1 is None or not G.is_value(G.other(add1, tanh.output[0]), 1.0):
@@ -90,9 +92,9 @@ def fuse_fast_gelu(g: onnx.GraphProto) -> int:
     return count
 
 
-def fuse_attention(g: onnx.GraphProto, num_heads: int) -> int:
+def fuse_attention(g: onnx.GraphProto, num_heads: int, base_dir: str = "") -> int:
     """softmax((q·a)ᵀ(k·b))·v over [B, H, S, d] with a·b = 1/√d → MultiHeadAttention on [B, S, H·d]."""
-    G, count = _Graph(g), 0
+    G, count = _Graph(g, base_dir), 0
     for sm in [n for n in g.node if n.op_type == "Softmax"]:
         scores = G.prod.get(sm.input[0])
         out = G.only_consumer(sm.output[0], "MatMul")
@@ -137,9 +139,9 @@ def fuse_attention(g: onnx.GraphProto, num_heads: int) -> int:
     return count
 
 
-def fuse_modulated_layer_norm(g: onnx.GraphProto) -> int:
+def fuse_modulated_layer_norm(g: onnx.GraphProto, base_dir: str = "") -> int:
     """LayerNorm(x; 1, 0)·w + b, w and b per sample → LayerNormalization(x; w, b)."""
-    G, count = _Graph(g), 0
+    G, count = _Graph(g, base_dir), 0
     for ln in [n for n in g.node if n.op_type == "LayerNormalization"]:
         if len(ln.input) < 3 or not G.is_value(ln.input[1], 1.0) or not G.is_value(ln.input[2], 0.0):
             continue
@@ -191,14 +193,37 @@ def _sort_and_prune(g: onnx.GraphProto) -> None:
     g.initializer.extend(kept)
 
 
-def fuse_all(model: onnx.ModelProto, num_heads: int) -> dict[str, int]:
-    """Applies every rewrite; returns how many chains each replaced."""
+def fuse_all(model: onnx.ModelProto, num_heads: int, base_dir: str = "") -> dict[str, int]:
+    """Applies every rewrite; returns how many chains each replaced. `base_dir`: where the
+    graph's external data lives (constants stored there are read to check them)."""
     g = model.graph
     counts = {
-        "FastGelu": fuse_fast_gelu(g),
-        "MultiHeadAttention": fuse_attention(g, num_heads),
-        "LayerNormalization (modulated)": fuse_modulated_layer_norm(g),
+        "FastGelu": fuse_fast_gelu(g, base_dir),
+        "MultiHeadAttention": fuse_attention(g, num_heads, base_dir),
+        "LayerNormalization (modulated)": fuse_modulated_layer_norm(g, base_dir),
     }
     if not any(o.domain == MS for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid(MS, 1))
     return counts
+
+
+def main() -> None:
+    """Fuses one exported transformer graph (e.g. the SD3-medium-shaped export of bench/gpu)."""
+    import argparse
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--input", type=Path, required=True)
+    ap.add_argument("--output", type=Path, required=True, help="in the input's folder: external data stays where it is")
+    ap.add_argument("--heads", type=int, required=True)
+    a = ap.parse_args()
+    if a.output.resolve().parent != a.input.resolve().parent:
+        ap.error("--output must be in the folder of --input (the weights are referenced, not copied)")
+    model = onnx.load(str(a.input), load_external_data=False)
+    counts = fuse_all(model, a.heads, str(a.input.resolve().parent))
+    onnx.save(model, str(a.output))
+    print(f"{a.output}: fused " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -134,7 +134,7 @@ def write_step_graphs(model_dir: Path, fuse: bool = True) -> list[Path]:
         transformer = onnx.load(str(folder / source), load_external_data=False)
         step = build_step_graph(transformer, int(config["num_train_timesteps"]))
         if fuse:
-            counts = fuse_all(step, int(config["num_heads"]))
+            counts = fuse_all(step, int(config["num_heads"]), str(folder))
             print(f"{target}: fused " + ", ".join(f"{n} {k}" for k, n in counts.items()))
         onnx.save(step, str(folder / target))
         onnx.checker.check_model(str(folder / target))

@@ -1,7 +1,13 @@
 import { CudaBoundSession } from '../../runner/cuda-bound-session.ts';
 import type { CudaRuntime, DevicePtr, Stream } from '../../runner/cuda-runtime.ts';
 import { checkSlot } from './host-step-engine.ts';
-import { perSample, type SampleText, type StepEngine, type StepParams, type StepShape } from './step-engine.ts';
+import {
+  perSample,
+  type SampleText,
+  type StepEngine,
+  type StepParams,
+  type StepShape,
+} from './step-engine.ts';
 
 /**
  * The StepEngine on the GPU: the step graph's inputs and outputs are device buffers bound once,
@@ -27,7 +33,13 @@ export async function openCudaGraphStepEngine(o: CudaGraphEngineOptions): Promis
   const b = o.capacity;
   const { latent, textLength: l, textWidth: d } = o.shape;
   const per = perSample(o.shape);
-  const sizes = { latents: b * per, next: b * per, params: 3 * b, hidden: 2 * b * l * d, pooled: 2 * b * d };
+  const sizes = {
+    latents: b * per,
+    next: b * per,
+    params: 3 * b,
+    hidden: 2 * b * l * d,
+    pooled: 2 * b * d,
+  };
   const ptrs: DevicePtr[] = [];
   const alloc = (floats: number): DevicePtr => {
     const p = o.cuda.malloc(floats * F32);
@@ -83,7 +95,9 @@ class CudaGraphStepEngine implements StepEngine {
 
   constructor(
     private readonly o: CudaGraphEngineOptions,
-    private readonly buf: Readonly<Record<'latents' | 'next' | 'params' | 'hidden' | 'pooled', DevicePtr>>,
+    private readonly buf: Readonly<
+      Record<'latents' | 'next' | 'params' | 'hidden' | 'pooled', DevicePtr>
+    >,
     private readonly session: CudaBoundSession,
     private readonly ptrs: readonly DevicePtr[],
   ) {

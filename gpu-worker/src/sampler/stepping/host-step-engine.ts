@@ -1,5 +1,11 @@
 import type { Runner } from '../../runner/runner.ts';
-import { perSample, type SampleText, type StepEngine, type StepParams, type StepShape } from './step-engine.ts';
+import {
+  perSample,
+  type SampleText,
+  type StepEngine,
+  type StepParams,
+  type StepShape,
+} from './step-engine.ts';
 
 /**
  * The StepEngine over any Runner of the step graph, with the slots' latents and text in JS
@@ -46,9 +52,11 @@ export class HostStepEngine implements StepEngine {
       encoder_hidden_states: { type: 'float32', data: this.#hidden, dims: [2, b, l, d] },
       pooled_projections: { type: 'float32', data: this.#pooled, dims: [2, b, d] },
     });
-    const next = result['latents_next'];
+    const next = result.latents_next;
     if (next?.type !== 'float32' || next.data.length !== this.#latents.length) {
-      throw new Error(`the step graph did not return float32 latents_next of ${this.#latents.length} values`);
+      throw new Error(
+        `the step graph did not return float32 latents_next of ${this.#latents.length} values`,
+      );
     }
     this.#latents.set(next.data);
   }

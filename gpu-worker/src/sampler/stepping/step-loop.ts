@@ -95,9 +95,12 @@ export class StepLoop {
     }
     return new Promise((resolve, reject) => {
       this.#waiting.push({ sample, resolve, reject, steps, i: 0 });
-      this.#loop ??= this.#run().finally(() => {
-        this.#loop = null;
-      });
+      // Started after this turn, so that samples submitted together start together.
+      this.#loop ??= Promise.resolve()
+        .then(() => this.#run())
+        .finally(() => {
+          this.#loop = null;
+        });
     });
   }
 
@@ -108,7 +111,7 @@ export class StepLoop {
     const engines = await Promise.allSettled([...this.#engines.values()]);
     this.#engines.clear();
     await Promise.all(
-      engines.map((e) => (e.status === 'fulfilled' ? e.value.release() : undefined)),
+      engines.flatMap((e) => (e.status === 'fulfilled' ? [e.value.release()] : [])),
     );
   }
 

@@ -74,17 +74,23 @@ export async function openStepping(
   const runner = await openRunner(
     o.runner,
     path,
-    o.device === 'cuda' ? { device: 'cuda' } : { device: 'cpu', ...(o.threads ? { threads: o.threads } : {}) },
+    o.device === 'cuda'
+      ? { device: 'cuda' }
+      : { device: 'cpu', ...(o.threads ? { threads: o.threads } : {}) },
   );
   return hostStepping(runner, shapeOf, `host (${o.runner} runner)`, fallbackReason);
 }
 
 type ShapeOf = (latent: readonly [number, number, number]) => StepShape;
 
-function loops(open: (shape: StepShape) => OpenStepEngine, buckets: readonly number[], shapeOf: ShapeOf) {
+function loops(
+  open: (shape: StepShape) => OpenStepEngine,
+  buckets: readonly number[],
+  shapeOf: ShapeOf,
+) {
   const byLatent = new Map<string, StepLoop>();
   return {
-    loop(latent: readonly [number, number, number]): StepLoop {
+    loop: (latent: readonly [number, number, number]): StepLoop => {
       const key = latent.join('x');
       let loop = byLatent.get(key);
       if (!loop) {
@@ -93,7 +99,7 @@ function loops(open: (shape: StepShape) => OpenStepEngine, buckets: readonly num
       }
       return loop;
     },
-    async close(): Promise<void> {
+    close: async (): Promise<void> => {
       await Promise.all([...byLatent.values()].map((l) => l.close()));
       byLatent.clear();
     },
@@ -124,7 +130,12 @@ function hostStepping(
   };
 }
 
-function cudaGraphStepping(path: string, cuda: CudaRuntime, stream: Stream, shapeOf: ShapeOf): Stepping {
+function cudaGraphStepping(
+  path: string,
+  cuda: CudaRuntime,
+  stream: Stream,
+  shapeOf: ShapeOf,
+): Stepping {
   const l = loops(
     (shape) => (capacity) => openCudaGraphStepEngine({ path, capacity, shape, cuda, stream }),
     CUDA_BUCKETS,

@@ -1,0 +1,106 @@
+/**
+ * On the GPU machine: the SD3-medium-shaped MMDiT (exported by bench/gpu/torch_peer.py into
+ * --sd3 DIR, one folder per variant) through the native runner's bound CUDA session: inputs and
+ * output on the device, every shape fixed (CFG batch of 2 rows, 128² latent), with and without a
+ * CUDA graph, and with onnxruntime's default attention kernel or cuDNN's (sdpa_kernel). Prints
+ * one JSON line per configuration: ms per step (median of 20 after 3 warm-ups) and parity with
+ * PyTorch's output. docs/performance.md has the command.
+ *
+ *   node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused,mha_fused_ln
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CudaBoundSession } from '../../gpu-worker/src/runner/cuda-bound-session.ts';
+import { cudaRuntime } from '../../gpu-worker/src/runner/cuda-runtime.ts';
+
+const { values } = parseArgs({
+  options: {
+    sd3: { type: 'string', default: '/tmp/perf' },
+    variants: { type: 'string', default: 'mha_fused' },
+    // onnxruntime's AttentionBackend bits: 0 = its own choice; 8 = cuDNN flash attention.
+    kernels: { type: 'string', default: '0,8' },
+  },
+});
+const SHAPES: Record<string, number[]> = {
+  hidden_states: [2, 16, 128, 128],
+  timestep: [2],
+  encoder_hidden_states: [2, 333, 4096],
+  pooled_projections: [2, 2048],
+};
+const OUTPUT = [2, 16, 128, 128];
+const count = (dims: number[]) => dims.reduce((n, d) => n * d, 1);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+function readF32(path: string): Float32Array {
+  const buf = readFileSync(path);
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+const cuda = cudaRuntime();
+const stream = cuda.createStream();
+const inputs: Record<string, { ptr: bigint; dims: number[] }> = {};
+for (const [name, dims] of Object.entries(SHAPES)) {
+  const ptr = cuda.malloc(4 * count(dims));
+  cuda.upload(ptr, readF32(join(values.sd3, `input_${name}.f32`)), stream);
+  inputs[name] = { ptr, dims };
+}
+const output = { ptr: cuda.malloc(4 * count(OUTPUT)), dims: OUTPUT };
+const reference = readF32(join(values.sd3, 'output_sample.f32'));
+
+for (const variant of values.variants.split(',')) {
+  const file = variant.endsWith('_ln')
+    ? join(values.sd3, variant.replace(/_ln$/, ''), 'model.ln.fp16.onnx')
+    : join(values.sd3, variant, 'model.fp16.onnx');
+  for (const sdpaKernel of values.kernels.split(',').map(Number)) {
+    for (const cudaGraph of [false, true]) {
+      const at = { variant, sdpaKernel, cudaGraph };
+      let session: CudaBoundSession | null = null;
+      try {
+        const t = performance.now();
+        session = await CudaBoundSession.open(file, {
+          stream,
+          cudaGraph,
+          sdpaKernel,
+          freeDimensions: { batch: 2, height: 128, width: 128 },
+        });
+        const createMs = performance.now() - t;
+        session.bind(inputs, { sample: output });
+        for (let k = 0; k < 3; k++) session.run();
+        cuda.synchronize(stream);
+        const ms: number[] = [];
+        for (let k = 0; k < 20; k++) {
+          const s = performance.now();
+          session.run();
+          cuda.synchronize(stream);
+          ms.push(performance.now() - s);
+        }
+        const got = new Float32Array(count(OUTPUT));
+        cuda.download(got, output.ptr, stream);
+        let maxAbsDiff = 0;
+        let maxAbsRef = 0;
+        got.forEach((v, i) => {
+          maxAbsDiff = Math.max(maxAbsDiff, Math.abs(v - (reference[i] ?? 0)));
+          maxAbsRef = Math.max(maxAbsRef, Math.abs(reference[i] ?? 0));
+        });
+        console.log(
+          JSON.stringify({
+            part: 'sd3-native',
+            ...at,
+            createMs,
+            msPerStep: median(ms),
+            allMs: ms,
+            maxAbsDiff,
+            maxAbsRef,
+          }),
+        );
+      } catch (error) {
+        console.log(
+          JSON.stringify({ part: 'sd3-native', ...at, error: String(error).slice(0, 600) }),
+        );
+      } finally {
+        session?.release();
+      }
+    }
+  }
+}
