@@ -11,7 +11,7 @@
  * as concurrent generate() calls, and the main thread's event-loop delay while it generates.
  * `graph` also times one bucket-8 step with and without capture.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { generate, loadModel, type DitModel } from '../../gpu-worker/src/sampler/index.ts';
 import { cudaRuntime } from '../../gpu-worker/src/runner/cuda-runtime.ts';
@@ -134,27 +134,97 @@ async function captureVsNot(model: DitModel): Promise<void> {
     textLength: model.tokenizer.maxLength,
     textWidth: model.config.textEncoder.hiddenSize,
   };
-  for (const cudaGraph of [true, false]) {
+  for (const [capacity, cudaGraph] of [
+    [1, true],
+    [8, true],
+    [32, true],
+    [8, false],
+  ] as const) {
     const engine = await openCudaGraphStepEngine({
       path: file,
-      capacity: 8,
+      capacity,
       shape,
       cuda,
       stream,
       cudaGraph,
     });
     const p = {
-      sigma: new Float32Array(8).fill(0.5),
-      sigmaNext: new Float32Array(8).fill(0.5),
-      guidance: new Float32Array(8).fill(4.5),
+      sigma: new Float32Array(capacity).fill(0.5),
+      sigmaNext: new Float32Array(capacity).fill(0.5),
+      guidance: new Float32Array(capacity).fill(4.5),
     };
     for (let k = 0; k < 10; k++) await engine.step(p);
     const t = performance.now();
     for (let k = 0; k < 200; k++) await engine.step(p);
-    line({ part: 'bucket8-step', cudaGraph, msPerStep: (performance.now() - t) / 200 });
+    line({ part: 'bucket-step', capacity, cudaGraph, msPerStep: (performance.now() - t) / 200 });
     await engine.release();
   }
   cuda.destroyStream(stream);
+}
+
+/**
+ * onnxruntime's profile of uncaptured steps, per node type per step: host-side time (the CUDA
+ * provider's Compute(), i.e. launches, not GPU time) and how many nodes run.
+ */
+async function profile(model: DitModel, capacity: number): Promise<void> {
+  const file = await stepGraphPath(model.config, 'cuda');
+  if (!file) return;
+  const cuda = cudaRuntime();
+  const stream = cuda.createStream();
+  const shape = {
+    latent: [16, 16, 16] as const,
+    textLength: model.tokenizer.maxLength,
+    textWidth: model.config.textEncoder.hiddenSize,
+  };
+  const engine = await openCudaGraphStepEngine({
+    path: file,
+    capacity,
+    shape,
+    cuda,
+    stream,
+    cudaGraph: false,
+    profilePrefix: `/tmp/profile-${capacity}`,
+    optimizedModelPath: `/tmp/step-optimized-${capacity}.onnx`,
+  });
+  const p = {
+    sigma: new Float32Array(capacity).fill(0.5),
+    sigmaNext: new Float32Array(capacity).fill(0.5),
+    guidance: new Float32Array(capacity).fill(4.5),
+  };
+  const runs = 20;
+  for (let k = 0; k < runs; k++) await engine.step(p);
+  const trace = engine.endProfiling();
+  await engine.release();
+  cuda.destroyStream(stream);
+  if (!trace) return;
+  interface Ev {
+    cat?: string;
+    name?: string;
+    dur?: number;
+    args?: { op_name?: string };
+  }
+  const events = JSON.parse(readFileSync(trace, 'utf8')) as Ev[];
+  const byOp = new Map<string, { us: number; n: number }>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time')) continue;
+    const op = e.args?.op_name ?? '?';
+    const r = byOp.get(op) ?? { us: 0, n: 0 };
+    r.us += e.dur ?? 0;
+    r.n += 1;
+    byOp.set(op, r);
+  }
+  // Runs 3 warm-ups in the engine's open() too: divide by all of them.
+  const all = runs + 3;
+  const rows = [...byOp.entries()]
+    .map(([op, r]) => ({ op, usPerStep: r.us / all, nodesPerStep: r.n / all }))
+    .sort((a, b) => b.usPerStep - a.usPerStep);
+  line({
+    part: 'profile',
+    capacity,
+    totalUsPerStep: rows.reduce((s, r) => s + r.usPerStep, 0),
+    nodesPerStep: rows.reduce((s, r) => s + r.nodesPerStep, 0),
+    rows,
+  });
 }
 
 const loadStart = performance.now();
@@ -180,7 +250,11 @@ if (path === 'lifecycle') {
   for (const batch of [1, 8, 32]) await images(model, batch);
   await loopDelay(model);
   await trace(model, 60, 40);
-  if (path === 'graph') await captureVsNot(model);
+  if (path === 'graph') {
+    await profile(model, 1);
+    await profile(model, 32);
+    await captureVsNot(model);
+  }
   await model.release();
   line({ part: 'released' });
 }

@@ -26,6 +26,8 @@ export interface CudaBoundSessionOptions {
   /** onnxruntime's attention-kernel mask (CudaProviderOptions.sdpaKernel). */
   readonly sdpaKernel?: number;
   readonly profilePrefix?: string;
+  /** Write the graph as onnxruntime optimized it for the CUDA provider (for its census). */
+  readonly optimizedModelPath?: string;
 }
 
 // OrtAllocatorType OrtDeviceAllocator = 0, OrtMemTypeDefault = 0, ONNX float = 1.
@@ -58,6 +60,9 @@ export class CudaBoundSession {
       },
       ...(options.freeDimensions ? { freeDimensions: options.freeDimensions } : {}),
       ...(options.profilePrefix === undefined ? {} : { profilePrefix: options.profilePrefix }),
+      ...(options.optimizedModelPath === undefined
+        ? {}
+        : { optimizedModelPath: options.optimizedModelPath }),
     });
     const { fn, check } = s.api;
     const out: Out = [null];
@@ -139,6 +144,15 @@ export class CudaBoundSession {
     if (this.#binding === null) throw new RunnerInputError('run() before bind()');
     const { fn, check } = this.#s.api;
     check(fn.RunWithBinding(this.#s.session, this.#runOptions, this.#binding));
+  }
+
+  /** Ends profiling (opened with `profilePrefix`); the profile file's path, or null. */
+  endProfiling(): string | null {
+    const { fn, check, allocator, takeString } = this.#s.api;
+    const out: Out = [null];
+    check(fn.SessionEndProfiling(this.#s.session, allocator, out));
+    const path = out[0] === null ? '' : takeString(out[0]);
+    return path === '' ? null : path;
   }
 
   release(): void {

@@ -10,6 +10,7 @@ import { CudaProviderError } from './errors.ts';
 
 export type DevicePtr = bigint;
 export type Stream = bigint;
+export type Event = bigint;
 
 type Koffi = typeof KoffiModule;
 type Call = (...args: unknown[]) => number;
@@ -19,6 +20,7 @@ const HOST_TO_DEVICE = 1;
 const DEVICE_TO_HOST = 2;
 const DEVICE_TO_DEVICE = 3;
 const STREAM_NON_BLOCKING = 1;
+const EVENT_DISABLE_TIMING = 2;
 const LIBRARIES = ['libcudart.so.13', 'libcudart.so'];
 
 export interface CudaRuntime {
@@ -33,6 +35,11 @@ export interface CudaRuntime {
   copy(dst: DevicePtr, src: DevicePtr, bytes: number, stream: Stream): void;
   /** Device → host after everything queued on `stream` so far. */
   download(dst: Float32Array, src: DevicePtr, stream: Stream): void;
+  createEvent(): Event;
+  destroyEvent(event: Event): void;
+  /** Marks the point the stream has reached; `wait` returns once the GPU has passed it. */
+  record(event: Event, stream: Stream): void;
+  wait(event: Event): void;
 }
 
 let loaded: CudaRuntime | undefined;
@@ -80,6 +87,11 @@ export function cudaRuntime(): CudaRuntime {
     'uintptr_t',
   ]);
   const toHost = f('cudaMemcpyAsync', 'int', ['void *', 'uintptr_t', 'size_t', 'int', 'uintptr_t']);
+  // cudaEventDisableTiming: a sync point only, the cheapest kind of event.
+  const eventCreate = f('cudaEventCreateWithFlags', 'int', ['_Out_ uintptr_t *', 'uint']);
+  const eventDestroy = f('cudaEventDestroy', 'int', ['uintptr_t']);
+  const eventRecord = f('cudaEventRecord', 'int', ['uintptr_t', 'uintptr_t']);
+  const eventSync = f('cudaEventSynchronize', 'int', ['uintptr_t']);
   loaded = {
     malloc(bytes) {
       const out: [bigint | number] = [0];
@@ -108,6 +120,20 @@ export function cudaRuntime(): CudaRuntime {
     },
     copy: (dst, src, bytes, stream) => {
       check('cudaMemcpyAsync (on the device)', onDevice(dst, src, bytes, DEVICE_TO_DEVICE, stream));
+    },
+    createEvent() {
+      const out: [bigint | number] = [0];
+      check('cudaEventCreateWithFlags', eventCreate(out, EVENT_DISABLE_TIMING));
+      return BigInt(out[0]);
+    },
+    destroyEvent: (event) => {
+      check('cudaEventDestroy', eventDestroy(event));
+    },
+    record: (event, stream) => {
+      check('cudaEventRecord', eventRecord(event, stream));
+    },
+    wait: (event) => {
+      check('cudaEventSynchronize', eventSync(event));
     },
     download(dst, src, stream) {
       check(

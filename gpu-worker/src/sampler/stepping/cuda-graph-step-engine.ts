@@ -1,5 +1,5 @@
 import { CudaBoundSession } from '../../runner/cuda-bound-session.ts';
-import type { CudaRuntime, DevicePtr, Stream } from '../../runner/cuda-runtime.ts';
+import type { CudaRuntime, DevicePtr, Event, Stream } from '../../runner/cuda-runtime.ts';
 import { checkSlot } from './host-step-engine.ts';
 import {
   perSample,
@@ -13,7 +13,7 @@ import {
  * The StepEngine on the GPU: the step graph's inputs and outputs are device buffers bound once,
  * the step is one CUDA-graph replay, and a sample's latent goes to the device at load() and
  * comes back at read(), never in between. Per step the host sends 12 bytes per slot (σ, σ', g)
- * and waits for the stream once (so progress and cancellation stay exact at step boundaries).
+ * and waits for the step before (so a cancel lands within one step, and progress lags by one).
  */
 
 export interface CudaGraphEngineOptions {
@@ -25,11 +25,20 @@ export interface CudaGraphEngineOptions {
   readonly deviceId?: number;
   /** false runs the same bound session without capture (for comparison). */
   readonly cudaGraph?: boolean;
+  /** onnxruntime's profiler (benches: with cudaGraph false, to see every node). */
+  readonly profilePrefix?: string;
+  readonly optimizedModelPath?: string;
 }
 
 const F32 = 4;
 
-export async function openCudaGraphStepEngine(o: CudaGraphEngineOptions): Promise<StepEngine> {
+export interface CudaGraphStepEngineHandle extends StepEngine {
+  endProfiling(): string | null;
+}
+
+export async function openCudaGraphStepEngine(
+  o: CudaGraphEngineOptions,
+): Promise<CudaGraphStepEngineHandle> {
   const b = o.capacity;
   const { latent, textLength: l, textWidth: d } = o.shape;
   const per = perSample(o.shape);
@@ -63,6 +72,8 @@ export async function openCudaGraphStepEngine(o: CudaGraphEngineOptions): Promis
       stream: o.stream,
       cudaGraph: o.cudaGraph ?? true,
       freeDimensions: { batch: b, height: latent[1], width: latent[2] },
+      ...(o.profilePrefix === undefined ? {} : { profilePrefix: o.profilePrefix }),
+      ...(o.optimizedModelPath === undefined ? {} : { optimizedModelPath: o.optimizedModelPath }),
     });
     session.bind(
       {
@@ -86,11 +97,14 @@ export async function openCudaGraphStepEngine(o: CudaGraphEngineOptions): Promis
   }
 }
 
-class CudaGraphStepEngine implements StepEngine {
+class CudaGraphStepEngine implements CudaGraphStepEngineHandle {
   readonly capacity: number;
   readonly shape: StepShape;
   readonly #per: number;
   readonly #params: Float32Array;
+  /** [the event of the step before, a free one]. */
+  #events: [Event, Event];
+  #pending = false;
   #released = false;
 
   constructor(
@@ -105,6 +119,7 @@ class CudaGraphStepEngine implements StepEngine {
     this.shape = o.shape;
     this.#per = perSample(o.shape);
     this.#params = new Float32Array(3 * o.capacity);
+    this.#events = [o.cuda.createEvent(), o.cuda.createEvent()];
   }
 
   #at(base: DevicePtr, floats: number): DevicePtr {
@@ -133,7 +148,14 @@ class CudaGraphStepEngine implements StepEngine {
     cuda.upload(this.buf.params, this.#params, stream);
     this.session.run();
     cuda.copy(this.buf.latents, this.buf.next, b * this.#per * F32, stream);
-    cuda.synchronize(stream);
+    // One step in flight: this step is queued behind the previous one, and the host waits only
+    // for that previous one, so its own work for the next step overlaps the GPU's. Progress
+    // thus trails the GPU by at most one step; read() waits for everything.
+    const [done, queued] = this.#events;
+    cuda.record(queued, stream);
+    if (this.#pending) cuda.wait(done);
+    this.#events = [queued, done];
+    this.#pending = true;
     return Promise.resolve();
   }
 
@@ -144,10 +166,16 @@ class CudaGraphStepEngine implements StepEngine {
     return Promise.resolve(out);
   }
 
+  /** The profile file (with `profilePrefix`), or null. */
+  endProfiling(): string | null {
+    return this.session.endProfiling();
+  }
+
   release(): Promise<void> {
     if (this.#released) return Promise.resolve();
     this.#released = true;
     this.o.cuda.synchronize(this.o.stream);
+    for (const e of this.#events) this.o.cuda.destroyEvent(e);
     this.session.release();
     for (const p of this.ptrs) this.o.cuda.free(p);
     return Promise.resolve();
