@@ -138,6 +138,16 @@ export const SETTINGS = {
     description: 'most images in one sampler batch',
     readBy: ['worker', 'serve'],
   },
+  batching: {
+    kind: 'string',
+    env: 'DITSERVE_BATCHING',
+    flag: '--batching',
+    default: 'continuous',
+    choices: ['continuous', 'static'],
+    description:
+      'continuous: a worker keeps taking jobs while others generate (up to the batch size in images), and they share denoising steps where the model has a step graph; static: it runs what it received, batch after batch, before taking more',
+    readBy: ['worker', 'serve'],
+  },
   requireKeys: {
     kind: 'bool',
     env: 'DITSERVE_REQUIRE_KEYS',
@@ -206,7 +216,7 @@ export const SETTINGS = {
     default: 110,
     min: 0,
     max: 3600,
-    description: 'on SIGTERM, time the batch in flight gets before it goes back to the queue',
+    description: 'on SIGTERM, time the batches in flight get before they go back to the queue',
     readBy: ['worker'],
   },
   sweepSeconds: {

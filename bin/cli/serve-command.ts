@@ -5,6 +5,7 @@ import { SETTINGS } from '../../core/settings.ts';
 import type { DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
 import { jsonLogger } from '../../core/logger.ts';
 import { startEmbedded } from '../../functions/local/embedded.ts';
+import type { Batching } from '../../gpu-worker/src/worker/context.ts';
 import { modelDirsFrom } from './package-paths.ts';
 import { helpLines } from './settings-help.ts';
 
@@ -27,6 +28,7 @@ const SERVE_SETTINGS = [
   'threads',
   'workers',
   'batchSize',
+  'batching',
   'requireKeys',
   'allowLocalWebhooks',
   'webhookAllowHosts',
@@ -66,6 +68,7 @@ function parse(argv: readonly string[]) {
         threads: { type: 'string' },
         workers: { type: 'string' },
         'batch-size': { type: 'string' },
+        batching: { type: 'string' },
         'require-keys': { type: 'boolean' },
         'allow-local-webhooks': { type: 'boolean' },
         'webhook-allow-hosts': { type: 'string' },
@@ -116,6 +119,7 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
     runner: read(env, SETTINGS.runner, v.runner) as 'stock' | 'native',
     workers,
     maxBatchImages: read(env, SETTINGS.batchSize, v['batch-size']),
+    batching: read(env, SETTINGS.batching, v.batching) as Batching,
     requireKeys: aws || read(env, SETTINGS.requireKeys, v['require-keys']),
     allowLoopbackWebhooks: read(env, SETTINGS.allowLocalWebhooks, v['allow-local-webhooks']),
     webhookAllowHosts: readOptional(env, SETTINGS.webhookAllowHosts, v['webhook-allow-hosts']),

@@ -7,7 +7,11 @@ import type { Backend } from '../../core/backend/types.ts';
 import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
 import { checkWebhookUrl, webhookPolicyFor } from '../../core/webhooks/url-policy.ts';
 import type { DeviceOption } from '../../gpu-worker/src/model-contract/index.ts';
-import { DEFAULT_WORKER_SETTINGS } from '../../gpu-worker/src/worker/context.ts';
+import {
+  DEFAULT_WORKER_SETTINGS,
+  stepGraphFor,
+  type Batching,
+} from '../../gpu-worker/src/worker/context.ts';
 import { openSampler } from '../../gpu-worker/src/worker/open-sampler.ts';
 import { warnRunnerFallbacks, type Sampler } from '../../gpu-worker/src/worker/sampler-port.ts';
 import type { WorkerListener } from '../../gpu-worker/src/worker/state.ts';
@@ -44,6 +48,13 @@ export interface EmbeddedOptions {
   /** Worker loops in this process (each holds its own model sessions). */
   readonly workers: number;
   readonly maxBatchImages: number;
+  /** How the workers take work (DITSERVE_BATCHING). @default 'continuous' */
+  readonly batching?: Batching | undefined;
+  /**
+   * Whether the samplers load their models' step graphs; by default what `batching` implies
+   * (stepGraphFor). Benches set it to tell the intake's effect from the shared steps'.
+   */
+  readonly stepGraph?: boolean | undefined;
   /** Keys even on loopback. */
   readonly requireKeys: boolean;
   /**
@@ -175,12 +186,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const workers: Worker[] = [];
   const samplers: Sampler[] = [];
   const stopping = { now: false };
+  const batching = options.batching ?? DEFAULT_WORKER_SETTINGS.batching;
   const ready = (async () => {
     for (let i = 0; i < options.workers; i++) {
       const sampler = await openSampler(options.modelDirs, {
         device: options.device,
         threads: options.threads,
         runner: options.runner,
+        stepGraph: options.stepGraph ?? stepGraphFor(batching),
       });
       samplers.push(sampler);
       // Every worker loads the same models: the first one speaks for all.
@@ -193,6 +206,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         outbox,
         sampler,
         maxBatchImages: options.maxBatchImages,
+        batching,
         pollWaitSeconds: options.pollWaitSeconds ?? DEFAULT_WORKER_SETTINGS.pollWaitSeconds,
         visibilitySeconds,
         onEvent: onWorkerEvent,

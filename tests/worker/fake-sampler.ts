@@ -83,9 +83,14 @@ export function stepGate() {
   let permits = 0;
   const waiting: (() => void)[] = [];
   let reached = 0;
+  const latches: { readonly n: number; readonly resolve: () => void }[] = [];
   return {
     beforeStep: (): Promise<void> => {
       reached += 1;
+      for (const latch of latches.filter((l) => l.n <= reached)) {
+        latches.splice(latches.indexOf(latch), 1);
+        latch.resolve();
+      }
       if (open) return tick().then(() => undefined);
       if (permits > 0) {
         permits -= 1;
@@ -107,6 +112,11 @@ export function stepGate() {
     /** How many steps asked to run so far. */
     get reached() {
       return reached;
+    },
+    /** Resolves once `n` steps (across calls) have asked to run. */
+    reachedAt(n: number): Promise<void> {
+      if (reached >= n) return Promise.resolve();
+      return new Promise((resolve) => latches.push({ n, resolve }));
     },
   };
 }

@@ -54,6 +54,66 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 const one = (steps = STEPS): GenerationRequest[] => [{ prompt: 'a blue square', seed: 3, steps }];
 
+/**
+ * Three calls at once: a and b run to the end, c is canceled at its second step. Checks that
+ * they overlapped, that each saw only its own progress and got the image it makes alone, and
+ * that c's cancel stopped c only.
+ */
+async function concurrentCalls(sampler: Sampler): Promise<void> {
+  const events: string[] = [];
+  const progress = new Map<string, [number, number][]>();
+  const abortC = new AbortController();
+  const call = (name: string, request: GenerationRequest, signal?: AbortSignal) => {
+    const seen: [number, number][] = [];
+    progress.set(name, seen);
+    return sampler
+      .generate(MODEL, [request], {
+        signal,
+        onProgress: (step, total) => {
+          events.push(`${name} ${step}`);
+          seen.push([step, total]);
+          if (name === 'c' && step === 2) abortC.abort(new Error('canceled c'));
+        },
+      })
+      .then(
+        (results) => {
+          events.push(`${name} done`);
+          return results;
+        },
+        (error: unknown) => {
+          events.push(`${name} failed`);
+          throw error;
+        },
+      );
+  };
+  const requestA = { prompt: 'a red circle', seed: 11, steps: 6 };
+  const requestB = { prompt: 'two yellow stars', seed: 12, steps: 9, guidanceScale: 6 };
+  const requestC = { prompt: 'a green triangle', seed: 13, steps: 12 };
+  const [[mineA], [mineB], errorC] = await Promise.all([
+    call('a', requestA),
+    call('b', requestB),
+    rejection(call('c', requestC, abortC.signal)),
+  ]);
+
+  // They overlapped: each stepped before the others finished.
+  const at = (e: string) => events.indexOf(e);
+  expect(at('b 1')).toBeLessThan(at('a done'));
+  expect(at('c 1')).toBeLessThan(at('a done'));
+  expect(at('a 1')).toBeLessThan(at('b done'));
+  // Each call saw its own steps only, and got its own image: the one it makes alone.
+  expect(progress.get('a')).toEqual(Array.from({ length: 6 }, (_, i) => [i + 1, 6]));
+  expect(progress.get('b')).toEqual(Array.from({ length: 9 }, (_, i) => [i + 1, 9]));
+  const [aloneA] = await sampler.generate(MODEL, [requestA]);
+  const [aloneB] = await sampler.generate(MODEL, [requestB]);
+  expect(Buffer.from(mineA?.pixels ?? []).equals(Buffer.from(aloneA?.pixels ?? []))).toBe(true);
+  expect(Buffer.from(mineB?.pixels ?? []).equals(Buffer.from(aloneB?.pixels ?? []))).toBe(true);
+  // The canceled one stopped within a step of its cancel; the others ran to the end.
+  expect(errorC).toBeInstanceOf(GenerationCanceledError);
+  expect(progress.get('c')?.length).toBeLessThanOrEqual(3);
+  expect(events).not.toContain('a failed');
+  expect(events).not.toContain('b failed');
+}
+
 describe('startThreadSampler', () => {
   it('runs the native runner when asked (same pixels as the stock binding) and says which it uses', async () => {
     const native = await startThreadSampler({ ...OPTIONS, runner: 'native' });
@@ -88,14 +148,21 @@ describe('startThreadSampler', () => {
     });
   });
 
-  it('reports progress once per step of the whole call', async () => {
-    const seen: [number, number][] = [];
+  it('reports progress once per step of the whole call, as the in-process sampler does', async () => {
+    const mine: [number, number][] = [];
+    const theirs: [number, number][] = [];
     await threaded.generate(MODEL, REQUESTS, {
-      onProgress: (step, total) => seen.push([step, total]),
+      onProgress: (step, total) => mine.push([step, total]),
     });
-    // Two groups (two sizes) of STEPS each.
-    const total = 2 * STEPS;
-    expect(seen).toEqual(Array.from({ length: total }, (_, i) => [i + 1, total]));
+    await local.generate(MODEL, REQUESTS, {
+      onProgress: (step, total) => theirs.push([step, total]),
+    });
+    // How many steps a call of two sizes counts is the sampler's business (two batches one after
+    // the other, or two step loops at once); the thread passes on each of them.
+    expect(mine).toEqual(theirs);
+    const total = mine[0]?.[1] ?? 0;
+    expect(total).toBeGreaterThanOrEqual(STEPS);
+    expect(mine).toEqual(Array.from({ length: total }, (_, i) => [i + 1, total]));
   });
 
   it("keeps the main thread's event loop running between steps", async () => {
@@ -143,38 +210,20 @@ describe('startThreadSampler', () => {
     expect(steps).toBe(0);
   });
 
-  it('runs one call at a time; a queued call that is aborted leaves the queue at once', async () => {
-    const events: string[] = [];
-    const abortSecond = new AbortController();
-    const first = threaded
-      .generate(MODEL, one(), {
-        onProgress: (step) => {
-          events.push(`first ${step}`);
-          if (step === 1) abortSecond.abort();
-        },
-      })
-      .then(() => events.push('first done'));
-    const second = threaded
-      .generate(MODEL, one(), {
-        signal: abortSecond.signal,
-        onProgress: () => events.push('second step'),
-      })
-      .catch((e: unknown) =>
-        events.push(e instanceof GenerationCanceledError ? 'second canceled' : 'second ?'),
-      );
-    const third = threaded
-      .generate(MODEL, one(), { onProgress: (step) => events.push(`third ${step}`) })
-      .then(() => events.push('third done'));
-    await Promise.all([first, second, third]);
-    expect(events).toEqual([
-      'first 1',
-      'second canceled',
-      ...Array.from({ length: STEPS - 1 }, (_, i) => `first ${i + 2}`),
-      'first done',
-      ...Array.from({ length: STEPS }, (_, i) => `third ${i + 1}`),
-      'third done',
-    ]);
-  });
+  it.each([
+    ['sharing steps (a step graph)', true],
+    ['interleaving their own batches (stepGraph false)', false],
+  ])(
+    'runs calls at once, %s: each with its own progress and result; canceling one leaves the others running',
+    async (_, stepGraph) => {
+      const sampler = stepGraph ? threaded : await startThreadSampler({ ...OPTIONS, stepGraph });
+      try {
+        await concurrentCalls(sampler);
+      } finally {
+        if (sampler !== threaded) await sampler.release();
+      }
+    },
+  );
 
   it("rebuilds the thread's errors with their class, code and message", async () => {
     const bad: GenerationRequest[] = [{ prompt: 'a red circle', steps: 0 }];
@@ -206,22 +255,35 @@ describe('startThreadSampler', () => {
     await expect(threaded.generate(MODEL, one())).resolves.toHaveLength(1);
   });
 
-  it("rejects the running call with a retryable 'internal' error when the thread dies, then starts a fresh one", async () => {
+  it("rejects every running call with a retryable 'internal' error when the thread dies, then starts a fresh one", async () => {
     const sampler = await startExitingThreadSamplerForTests(OPTIONS, 2);
     try {
       const dying = samplerThreadForTests(sampler);
       let steps = 0;
-      const running = sampler.generate(MODEL, one(12), { onProgress: () => (steps += 1) });
-      const queued = sampler.generate(MODEL, one());
-      const error = await rejection(running);
-      expect(error).toBeInstanceOf(SamplerThreadLostError);
-      expect(isDitserveError(error) && error.code).toBe('internal');
-      expect((error as SamplerThreadLostError).retryable).toBe(true);
-      expect((error as Error).message).toMatch(/sampler thread exited with code 70/);
-      expect(steps).toBe(2);
+      const running = [
+        sampler.generate(MODEL, one(12), { onProgress: () => (steps += 1) }),
+        sampler.generate(MODEL, one(12)),
+      ];
+      const errors = await Promise.all(running.map(rejection));
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(SamplerThreadLostError);
+        expect(isDitserveError(error) && error.code).toBe('internal');
+        expect((error as SamplerThreadLostError).retryable).toBe(true);
+        expect((error as Error).message).toMatch(/sampler thread exited with code 70/);
+      }
+      // The thread ended after the second step of one of them.
+      expect(steps).toBeLessThanOrEqual(2);
 
-      // The call queued behind it never reached the dead thread: it runs on a fresh one.
-      const [after] = await queued;
+      // A call waiting for the fresh thread that is aborted leaves at once, without running.
+      const abort = new AbortController();
+      const waiting = rejection(sampler.generate(MODEL, one(), { signal: abort.signal }));
+      abort.abort();
+      const canceled = await waiting;
+      expect(canceled).toBeInstanceOf(GenerationCanceledError);
+      expect((canceled as Error).message).toMatch(/before it started/);
+
+      // The next call runs on a fresh thread.
+      const [after] = await sampler.generate(MODEL, one());
       expect(samplerThreadForTests(sampler)).not.toBe(dying);
       const [expected] = await local.generate(MODEL, one());
       expect(Buffer.from(after?.pixels ?? []).equals(Buffer.from(expected?.pixels ?? []))).toBe(
@@ -242,23 +304,47 @@ describe('loading and release', () => {
     expect(isDitserveError(error) && error.code).toBe('model_not_found');
   });
 
-  it('release() stops the running call, rejects queued ones and ends the thread', async () => {
+  it('release() stops every running call, waits for them and ends the thread', async () => {
     const sampler = await startThreadSampler(OPTIONS);
     const thread = samplerThreadForTests(sampler);
     const exited = once(thread, 'exit');
     let released: Promise<void> | undefined;
-    const running = sampler.generate(MODEL, one(12), {
-      onProgress: (step) => {
-        if (step === 1) released = sampler.release();
-      },
-    });
-    const queued = rejection(sampler.generate(MODEL, one()));
-    expect(await rejection(running)).toBeInstanceOf(GenerationCanceledError);
-    expect(await queued).toEqual(new Error('the sampler has been released'));
+    // Released once both calls have stepped: both are on the thread, mid-run.
+    const stepped = new Set<string>();
+    const onProgress = (name: string) => () => {
+      stepped.add(name);
+      if (stepped.size === 2) released ??= sampler.release();
+    };
+    const running = [
+      rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('a') })),
+      rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('b') })),
+    ];
+    for (const error of await Promise.all(running)) {
+      expect(error).toBeInstanceOf(GenerationCanceledError);
+    }
     await released;
     await exited;
     expect(thread.threadId).toBe(-1);
     await expect(sampler.generate(MODEL, one())).rejects.toThrow(/released/);
     await expect(sampler.release()).resolves.toBeUndefined();
+  });
+
+  it('the in-process sampler runs calls at once too, and its release() stops them first', async () => {
+    const sampler = inProcessSampler(await loadModels(OPTIONS.modelDirs, OPTIONS));
+    let released: Promise<void> | undefined;
+    const stepped = new Set<string>();
+    const onProgress = (name: string) => () => {
+      stepped.add(name);
+      if (stepped.size === 2) released ??= sampler.release();
+    };
+    const running = [
+      rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('a') })),
+      rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('b') })),
+    ];
+    for (const error of await Promise.all(running)) {
+      expect(error).toBeInstanceOf(GenerationCanceledError);
+    }
+    await released;
+    await expect(sampler.generate(MODEL, one())).rejects.toThrow(/released/);
   });
 });

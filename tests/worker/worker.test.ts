@@ -1,108 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  GenerationData,
-  GenerationJob,
-  JobMessage,
-  WebhookEventMessage,
-} from '../../core/generation.ts';
+import type { GenerationData, GenerationJob, WebhookEventMessage } from '../../core/generation.ts';
 import { isTerminal } from '../../core/job.ts';
 import type { MessageQueue } from '../../core/ports/message-queue.ts';
 import { cancelGeneration } from '../../functions/api/services/cancel.ts';
 import { InvalidRequestError } from '../../gpu-worker/src/sampler/index.ts';
-import type { WorkerEvent } from '../../gpu-worker/src/worker/state.ts';
-import { Worker, type WorkerOptions } from '../../gpu-worker/src/worker/worker.ts';
 import { webhookIdFor } from '../../core/webhooks/events.ts';
-import { completeJob, makeApi } from '../api/harness.ts';
-import { fakeSampler, stepGate, type FakeSamplerOptions } from './fake-sampler.ts';
-
-type Ops = string[];
-
-/** Records sends and deletes in one log, so a test can check their order. */
-function logged<T>(queue: MessageQueue<T>, ops: Ops, name: string, describe: (b: T) => string) {
-  const wrapped: MessageQueue<T> = {
-    send: async (body, o) => {
-      await queue.send(body, o);
-      ops.push(`${name}.send ${describe(body)}`);
-    },
-    receive: (o) => queue.receive(o),
-    extend: (r, s) => queue.extend(r, s),
-    release: (r) => queue.release(r),
-    delete: async (r) => {
-      ops.push(`${name}.delete`);
-      await queue.delete(r);
-    },
-    depth: () => queue.depth(),
-    ping: () => queue.ping(),
-  };
-  return wrapped;
-}
-
-/** The API (memory adapters) and workers over a fake Sampler, with the workers' events kept. */
-async function setup(sampler: FakeSamplerOptions = {}, worker: Partial<WorkerOptions> = {}) {
-  const api = await makeApi({ limits: { requestsPerSecond: 1000, burst: 1000 } });
-  const events: WorkerEvent[] = [];
-  const ops: Ops = [];
-  const fake = fakeSampler(sampler);
-  const queue = logged<JobMessage>(api.queue, ops, 'jobs', (b) => b.jobId);
-  const outbox = logged<WebhookEventMessage>(api.outbox, ops, 'outbox', (b) => b.type);
-  const makeWorker = (overrides: Partial<WorkerOptions> = {}) =>
-    new Worker({
-      jobs: api.jobs,
-      queue,
-      blobs: api.blobs,
-      outbox,
-      sampler: fake,
-      pollWaitSeconds: 1,
-      visibilitySeconds: 30,
-      progressIntervalMs: 100,
-      retryDelaySeconds: 0,
-      onEvent: (e) => events.push(e),
-      ...worker,
-      ...overrides,
-    });
-  const submit = async (body: Record<string, unknown>) => {
-    const res = await api.call(api.alice, 'POST', '/v1/generations', {
-      prompt: 'a red circle',
-      steps: 8,
-      ...body,
-    });
-    expect(res.status).toBe(202);
-    return ((await res.json()) as { id: string }).id;
-  };
-  const read = (id: string) => api.jobs.get<GenerationData>('tenant-alice', id);
-  const until = async (what: string, probe: () => Promise<boolean> | boolean, ms = 30_000) => {
-    const deadline = Date.now() + ms;
-    while (!(await probe())) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-  const outboxEvents = async () => {
-    const seen: WebhookEventMessage[] = [];
-    for (;;) {
-      const batch = await api.outbox.receive({ maxMessages: 10, waitSeconds: 0 });
-      if (batch.length === 0) return seen;
-      for (const d of batch) {
-        seen.push(d.body);
-        await api.outbox.delete(d.receipt);
-      }
-    }
-  };
-  return {
-    api,
-    fake,
-    worker: makeWorker(),
-    makeWorker,
-    events,
-    ops,
-    submit,
-    read,
-    until,
-    outboxEvents,
-  };
-}
-
-const hook = { url: 'https://hooks.example.com/x' };
+import { completeJob } from '../api/harness.ts';
+import { stepGate } from './fake-sampler.ts';
+import { hook, setup } from './worker-harness.ts';
 
 describe('worker', () => {
   it('runs compatible jobs as one batch and others separately; every job succeeds with its images', async () => {
@@ -114,7 +19,9 @@ describe('worker', () => {
       (await Promise.all([...same, other].map(t.read))).every((j) => j.status === 'succeeded'),
     );
     await t.worker.stop();
-    expect(t.fake.calls.map((c) => c.requests.map((r) => r.seed))).toEqual([[1, 2, 3], [3]]);
+    // Both groups came in one receive; with continuous batching they start together.
+    const seeds = t.fake.calls.map((c) => c.requests.map((r) => r.seed));
+    expect(seeds.sort((x, y) => y.length - x.length)).toEqual([[1, 2, 3], [3]]);
     const two = await t.read(same[1] ?? '');
     expect(two.data.outputs?.map((o) => [o.index, o.seed])).toEqual([
       [0, 2],
@@ -144,7 +51,8 @@ describe('worker', () => {
 
   it('charges an attempt when a job starts, not when its message is received', async () => {
     const gate = stepGate();
-    const t = await setup({ beforeStep: gate.beforeStep });
+    // Static: the second group waits for the first (continuous: tests/worker/batching.test.ts).
+    const t = await setup({ beforeStep: gate.beforeStep }, { batching: 'static' });
     const first = await t.submit({ seed: 1 });
     const second = await t.submit({ aspect_ratio: '3:2', seed: 2 });
     t.worker.start();

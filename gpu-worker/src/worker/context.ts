@@ -6,10 +6,25 @@ import { SETTINGS } from '../../../core/settings.ts';
 import type { Sampler } from './sampler-port.ts';
 import type { WorkerEvent } from './state.ts';
 
-/** The worker's numeric settings, every one with its default in DEFAULT_WORKER_SETTINGS. */
+/**
+ * How a worker takes work (DITSERVE_BATCHING). continuous: it keeps receiving while fewer than
+ * maxBatchImages images are in flight, and starts each group as soon as it fits next to those
+ * running (the sampler then shares their steps, where the model has a step graph). static: it
+ * runs what one receive brought, group after group, before it receives again.
+ */
+export type Batching = (typeof SETTINGS.batching.choices)[number];
+
+/**
+ * Whether the sampler loads its models' step graphs (loadModel's `stepGraph`): only continuous
+ * intake makes the concurrent calls they share steps among; static is today's path throughout.
+ */
+export const stepGraphFor = (batching: Batching): boolean => batching === 'continuous';
+
+/** The worker's settings, every one with its default in DEFAULT_WORKER_SETTINGS. */
 export interface WorkerSettings {
-  /** Most images in one sampler batch. */
+  /** Most images in one sampler batch; with continuous batching, most images in flight. */
   readonly maxBatchImages: number;
+  readonly batching: Batching;
   /** Seconds a received message stays hidden; heartbeats renew it, and a lease lasts as long. */
   readonly visibilitySeconds: number;
   /** Long-poll wait (SQS's maximum is 20). */
@@ -28,6 +43,7 @@ export interface WorkerSettings {
 
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   maxBatchImages: SETTINGS.batchSize.default,
+  batching: SETTINGS.batching.default,
   visibilitySeconds: SETTINGS.visibilitySeconds.default,
   pollWaitSeconds: SETTINGS.pollSeconds.default,
   maxAttempts: SETTINGS.maxAttempts.default,

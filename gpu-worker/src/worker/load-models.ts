@@ -14,6 +14,12 @@ export interface LoadModelsOptions {
   readonly threads?: number | undefined;
   /** @default 'stock' */
   readonly runner?: RunnerKind | undefined;
+  /**
+   * Continuous batching: concurrent generate() calls on a model with a step graph share every
+   * denoising step. false: each call runs its own batches (DITSERVE_BATCHING=static).
+   * @default true
+   */
+  readonly stepGraph?: boolean | undefined;
 }
 
 /** A loaded model, and why it runs on the stock binding although the native one was asked for. */
@@ -33,6 +39,7 @@ async function loadOne(dir: string, options: LoadModelsOptions): Promise<LoadedM
   const common = {
     device: options.device,
     warmup: true,
+    stepGraph: options.stepGraph ?? true,
     ...(options.threads ? { threads: options.threads } : {}),
   };
   if ((options.runner ?? 'stock') === 'stock') {

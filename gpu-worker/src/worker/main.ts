@@ -4,6 +4,7 @@ import { backendFromEnv } from '../../../core/backend/from-env.ts';
 import { jsonLogger } from '../../../core/logger.ts';
 import type { DeviceOption } from '../model-contract/index.ts';
 import type { RunnerKind } from '../runner/index.ts';
+import { stepGraphFor, type Batching } from './context.ts';
 import { healthAddress, startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
 import { openSampler } from './open-sampler.ts';
@@ -58,11 +59,13 @@ async function main(env = process.env): Promise<void> {
   const sweepSeconds = read(env, SETTINGS.sweepSeconds);
   const requeueAfterSeconds = read(env, SETTINGS.requeueSeconds);
   const backend = await backendFromEnv(env, { visibilitySeconds });
+  const batching = read(env, SETTINGS.batching) as Batching;
 
   const loading = openSampler(read(env, SETTINGS.modelDirs).split(','), {
     device,
     threads: readOptional(env, SETTINGS.threads),
     runner: read(env, SETTINGS.runner) as RunnerKind,
+    stepGraph: stepGraphFor(batching),
   });
   const first = await Promise.race([loading, stop]);
   if (typeof first === 'string') {
@@ -82,6 +85,7 @@ async function main(env = process.env): Promise<void> {
     outbox: backend.outbox,
     sampler,
     maxBatchImages: read(env, SETTINGS.batchSize),
+    batching,
     visibilitySeconds,
     pollWaitSeconds: read(env, SETTINGS.pollSeconds),
     maxAttempts,

@@ -7,6 +7,8 @@ export interface OpenSamplerOptions {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
   readonly runner?: RunnerKind | undefined;
+  /** false: each generate() runs its own batches, as with DITSERVE_BATCHING=static. */
+  readonly stepGraph?: boolean | undefined;
 }
 
 /**

@@ -48,17 +48,42 @@ export interface Sampler {
   release(): Promise<void>;
 }
 
-/** The sampler on the calling thread, over models loaded by the caller. */
+/**
+ * The sampler on the calling thread, over models loaded by the caller. Calls run at once, as on
+ * the thread sampler; release() stops them at their next step and waits for them before it
+ * frees the sessions they run on.
+ */
 export function inProcessSampler(models: ReadonlyMap<string, DitModel>): Sampler {
+  const released = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
+  let releasing: Promise<void> | undefined;
   return {
     models: new Map([...models].map(([name, m]) => [name, samplerModelOf(name, m)])),
-    generate(model, requests, options) {
+    generate(model, requests, options = {}) {
+      if (released.signal.aborted) {
+        return Promise.reject(new Error('the sampler has been released'));
+      }
       const loaded = models.get(model);
       if (!loaded) return Promise.reject(new Error(`model ${model} is not loaded`));
-      return generate(loaded, requests, options);
+      const signal = options.signal
+        ? AbortSignal.any([options.signal, released.signal])
+        : released.signal;
+      const call = generate(loaded, requests, { ...options, signal });
+      const settled = call.then(
+        () => undefined,
+        () => undefined,
+      );
+      inFlight.add(settled);
+      void settled.then(() => inFlight.delete(settled));
+      return call;
     },
-    async release() {
-      await Promise.all([...models.values()].map((m) => m.release()));
+    release() {
+      releasing ??= (async () => {
+        released.abort(new Error('the sampler has been released'));
+        await Promise.all(inFlight);
+        await Promise.all([...models.values()].map((m) => m.release()));
+      })();
+      return releasing;
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * One sampler thread's lifetime, from start to exit: thread-sampler.ts queues calls and starts a
- * fresh handle when this one's thread has died.
+ * One sampler thread's lifetime, from start to exit: thread-sampler.ts hands it calls (any number
+ * at once, each answered by its id) and starts a fresh handle when this one's thread has died.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,7 +96,6 @@ export class Call {
 }
 
 interface Running {
-  readonly id: number;
   readonly call: Call;
   /** Called once the thread is done with the call (it answered, or it is gone). */
   readonly done: () => void;
@@ -106,7 +105,8 @@ export class ThreadHandle {
   readonly #worker: Worker;
   readonly #ready: Promise<SamplerModel[]>;
   #onReady!: { resolve: (m: SamplerModel[]) => void; reject: (e: unknown) => void };
-  #running: Running | null = null;
+  /** The calls the thread holds, by the id their answers carry. */
+  readonly #running = new Map<number, Running>();
   #nextId = 0;
   #alive = true;
   #lastError: Error | undefined;
@@ -151,7 +151,7 @@ export class ThreadHandle {
     return this.#alive;
   }
 
-  /** Runs a call on the thread; resolves when the thread is free again. */
+  /** Runs a call on the thread, next to those it already runs; resolves once it is done with it. */
   run(call: Call): Promise<void> {
     if (!this.#alive) throw new Error('the sampler thread is not running');
     const id = ++this.#nextId;
@@ -171,16 +171,16 @@ export class ThreadHandle {
         done();
         return;
       }
+      // While it holds a call, the thread keeps the process alive (the caller waits on it).
       this.#worker.ref();
-      this.#running = {
-        id,
+      this.#running.set(id, {
         call,
         done: () => {
-          this.#running = null;
-          if (this.#alive) this.#worker.unref();
+          this.#running.delete(id);
+          if (this.#alive && this.#running.size === 0) this.#worker.unref();
           done();
         },
-      };
+      });
     });
   }
 
@@ -214,8 +214,8 @@ export class ThreadHandle {
   }
 
   #answer(m: Extract<FromThread, { id: number }>): void {
-    const running = this.#running;
-    if (running?.id !== m.id) return;
+    const running = this.#running.get(m.id);
+    if (!running) return;
     const { call } = running;
     if (m.type === 'progress') {
       if (call.settled) return;
@@ -246,7 +246,9 @@ export class ThreadHandle {
     );
     // After a load failure or a release, nobody waits on these; otherwise they fail as lost.
     this.#onReady.reject(lost);
-    this.#running?.call.reject(lost);
-    this.#running?.done();
+    for (const running of [...this.#running.values()]) {
+      running.call.reject(lost);
+      running.done();
+    }
   }
 }

@@ -14,6 +14,8 @@ export interface ThreadData {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
   readonly runner?: RunnerKind | undefined;
+  /** Continuous batching through the model's step graph (LoadModelsOptions.stepGraph). */
+  readonly stepGraph?: boolean | undefined;
   /** Tests only: the thread calls process.exit() after this step, as a crash would end it. */
   readonly exitAfterStepForTests?: number | undefined;
 }

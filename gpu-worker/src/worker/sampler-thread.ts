@@ -1,6 +1,6 @@
 /**
  * The sampler's thread (started by startThreadSampler in thread-sampler.ts, never run directly):
- * loads and warms the models, then runs one generate() at a time for the main thread.
+ * loads and warms the models, then runs the main thread's generate() calls, any number at once.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { generate, type DitModel } from '../sampler/index.ts';
@@ -23,6 +23,16 @@ const send = (message: FromThread, transfer?: ArrayBuffer[]) => {
 
 const data = workerData as ThreadData;
 
+/**
+ * The calls' cancel flags, polled together: a call waiting for a batch slot makes no progress of
+ * its own, so after any call's step every call's flag is read, and a cancel frees its slot at
+ * the next step boundary.
+ */
+const cancelPolls = new Set<() => void>();
+const pollCancels = () => {
+  for (const poll of cancelPolls) poll();
+};
+
 async function run(
   models: ReadonlyMap<string, DitModel>,
   message: Extract<ToThread, { type: 'generate' }>,
@@ -36,6 +46,7 @@ async function run(
   const poll = () => {
     if (!abort.signal.aborted && Atomics.load(cancel, 0) !== 0) abort.abort();
   };
+  cancelPolls.add(poll);
   try {
     const model = models.get(message.model);
     if (!model) throw new Error(`model ${message.model} is not loaded`);
@@ -46,7 +57,7 @@ async function run(
         send({ type: 'progress', id, step, total, elapsedMs });
         // Between steps, not inside session.run(): ending the thread there aborts the process.
         if (step === data.exitAfterStepForTests) process.exit(70);
-        poll();
+        pollCancels();
       },
     });
     // Transferred, not copied; a set because two images could share one buffer.
@@ -54,26 +65,40 @@ async function run(
     send({ type: 'result', id, results }, [...buffers]);
   } catch (error) {
     send({ type: 'error', id, error: toWire(error) });
+  } finally {
+    cancelPolls.delete(poll);
   }
 }
 
-/** One message at a time: a release must not free sessions that a generate is still running on. */
+/** Every call at once; a release waits for them: it must not free sessions a step runs on. */
 function serve(models: ReadonlyMap<string, DitModel>): void {
   send({
     type: 'ready',
     models: [...models].map(([name, m]) => samplerModelOf(name, m)),
   });
-  let queue = Promise.resolve();
+  const running = new Set<Promise<void>>();
+  let releasing = false;
   port.on('message', (message: ToThread) => {
-    queue = queue.then(async () => {
-      if (message.type === 'generate') {
-        await run(models, message);
+    if (message.type === 'generate') {
+      if (releasing) {
+        send({
+          type: 'error',
+          id: message.id,
+          error: toWire(new Error('the sampler has been released')),
+        });
         return;
       }
+      const call = run(models, message).finally(() => running.delete(call));
+      running.add(call);
+      return;
+    }
+    releasing = true;
+    void (async () => {
+      await Promise.all(running);
       await Promise.all([...models.values()].map((m) => m.release()));
       send({ type: 'released' });
       port.close();
-    });
+    })();
   });
 }
 
@@ -83,6 +108,7 @@ try {
     device: data.device,
     threads: data.threads,
     runner: data.runner,
+    stepGraph: data.stepGraph,
   });
 } catch (error) {
   // startThreadSampler rejects with this error (its class and code) and ends the thread.

@@ -29,6 +29,8 @@ export interface ThreadSamplerOptions {
   readonly threads?: number | undefined;
   /** The binding the graphs run through; the native one falls back to stock where it cannot load. */
   readonly runner?: RunnerKind | undefined;
+  /** Continuous batching through the model's step graph where it has one (default true). */
+  readonly stepGraph?: boolean | undefined;
 }
 
 const canceledBeforeStart = (signal: AbortSignal) =>
@@ -38,9 +40,14 @@ class ThreadSampler implements Sampler {
   readonly models: ReadonlyMap<string, SamplerModel>;
   readonly #data: ThreadData;
   #thread: ThreadHandle;
-  readonly #queue: Call[] = [];
-  #current: Call | null = null;
-  #pump: Promise<void> | null = null;
+  /** A fresh thread on its way, shared by every call that waits for it. */
+  #restart: Promise<ThreadHandle> | null = null;
+  /** Calls waiting for a fresh thread: none has reached a thread yet. */
+  readonly #waiting = new Set<Call>();
+  /** Calls on the thread. */
+  readonly #running = new Set<Call>();
+  /** Each call's way to the thread and back; release() waits for all of them. */
+  readonly #inFlight = new Set<Promise<void>>();
   #released: Promise<void> | null = null;
 
   constructor(data: ThreadData, thread: ThreadHandle, models: readonly SamplerModel[]) {
@@ -49,6 +56,11 @@ class ThreadSampler implements Sampler {
     this.models = new Map(models.map((m) => [m.name, m]));
   }
 
+  /**
+   * Calls run on the thread at once, not one after another: the sampler shares each denoising
+   * step among the calls on one model (continuous batching), and on a model without a step
+   * graph the calls' steps interleave.
+   */
   generate(
     model: string,
     requests: readonly GenerationRequest[],
@@ -61,51 +73,59 @@ class ThreadSampler implements Sampler {
     const call = new Call(model, requests, options);
     if (signal) {
       const onAbort = () => {
-        const queued = this.#queue.indexOf(call);
-        if (queued < 0) {
-          call.abort();
-          return;
-        }
-        // It never reached the thread: no need to wait for the call ahead of it.
-        this.#queue.splice(queued, 1);
-        call.reject(canceledBeforeStart(signal));
+        // One that never reached a thread need not wait for one to start.
+        if (this.#waiting.delete(call)) call.reject(canceledBeforeStart(signal));
+        else call.abort();
       };
       signal.addEventListener('abort', onAbort, { once: true });
       call.onSettle(() => {
         signal.removeEventListener('abort', onAbort);
       });
     }
-    this.#queue.push(call);
-    this.#pump ??= this.#drain();
+    const flight = this.#send(call).finally(() => this.#inFlight.delete(flight));
+    this.#inFlight.add(flight);
     return call.promise;
   }
 
-  /** One call at a time: a thread runs one generate(), and calls must not share its cores. */
-  async #drain(): Promise<void> {
-    for (let call = this.#queue.shift(); call; call = this.#queue.shift()) {
-      this.#current = call;
-      try {
-        await (await this.#live()).run(call);
-      } catch (error) {
-        call.reject(error);
+  /** Takes a call to the thread (a fresh one when the last has died); done when the thread is. */
+  async #send(call: Call): Promise<void> {
+    try {
+      let thread = this.#thread;
+      if (!thread.alive) {
+        this.#waiting.add(call);
+        try {
+          thread = await this.#fresh();
+        } finally {
+          this.#waiting.delete(call);
+        }
+        // Canceled or released while the thread started.
+        if (call.settled) return;
       }
+      this.#running.add(call);
+      await thread.run(call);
+    } catch (error) {
+      call.reject(error);
+    } finally {
+      this.#running.delete(call);
     }
-    this.#current = null;
-    this.#pump = null;
   }
 
-  /** The thread, or a fresh one when the last has died. */
-  async #live(): Promise<ThreadHandle> {
-    if (this.#thread.alive) return this.#thread;
-    try {
-      this.#thread = (await ThreadHandle.start(this.#data)).thread;
-    } catch (error) {
-      throw new SamplerThreadLostError(
-        `the sampler thread died and a fresh one could not start: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    return this.#thread;
+  #fresh(): Promise<ThreadHandle> {
+    this.#restart ??= ThreadHandle.start(this.#data)
+      .then(
+        ({ thread }) => (this.#thread = thread),
+        (error: unknown) => {
+          throw new SamplerThreadLostError(
+            `the sampler thread died and a fresh one could not start: ${(error as Error).message}`,
+            { cause: error },
+          );
+        },
+      )
+      .finally(() => {
+        // The next death starts another; so does the next call after a start that failed.
+        this.#restart = null;
+      });
+    return this.#restart;
   }
 
   release(): Promise<void> {
@@ -115,10 +135,10 @@ class ThreadSampler implements Sampler {
 
   async #release(): Promise<void> {
     const gone = new Error('the sampler has been released');
-    for (const call of this.#queue.splice(0)) call.reject(gone);
-    // Sessions must not be freed under a running step: stop the call, then wait for it.
-    this.#current?.abort();
-    await this.#pump;
+    for (const call of this.#waiting) call.reject(gone);
+    // Sessions must not be freed under a running step: stop every call, then wait for them.
+    for (const call of this.#running) call.abort();
+    await Promise.all(this.#inFlight);
     await this.#thread.release();
   }
 
@@ -145,6 +165,7 @@ async function start(
     device: options.device,
     threads: options.threads,
     runner: options.runner,
+    stepGraph: options.stepGraph,
   };
   const { thread, models } = await ThreadHandle.start({ ...data, exitAfterStepForTests });
   // Restarts use `data`: the fresh thread does not repeat a test's crash.

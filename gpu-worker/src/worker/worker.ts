@@ -6,6 +6,7 @@ import type { Delivery, MessageQueue } from '../../../core/ports/message-queue.t
 import { batchesOf } from './batcher.ts';
 import { DEFAULT_WORKER_SETTINGS, type WorkerContext, type WorkerSettings } from './context.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { ImageSlots } from './image-slots.ts';
 import { JobActions } from './job-actions.ts';
 import { runBatch, type Received } from './run-batch.ts';
 import type { Sampler } from './sampler-port.ts';
@@ -24,17 +25,20 @@ export interface WorkerOptions extends Partial<WorkerSettings> {
 }
 
 /**
- * Polls the jobs queue and runs compatible jobs as one sampler batch. What happens to each job
- * is decided from its record (core/jobs/claim-decision.ts) and written with conditional updates
- * (job-actions.ts); a message is deleted only once its job is settled, so a crash anywhere
- * leaves a message that brings the job back after the visibility timeout.
+ * Polls the jobs queue and runs compatible jobs as one sampler batch. With continuous batching
+ * (settings.batching) it keeps polling while the images in flight leave room and starts what
+ * arrives next to the batches running (the sampler shares their steps); static, it polls again
+ * only once idle. What happens to each job is decided from its record
+ * (core/jobs/claim-decision.ts) and written with conditional updates (job-actions.ts); a message
+ * is deleted only once its job is settled, so a crash anywhere leaves a message that brings the
+ * job back after the visibility timeout.
  */
 export class Worker {
   #state: WorkerState = 'starting';
   readonly #options: WorkerOptions;
   readonly #settings: WorkerSettings;
   readonly #pollAbort = new AbortController();
-  /** Aborts the running batch when a drain runs out of time. */
+  /** Aborts the running batches when a drain runs out of time. */
   readonly #drainAbort = new AbortController();
   #loop: Promise<void> | undefined;
 
@@ -72,8 +76,9 @@ export class Worker {
   }
 
   /**
-   * Graceful stop (SIGTERM): no new work; the batch in flight gets `timeoutMs` to finish, after
-   * which it is aborted at the next step and its jobs are handed back to the queue.
+   * Graceful stop (SIGTERM): no new work, and received jobs not started go back to the queue; the
+   * batches in flight get `timeoutMs` to finish, after which they are aborted at the next step
+   * and their jobs are handed back to the queue.
    */
   async stop(timeoutMs = 30_000): Promise<void> {
     if (this.#state === 'stopped') return;
@@ -117,6 +122,11 @@ export class Worker {
     };
   }
 
+  /** Whether it takes work (a method: its answer changes across an await). */
+  #taking(): boolean {
+    return this.#state === 'ready' || this.#state === 'busy';
+  }
+
   async #run(): Promise<void> {
     const s = this.#settings;
     const heartbeat = new Heartbeat(this.#options.queue, s.visibilitySeconds, (error) => {
@@ -124,50 +134,79 @@ export class Worker {
     });
     const context = this.#context(heartbeat);
     const actions = new JobActions(context);
+    const slots = new ImageSlots(s.maxBatchImages);
+    const inFlight = new Set<Promise<void>>();
     try {
-      while (this.#state === 'ready' || this.#state === 'busy') {
-        let deliveries: Delivery<JobMessage>[];
-        try {
-          deliveries = await this.#options.queue.receive({
-            maxMessages: Math.min(10, s.maxBatchImages),
-            waitSeconds: s.pollWaitSeconds,
-            visibilitySeconds: s.visibilitySeconds,
-            signal: this.#pollAbort.signal,
-          });
-        } catch (error) {
-          if (this.#pollAbort.signal.aborted) break;
-          this.#emit({ type: 'error', message: 'receive failed', error });
-          await sleep(1000);
-          continue;
-        }
+      while (this.#taking()) {
+        await slots.room(this.#pollAbort.signal);
+        if (!this.#taking()) break;
+        const deliveries = await this.#receive(slots.free);
         if (deliveries.length === 0) continue;
         if (this.#state === 'ready') this.#setState('busy');
         for (const d of deliveries) heartbeat.add(d.receipt);
-        try {
-          await this.#process(context, actions, deliveries);
-        } finally {
-          // Whatever was not acted on comes back after its visibility timeout.
-          for (const d of deliveries) heartbeat.remove(d.receipt);
-        }
-        if (this.#state === 'busy') this.#setState('ready');
+        const placed = this.#place(context, actions, slots, deliveries);
+        // In flight from now (its triage too), until its last group has ended.
+        const work = placed
+          .then(({ ran }) => ran)
+          .then(() => {
+            // Whatever was not acted on comes back after its visibility timeout.
+            for (const d of deliveries) heartbeat.remove(d.receipt);
+            inFlight.delete(work);
+            if (inFlight.size === 0 && this.#state === 'busy') this.#setState('ready');
+          });
+        inFlight.add(work);
+        // The next receive sees the room these groups leave.
+        await placed;
       }
+      await Promise.all(inFlight);
     } finally {
       heartbeat.stop();
     }
   }
 
-  async #process(
+  /** One receive of at most `room` messages; none when it failed (reported) or was stopped. */
+  async #receive(room: number): Promise<Delivery<JobMessage>[]> {
+    const s = this.#settings;
+    try {
+      return await this.#options.queue.receive({
+        maxMessages: Math.min(10, room),
+        waitSeconds: s.pollWaitSeconds,
+        visibilitySeconds: s.visibilitySeconds,
+        signal: this.#pollAbort.signal,
+      });
+    } catch (error) {
+      if (!this.#pollAbort.signal.aborted) {
+        this.#emit({ type: 'error', message: 'receive failed', error });
+        await sleep(1000);
+      }
+      return [];
+    }
+  }
+
+  /**
+   * Triage, then a run for each group; resolves once every group holds its place in the slots
+   * (running or waiting), with `ran` for the end of the last one.
+   */
+  async #place(
     context: WorkerContext,
     actions: JobActions,
+    slots: ImageSlots,
     deliveries: Delivery<JobMessage>[],
-  ): Promise<void> {
+  ): Promise<{ readonly ran: Promise<unknown> }> {
+    const groups = await this.#triage(actions, deliveries);
+    return { ran: Promise.all(groups.map((g) => this.#runGroup(context, actions, slots, g))) };
+  }
+
+  /** The received jobs that should run, in compatible groups; acts on every other delivery. */
+  async #triage(actions: JobActions, deliveries: Delivery<JobMessage>[]): Promise<Received[][]> {
     const runnable: (Received & { readonly params: Received['job']['data']['params'] })[] = [];
     const seen = new Set<string>();
     for (const delivery of deliveries) {
       const key = `${delivery.body.tenant}/${delivery.body.jobId}`;
       if (seen.has(key)) {
         // Two messages of one job in one receive (a sweep re-sent it): the first one runs it;
-        // this one comes back once that run holds or has ended the job.
+        // this one comes back once that run holds or has ended the job. (One in a later
+        // receive meets that run in triage or at its claim, as another worker's would.)
         await actions.guard(`deferring a duplicate of ${delivery.body.jobId}`, () =>
           actions.deferDuplicate(delivery),
         );
@@ -179,15 +218,37 @@ export class Worker {
         if (job) runnable.push({ delivery, job, params: job.data.params });
       });
     }
-    for (const group of batchesOf(runnable, this.#settings.maxBatchImages)) {
-      if (this.#state === 'draining') {
-        // Not started, so nothing was charged: the messages simply go back.
-        for (const r of group) {
-          await actions.guard(`handing back ${r.job.id}`, () => actions.handBack(r.delivery));
-        }
-        continue;
+    return batchesOf(runnable, this.#settings.maxBatchImages);
+  }
+
+  /**
+   * Runs a group once it has room: next to the groups running (continuous), or alone, after
+   * them (static: it takes the whole capacity). One not started by a drain goes back.
+   */
+  async #runGroup(
+    context: WorkerContext,
+    actions: JobActions,
+    slots: ImageSlots,
+    group: readonly Received[],
+  ): Promise<void> {
+    const s = this.#settings;
+    const images = group.reduce((n, r) => n + r.job.data.params.numImages, 0);
+    const share = s.batching === 'static' ? s.maxBatchImages : images;
+    const started = await slots.acquire(share, this.#pollAbort.signal);
+    if (!started || this.#state === 'draining') {
+      if (started) slots.release(share);
+      // Not started, so nothing was charged: the messages simply go back.
+      for (const r of group) {
+        await actions.guard(`handing back ${r.job.id}`, () => actions.handBack(r.delivery));
       }
-      await runBatch(context, actions, group, this.#drainAbort.signal);
+      return;
+    }
+    try {
+      await actions.guard(`the batch of ${group.map((r) => r.job.id).join(', ')}`, () =>
+        runBatch(context, actions, group, this.#drainAbort.signal),
+      );
+    } finally {
+      slots.release(share);
     }
   }
 }
