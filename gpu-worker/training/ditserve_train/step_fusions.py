@@ -7,6 +7,8 @@ onnxruntime has for both the CPU and the CUDA provider.
 - tanh-GELU (8 elementwise ops) → com.microsoft FastGelu
 - the attention decomposition (2 transposes + 2 scales + MatMul + Softmax + MatMul + transpose)
   → com.microsoft MultiHeadAttention on [B, S, H·d] (flash / memory-efficient kernels on CUDA)
+- adaLN's `1 + scale`, where scale is a chunk of a Gemm's output → the 1 added to that chunk
+  of the Gemm's bias (one elementwise kernel fewer per modulation)
 - adaLN modulation LN(x)·(1 + scale) + shift, with LN's own weight 1 and bias 0 →
   LayerNormalization(x, 1 + scale, shift), per-sample [B, 1, D] weight and bias (onnxruntime ≥
   1.21 broadcasts them)
@@ -45,7 +47,14 @@ class _Graph:
             inner = self.const(n.input[0])
             return None if inner is None else inner.astype(np.float32)
         t = self.inits.get(name)
-        return None if t is None or t.data_location == onnx.TensorProto.EXTERNAL else numpy_helper.to_array(t)
+        if t is None:
+            return None
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            # Small external tensors only (biases, norms): weights are never needed here.
+            length = next((int(e.value) for e in t.external_data if e.key == "length"), 1 << 30)
+            if length > 1 << 20 or not self.base_dir:
+                return None
+        return numpy_helper.to_array(t, base_dir=self.base_dir)
 
     def is_value(self, name: str, value: float) -> bool:
         c = self.const(name)
@@ -139,6 +148,57 @@ def fuse_attention(g: onnx.GraphProto, num_heads: int, base_dir: str = "") -> in
     return count
 
 
+def fold_one_plus_scale(g: onnx.GraphProto, base_dir: str = "") -> int:
+    """adaLN's `1 + scale`, scale a chunk of a Gemm's output: the 1 moves into that Gemm's bias."""
+    G = _Graph(g, base_dir)
+    order = {id(n): i for i, n in enumerate(g.node)}
+    plus: dict[str, list] = {}  # Gemm output → [(chunk, add node, unsqueeze output)]
+    for add in [n for n in g.node if n.op_type == "Add"]:
+        one = next((i for i in add.input if G.is_value(i, 1.0) and G.const(i).size == 1), None)
+        if one is None:
+            continue
+        u = G.prod.get(G.other(add, one))
+        s = u and G.prod.get(u.input[0])
+        if u is None or u.op_type != "Unsqueeze" or s is None or s.op_type != "Slice":
+            continue
+        if len(G.cons.get(u.output[0], [])) != 1 or len(G.cons.get(s.output[0], [])) != 1:
+            continue
+        gemm = G.prod.get(s.input[0])
+        if gemm is None or gemm.op_type != "Gemm" or len(gemm.input) < 3:
+            continue
+        # The export slices the Gemm's output into equal chunks, in graph order.
+        chunks = sorted((c for c in G.cons[s.input[0]] if c.op_type == "Slice"), key=lambda c: order[id(c)])
+        plus.setdefault(s.input[0], []).append((chunks.index(s), len(chunks), add, u.output[0]))
+    count = 0
+    for out, items in plus.items():
+        gemm = G.prod[out]
+        bias = G.const(gemm.input[2])
+        if bias is None or bias.ndim != 1 or any(n != items[0][1] for _, n, _, _ in items) or bias.size % items[0][1]:
+            continue
+        size = bias.size // items[0][1]
+        dtype = np.float16 if _elem_type(G, gemm.input[2]) == onnx.TensorProto.FLOAT16 else np.float32
+        folded = bias.astype(np.float32)
+        for chunk, _, _, _ in items:
+            folded[chunk * size:(chunk + 1) * size] += 1.0
+        name = f"fused/{gemm.name}/bias_plus_one"
+        g.initializer.append(numpy_helper.from_array(folded.astype(dtype), name))
+        gemm.input[2] = name
+        for _, _, add, scale in items:
+            G.rewire(add.output[0], scale)
+            count += 1
+    _sort_and_prune(g)
+    return count
+
+
+def _elem_type(G: _Graph, name: str) -> int:
+    """The element type the value `name` has where it is used (through a widening Cast)."""
+    n = G.prod.get(name)
+    if n is not None and n.op_type == "Cast":
+        return next(a.i for a in n.attribute if a.name == "to")
+    t = G.inits.get(name)
+    return t.data_type if t is not None else onnx.TensorProto.FLOAT
+
+
 def fuse_modulated_layer_norm(g: onnx.GraphProto, base_dir: str = "") -> int:
     """LayerNorm(x; 1, 0)·w + b, w and b per sample → LayerNormalization(x; w, b)."""
     G, count = _Graph(g, base_dir), 0
@@ -200,6 +260,7 @@ def fuse_all(model: onnx.ModelProto, num_heads: int, base_dir: str = "") -> dict
     counts = {
         "FastGelu": fuse_fast_gelu(g, base_dir),
         "MultiHeadAttention": fuse_attention(g, num_heads, base_dir),
+        "1 + scale in the Gemm bias": fold_one_plus_scale(g, base_dir),
         "LayerNormalization (modulated)": fuse_modulated_layer_norm(g, base_dir),
     }
     if not any(o.domain == MS for o in model.opset_import):
