@@ -47,29 +47,34 @@ describe('crc32', () => {
 });
 
 describe('encodePng', () => {
-  it('round-trips the pixels and size', () => {
-    const decoded = decodePng(encodePng(pixels, 3, 2));
+  it('round-trips the pixels and size', async () => {
+    const decoded = decodePng(await encodePng(pixels, 3, 2));
     expect(decoded.width).toBe(3);
     expect(decoded.height).toBe(2);
     expect([...decoded.rgb]).toEqual([...pixels]);
   });
 
-  it('stores Latin-1 text as tEXt and other text as UTF-8 iTXt, readable back', () => {
-    const png = encodePng(pixels, 3, 2, { prompt: 'a red circle', negative_prompt: 'ruß, 青い' });
+  it('stores Latin-1 text as tEXt and other text as UTF-8 iTXt, readable back', async () => {
+    const png = await encodePng(pixels, 3, 2, {
+      prompt: 'a red circle',
+      negative_prompt: 'ruß, 青い',
+    });
     expect(png.includes(Buffer.from('tEXtprompt\0a red circle', 'latin1'))).toBe(true);
     expect(png.includes(Buffer.from('iTXtnegative_prompt', 'latin1'))).toBe(true);
     expect(readPngText(png)).toEqual({ prompt: 'a red circle', negative_prompt: 'ruß, 青い' });
   });
 
-  it('is byte-identical for identical input', () => {
+  it('is byte-identical for identical input', async () => {
     expect(
-      encodePng(pixels, 3, 2, { seed: '7' }).equals(encodePng(pixels, 3, 2, { seed: '7' })),
+      (await encodePng(pixels, 3, 2, { seed: '7' })).equals(
+        await encodePng(pixels, 3, 2, { seed: '7' }),
+      ),
     ).toBe(true);
   });
 
-  it('rejects a pixel buffer of the wrong size and an invalid keyword', () => {
-    expect(() => encodePng(pixels, 4, 2)).toThrow(RangeError);
-    expect(() => encodePng(pixels, 3, 2, { '': 'x' })).toThrow(/keyword/);
+  it('rejects a pixel buffer of the wrong size and an invalid keyword', async () => {
+    await expect(encodePng(pixels, 4, 2)).rejects.toThrow(RangeError);
+    await expect(encodePng(pixels, 3, 2, { '': 'x' })).rejects.toThrow(/keyword/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../../../core/logger.ts';
 import type { RunnerKind } from '../runner/index.ts';
 import type {
@@ -55,6 +56,8 @@ export interface Sampler {
  */
 export function inProcessSampler(models: ReadonlyMap<string, DitModel>): Sampler {
   const released = new AbortController();
+  // Each call in flight listens for the release (they run concurrently): not a leak.
+  setMaxListeners(0, released.signal);
   const inFlight = new Set<Promise<unknown>>();
   let releasing: Promise<void> | undefined;
   return {

@@ -3,6 +3,7 @@ import type { JobMessage, WebhookEventMessage } from '../../../core/generation.t
 import type { BlobStore } from '../../../core/ports/blob-store.ts';
 import type { JobStore } from '../../../core/ports/job-store.ts';
 import type { Delivery, MessageQueue } from '../../../core/ports/message-queue.ts';
+import { setMaxListeners } from 'node:events';
 import { batchesOf } from './batcher.ts';
 import { DEFAULT_WORKER_SETTINGS, type WorkerContext, type WorkerSettings } from './context.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -43,6 +44,8 @@ export class Worker {
   #loop: Promise<void> | undefined;
 
   constructor(options: WorkerOptions) {
+    // Every batch in flight listens for the drain (continuous batching runs many at once): not a leak.
+    setMaxListeners(0, this.#drainAbort.signal);
     this.#options = options;
     const given = Object.fromEntries(
       Object.entries(options).filter(([k, v]) => v !== undefined && k in DEFAULT_WORKER_SETTINGS),
