@@ -7,6 +7,7 @@ import type {
   StepShape,
 } from '../../gpu-worker/src/sampler/stepping/step-engine.ts';
 import { StepLoop, type LoopSample } from '../../gpu-worker/src/sampler/stepping/step-loop.ts';
+import { CUDA_BUCKETS, paddedBatch } from '../../gpu-worker/src/sampler/stepping/stepping.ts';
 
 /**
  * The step loop over a fake engine whose step is x ← x + (σ' − σ)·g·(1 + text), so a sample's
@@ -210,5 +211,17 @@ describe('StepLoop (continuous batching at step boundaries)', () => {
     expect(
       () => new StepLoop({ buckets: [], openEngine: () => Promise.reject(new Error('x')) }),
     ).toThrow(RangeError);
+  });
+});
+
+describe('paddedBatch (decode buckets)', () => {
+  it('pads up to a bucket, past the largest to a multiple of it, and not at all without buckets', async () => {
+    const { paddedBatch, CUDA_BUCKETS } =
+      await import('../../gpu-worker/src/sampler/stepping/stepping.ts');
+    expect([1, 2, 3, 5, 9, 17, 32].map((n) => paddedBatch(n, CUDA_BUCKETS))).toEqual([
+      1, 2, 4, 8, 16, 32, 32,
+    ]);
+    expect(paddedBatch(33, CUDA_BUCKETS)).toBe(64);
+    expect(paddedBatch(7, null)).toBe(7);
   });
 });

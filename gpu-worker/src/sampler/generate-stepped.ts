@@ -5,7 +5,7 @@ import { toRgb8, unscaleLatents } from './pixels.ts';
 import type { ResolvedRequest } from './request.ts';
 import { shiftedSigmas } from './schedulers/flow-match.ts';
 import type { SampleText } from './stepping/step-engine.ts';
-import type { Stepping } from './stepping/stepping.ts';
+import { paddedBatch, type Stepping } from './stepping/stepping.ts';
 import type { GenerateOptions, GenerationResult } from './generate.ts';
 
 /**
@@ -83,7 +83,9 @@ export async function generateStepped(
     if (!first) continue;
     const shape = [c, first.height / f, first.width / f] as const;
     const per = shape[0] * shape[1] * shape[2];
-    const x = new Float32Array(members.length * per);
+    // Padded with zero latents to a decode bucket (stepping.decodeBuckets says why).
+    const rows = paddedBatch(members.length, stepping.decodeBuckets);
+    const x = new Float32Array(rows * per);
     members.forEach((s, k) => {
       x.set(latents[s] ?? new Float32Array(per), k * per);
     });
@@ -92,14 +94,14 @@ export async function generateStepped(
         ? await decodeLatents(
             model.vaeDecoder,
             unscaleLatents(x, vae.scalingFactor, vae.shiftFactor),
-            members.length,
+            rows,
             shape,
           )
         : x;
     const plane = 3 * first.width * first.height;
-    if (rgb.length !== members.length * plane) {
+    if (rgb.length !== rows * plane) {
       throw new Error(
-        `decoder returned ${rgb.length} values, expected ${members.length}×3×${first.height}×${first.width}`,
+        `decoder returned ${rgb.length} values, expected ${rows}×3×${first.height}×${first.width}`,
       );
     }
     members.forEach((s, k) => (rgbOf[s] = rgb.subarray(k * plane, (k + 1) * plane)));

@@ -110,10 +110,16 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   if (options.warmup ?? true) {
     await warmUp(model);
     // Each bucket's CUDA graph is captured when its engine opens: at load, not on a request.
-    if (stepping?.engine === 'cuda-graph') {
-      const { width, height } = config.manifest.defaults;
-      const f = config.downsampleFactor;
-      await stepping.loop([config.transformer.inChannels, height / f, width / f]).warm();
+    const { width, height } = config.manifest.defaults;
+    const f = config.downsampleFactor;
+    const latent = [config.transformer.inChannels, height / f, width / f] as const;
+    if (stepping?.engine === 'cuda-graph') await stepping.loop(latent).warm();
+    // And the decoder's cuDNN algorithm search, once per decode bucket of the default size.
+    if (model.vaeDecoder) {
+      for (const rows of stepping?.decodeBuckets ?? []) {
+        const zeros = new Float32Array(rows * latent[0] * latent[1] * latent[2]);
+        await decodeLatents(model.vaeDecoder, zeros, rows, latent);
+      }
     }
   }
   return model;

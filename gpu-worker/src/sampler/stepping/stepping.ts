@@ -21,6 +21,12 @@ export interface Stepping {
   readonly buckets: readonly number[];
   /** Why the CUDA-graph engine is not used on CUDA (null otherwise). */
   readonly fallbackReason: string | null;
+  /**
+   * Batch sizes the VAE decodes in (a batch is padded up to one), or null for any size. On CUDA
+   * every new input shape of a convolution costs cuDNN's algorithm search (onnxruntime's default
+   * is exhaustive), so the decoder sees a few shapes, searched at load, instead of every count.
+   */
+  readonly decodeBuckets: readonly number[] | null;
   loop(latent: readonly [number, number, number]): StepLoop;
   release(): Promise<void>;
 }
@@ -33,6 +39,13 @@ export interface SteppingOptions {
   readonly device: Device;
   readonly runner: RunnerKind;
   readonly threads?: number;
+}
+
+/** `n` padded up to a bucket (or to a multiple of the largest); `n` itself without buckets. */
+export function paddedBatch(n: number, buckets: readonly number[] | null): number {
+  if (!buckets || buckets.length === 0) return n;
+  const largest = Math.max(...buckets);
+  return buckets.find((b) => b >= n) ?? Math.ceil(n / largest) * largest;
 }
 
 /** The step graph's path for `device`, or null when the model has none. */
@@ -78,7 +91,13 @@ export async function openStepping(
       ? { device: 'cuda' }
       : { device: 'cpu', ...(o.threads ? { threads: o.threads } : {}) },
   );
-  return hostStepping(runner, shapeOf, `host (${o.runner} runner)`, fallbackReason);
+  return hostStepping(
+    runner,
+    shapeOf,
+    `host (${o.runner} runner)`,
+    fallbackReason,
+    o.device === 'cuda' ? CUDA_BUCKETS : null,
+  );
 }
 
 type ShapeOf = (latent: readonly [number, number, number]) => StepShape;
@@ -111,6 +130,7 @@ function hostStepping(
   shapeOf: ShapeOf,
   engine: string,
   fallbackReason: string | null,
+  decodeBuckets: readonly number[] | null,
 ): Stepping {
   const buckets = Array.from({ length: HOST_MAX_BATCH }, (_, i) => i + 1);
   const l = loops(
@@ -122,6 +142,7 @@ function hostStepping(
     engine,
     buckets,
     fallbackReason,
+    decodeBuckets,
     loop: l.loop,
     async release() {
       await l.close();
@@ -145,6 +166,7 @@ function cudaGraphStepping(
     engine: 'cuda-graph',
     buckets: CUDA_BUCKETS,
     fallbackReason: null,
+    decodeBuckets: CUDA_BUCKETS,
     loop: l.loop,
     async release() {
       await l.close();
