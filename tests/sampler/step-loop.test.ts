@@ -215,9 +215,7 @@ describe('StepLoop (continuous batching at step boundaries)', () => {
 });
 
 describe('paddedBatch (decode buckets)', () => {
-  it('pads up to a bucket, past the largest to a multiple of it, and not at all without buckets', async () => {
-    const { paddedBatch, CUDA_BUCKETS } =
-      await import('../../gpu-worker/src/sampler/stepping/stepping.ts');
+  it('pads up to a bucket, past the largest to a multiple of it, and not at all without buckets', () => {
     expect([1, 2, 3, 5, 9, 17, 32].map((n) => paddedBatch(n, CUDA_BUCKETS))).toEqual([
       1, 2, 4, 8, 16, 32, 32,
     ]);
