@@ -297,7 +297,26 @@ const vaeRuns = vaeSession
   : [0];
 const vaeMs = median(vaeRuns);
 const vaeBest = Math.min(...vaeRuns);
+
+// The step graph (the default) against the transformer graph alone: the CPU must be no slower
+// through the step loop than it was before (issue 14: within 5%). One model loaded at a time,
+// rounds alternating: two models' onnxruntime thread pools in one process (each spins after its
+// runs) slowed whichever ran second by up to 40%.
 await model.release();
+const stepped: number[] = [];
+const transformerOnly: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  for (const [stepGraph, into] of [
+    [true, stepped],
+    [false, transformerOnly],
+  ] as const) {
+    const m = await loadModel(values.model, { device: 'cpu', stepGraph });
+    await one(m);
+    into.push(...(await repeatMs(1, () => one(m))));
+    await m.release();
+  }
+}
+const steppedVsPlain = median(stepped) / median(transformerOnly);
 peak = Math.max(peak, await matmulPeak(2048, threads));
 const loadAfter = loadavg()[0] ?? 0;
 
@@ -364,6 +383,10 @@ const human = [
       'seconds per image (batch 4)',
       `${(batch4 / 4000).toFixed(3)} s  (${(batch4 / 1000).toFixed(3)} s per call)`,
     ],
+    [
+      'step graph vs transformer graph alone',
+      `${median(stepped).toFixed(0)} vs ${median(transformerOnly).toFixed(0)} ms per image = ${steppedVsPlain.toFixed(3)}× (goal ≤ 1.05: ${steppedVsPlain <= 1.05 ? 'met' : 'MISSED'})`,
+    ],
     ['text encoder (2 rows)', `${textMs.toFixed(2)} ms`],
     [
       `transformer step (${rows} rows)`,
@@ -401,6 +424,11 @@ report('cpu-sampler', human, {
   secondsPerImage: round(seconds, 3),
   secondsPerImageFastest: round(imageBest / 1000, 3),
   secondsPerImageBatch4: round(batch4 / 4000, 3),
+  stepGraphVsTransformerOnly: {
+    msStepped: round(median(stepped), 1),
+    msTransformerOnly: round(median(transformerOnly), 1),
+    ratio: round(steppedVsPlain, 3),
+  },
   goalSecondsPerImage: 2,
   goalMet: seconds <= 2,
   msTextEncoder: round(textMs, 2),

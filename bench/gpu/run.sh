@@ -1,14 +1,32 @@
 #!/usr/bin/env bash
-# The GPU benchmark's second device call (docs/performance.md), from the repository root on the
-# GPU machine, after `bash .gpu-kit/part1/install.sh` in the call before on the same machine.
-# Carry: .gpu-kit/part2 and dist/bench-gpu (npm run bench:gpu builds both here). Writes $OUT.
+# The GPU engine benchmark (docs/performance.md), from the repository root on the GPU machine, in
+# two device calls after `bash .gpu-kit/part1/install.sh` (each call fits the 10-minute limit):
+#   bash bench/gpu/run.sh shipped   # carry .gpu-kit/part2 and dist/bench-gpu (npm run bench:gpu)
+#   bash bench/gpu/run.sh sd3       # right after, on the same machine (carry dist/bench-gpu)
+# Each writes its raw files to $OUT; copy both into bench/gpu/results/<run>/ and run
+#   python3 bench/gpu/summarize_engine.py --dir bench/gpu/results/<run> --out bench/gpu/results/summary.json
 set -o pipefail
-bash .gpu-kit/part2/install.sh && source /opt/ditserve-gpu/env.sh || exit 3
+[[ -f /opt/ditserve-gpu/env.sh ]] || bash .gpu-kit/part2/install.sh >/dev/null || exit 3
+source /opt/ditserve-gpu/env.sh || exit 3
 export PYTHONUNBUFFERED=1 PYTHONPATH=gpu-worker/training
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
-(
-  timeout 330 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf
-  timeout 200 node dist/bench-gpu/ort-cuda.mjs --sd3 /tmp/perf --out "$OUT/ort.json"
-  timeout 200 python3 bench/gpu/torch_peer.py --out "$OUT/torch_b.json" --stage b
-  python3 bench/gpu/summarize.py --dir "$OUT" --onnx /tmp/perf
-) 2>&1 | grep -v -i "warning\|torch.onnx.export(" | tee "$OUT/log.txt"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+case "${1:-shipped}" in
+  shipped)
+    # One stepping path per process (docs/gpu.md), then PyTorch eager on the same shapes.
+    for p in graph host stock; do
+      timeout 150 node dist/bench-gpu/step-engine.mjs "$p" /tmp 2>&1 | tee -a "$OUT/step-engine.log" | cut -c1-300
+    done
+    timeout 120 python3 bench/gpu/torch_peer.py --out "$OUT/torch_shipped.json" --only peak,shipped
+    timeout 300 node dist/bench-gpu/batching.mjs --device cuda --runner native --jobs 160 --batch-size 32 \
+      --variants static,continuous --out "$OUT/batching.json" | tee "$OUT/batching.log" | tail -12
+    ;;
+  sd3)
+    timeout 250 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf --only peak,sd3
+    python3 -m ditserve_train.step_fusions --input /tmp/perf/mha_fused/model.fp16.onnx \
+      --output /tmp/perf/mha_fused/model.ln.fp16.onnx --heads 24
+    timeout 120 node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused,mha_fused_ln --kernels 0 \
+      2>&1 | grep -v "E:onnxruntime" | tee "$OUT/sd3.log" | cut -c1-300
+    timeout 200 python3 bench/gpu/torch_peer.py --out "$OUT/torch_b.json" --stage b
+    ;;
+  *) echo "usage: bench/gpu/run.sh shipped|sd3" >&2; exit 2 ;;
+esac
