@@ -103,10 +103,10 @@ export const SETTINGS = {
     kind: 'string',
     env: 'DITSERVE_RUNNER',
     flag: '--runner',
-    default: 'stock',
-    choices: ['stock', 'native'],
+    default: 'auto',
+    choices: ['auto', 'stock', 'native'],
     description:
-      'how ONNX graphs run: onnxruntime-node, or ditserve’s own binding to the same library’s C API (docs/native-runner.md); native falls back to stock, logged once, where it cannot load',
+      'how ONNX graphs run: onnxruntime-node (stock), or ditserve’s own binding to the same library’s C API with CUDA graphs (native; docs/gpu-engine.md); auto is native on CUDA and stock on the CPU; native falls back to stock, logged once, where it cannot load',
     readBy: ['worker', 'serve'],
   },
   threads: {

@@ -28,7 +28,8 @@ Options:
       --sampler <name>     ${SAMPLER_NAMES.join(' | ')} (default: the model's)
       --device <name>      ${DEVICE_OPTIONS.join(' | ')} (default: auto = CUDA if it works, else CPU)
       --threads <int>      CPU threads per model component (default: all available cores)
-      --runner <name>      stock | native: onnxruntime-node, or ditserve's C API binding (default: stock)
+      --runner <name>      auto | stock | native: onnxruntime-node, or ditserve's C API binding with
+                           CUDA graphs; auto = native on CUDA, stock on the CPU (default: auto)
   -f, --format <name>      ${IMAGE_FORMATS.join(' | ')} (default: from the --output extension, else png)
       --quality <1-100>    WebP/JPEG quality, local only (default: 90)
       --open               open the image(s) with the desktop's viewer when done
@@ -46,7 +47,7 @@ export interface GenerateArgs {
   readonly model: string | undefined;
   readonly device: DeviceOption;
   readonly threads: number | undefined;
-  readonly runner: 'stock' | 'native';
+  readonly runner: 'auto' | 'stock' | 'native';
   readonly format: ImageFormat;
   readonly quality: number | undefined;
   readonly open: boolean;
@@ -218,7 +219,7 @@ export function parseGenerateArgs(
     model: v.model,
     device: oneOf('device', v.device, DEVICE_OPTIONS) ?? 'auto',
     threads: positiveInt('threads', v.threads),
-    runner: oneOf('runner', v.runner, ['stock', 'native'] as const) ?? 'stock',
+    runner: oneOf('runner', v.runner, ['auto', 'stock', 'native'] as const) ?? 'auto',
     format,
     quality: positiveInt('quality', v.quality, 100),
     open: v.open,

@@ -7,11 +7,11 @@ import {
   encodeImage,
   ensureEncoder,
   generate,
-  loadModel,
   metadataFor,
   ModelNotFoundError,
   readModelConfig,
 } from '../../gpu-worker/src/sampler/index.ts';
+import { loadWithFallback } from '../../gpu-worker/src/worker/load-models.ts';
 import { GENERATE_HELP, parseGenerateArgs, type GenerateArgs } from './generate-args.ts';
 import { openFiles } from './open-files.ts';
 import { DEFAULT_MODEL_DIR } from './package-paths.ts';
@@ -102,11 +102,17 @@ async function generateHere(args: GenerateArgs): Promise<number> {
     args.body,
     new StaticModelCatalog([modelInfoFrom(config)]),
   );
-  const model = await loadModel(dir, {
+  // The worker's loader: native where asked for (or auto on CUDA), stock where it cannot load.
+  const model = await loadWithFallback(dir, {
     device: args.device,
     runner: args.runner,
     ...(args.threads === undefined ? {} : { threads: args.threads }),
   });
+  if (model.runnerFallback !== null) {
+    process.stderr.write(
+      `native runner unavailable, using the stock one: ${model.runnerFallback}\n`,
+    );
+  }
   const t1 = performance.now();
   const bar = new ProgressBar(process.stderr);
   let results;

@@ -1,3 +1,4 @@
+import type { RunnerChoice } from '../../gpu-worker/src/runner/index.ts';
 import { parseArgs } from 'node:util';
 import { read, readOptional, UsageError } from '../../core/config.ts';
 import { configuredPublicUrl } from '../../core/public-url.ts';
@@ -116,7 +117,7 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
     modelDirs,
     device,
     threads: readOptional(env, SETTINGS.threads, v.threads),
-    runner: read(env, SETTINGS.runner, v.runner) as 'stock' | 'native',
+    runner: read(env, SETTINGS.runner, v.runner) as RunnerChoice,
     workers,
     maxBatchImages: read(env, SETTINGS.batchSize, v['batch-size']),
     batching: read(env, SETTINGS.batching, v.batching) as Batching,

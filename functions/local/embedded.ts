@@ -1,3 +1,4 @@
+import type { RunnerChoice } from '../../gpu-worker/src/runner/index.ts';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { localBackend } from '../../core/backend/local.ts';
@@ -44,7 +45,7 @@ export interface EmbeddedOptions {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
   /** The ONNX binding of the workers (DITSERVE_RUNNER). @default 'stock' */
-  readonly runner?: 'stock' | 'native' | undefined;
+  readonly runner?: RunnerChoice | undefined;
   /** Worker loops in this process (each holds its own model sessions). */
   readonly workers: number;
   readonly maxBatchImages: number;

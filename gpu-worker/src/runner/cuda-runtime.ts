@@ -21,7 +21,8 @@ const DEVICE_TO_HOST = 2;
 const DEVICE_TO_DEVICE = 3;
 const STREAM_NON_BLOCKING = 1;
 const EVENT_DISABLE_TIMING = 2;
-const LIBRARIES = ['libcudart.so.13', 'libcudart.so'];
+// 13: the CUDA 13 provider (the GPU machine); 12: the worker image's CUDA 12 provider.
+const LIBRARIES = ['libcudart.so.13', 'libcudart.so.12', 'libcudart.so'];
 
 export interface CudaRuntime {
   malloc(bytes: number): DevicePtr;

@@ -9,6 +9,9 @@ import type { Device } from '../model-contract/devices.ts';
 
 export type RunnerKind = 'stock' | 'native';
 export const RUNNER_KINDS: readonly RunnerKind[] = ['stock', 'native'];
+/** What a setting or flag may ask for: 'auto' is the native runner on CUDA, the stock one on the CPU. */
+export type RunnerChoice = RunnerKind | 'auto';
+export const RUNNER_CHOICES: readonly RunnerChoice[] = ['auto', 'stock', 'native'];
 
 export interface Float32Tensor {
   readonly type: 'float32';

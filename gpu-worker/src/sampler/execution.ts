@@ -6,6 +6,7 @@ import {
   openRunner,
   quietOnnxruntimeLog,
   type Runner,
+  type RunnerChoice,
   type RunnerKind,
 } from '../runner/index.ts';
 import { DeviceUnavailableError, ModelFileMissingError } from './errors.ts';
@@ -34,6 +35,16 @@ export interface OpenedSessions {
   readonly sessions: Sessions;
   /** Why 'auto' ended on the CPU (null when it did not fall back). */
   readonly fallbackReason: string | null;
+}
+
+/**
+ * The binding for a runner choice: 'auto' takes the native runner (CUDA graphs, device-resident
+ * steps) where CUDA may be used and onnxruntime-node has a CUDA provider, the stock one otherwise
+ * (the CPU gives the same bytes through either).
+ */
+export function resolveRunner(choice: RunnerChoice, device: DeviceOption): RunnerKind {
+  if (choice !== 'auto') return choice;
+  return device !== 'cpu' && cudaListed() ? 'native' : 'stock';
 }
 
 /** Whether this onnxruntime-node build can load a CUDA execution provider at all. */

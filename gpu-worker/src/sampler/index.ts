@@ -1,7 +1,7 @@
 /** The sampler's public API: load a model folder, generate images, encode them. */
 export { loadModel, type DitModel, type LoadOptions } from './model.ts';
 export { readModelConfig, type ModelConfig, type ModelManifest } from './model-config.ts';
-export { DEVICE_OPTIONS, type Device, type DeviceOption } from './execution.ts';
+export { DEVICE_OPTIONS, resolveRunner, type Device, type DeviceOption } from './execution.ts';
 export {
   generate,
   type GenerateOptions,

@@ -1,10 +1,11 @@
-import type { RunnerKind } from '../runner/index.ts';
+import type { RunnerChoice } from '../runner/index.ts';
 import {
   DeviceUnavailableError,
   loadModel,
   ModelConfigError,
   ModelFileMissingError,
   ModelNotFoundError,
+  resolveRunner,
   type DeviceOption,
   type DitModel,
 } from '../sampler/index.ts';
@@ -12,8 +13,8 @@ import {
 export interface LoadModelsOptions {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
-  /** @default 'stock' */
-  readonly runner?: RunnerKind | undefined;
+  /** @default 'auto' (resolveRunner: native on CUDA, stock on the CPU) */
+  readonly runner?: RunnerChoice | undefined;
   /**
    * Continuous batching: concurrent generate() calls on a model with a step graph share every
    * denoising step. false: each call runs its own batches (DITSERVE_BATCHING=static).
@@ -35,14 +36,18 @@ function isModelOrDeviceError(error: unknown): boolean {
   );
 }
 
-async function loadOne(dir: string, options: LoadModelsOptions): Promise<LoadedModel> {
+/** One model folder with the runner asked for, falling back to the stock one where native cannot load. */
+export async function loadWithFallback(
+  dir: string,
+  options: LoadModelsOptions,
+): Promise<LoadedModel> {
   const common = {
     device: options.device,
     warmup: true,
     stepGraph: options.stepGraph ?? true,
     ...(options.threads ? { threads: options.threads } : {}),
   };
-  if ((options.runner ?? 'stock') === 'stock') {
+  if (resolveRunner(options.runner ?? 'auto', options.device) === 'stock') {
     return { ...(await loadModel(dir, common)), runnerFallback: null };
   }
   try {
@@ -63,7 +68,7 @@ export async function loadModels(
 ): Promise<Map<string, LoadedModel>> {
   const models = new Map<string, LoadedModel>();
   for (const dir of dirs) {
-    const model = await loadOne(dir, options);
+    const model = await loadWithFallback(dir, options);
     models.set(model.config.manifest.name, model);
   }
   return models;

@@ -3,7 +3,7 @@ import { SETTINGS } from '../../../core/settings.ts';
 import { backendFromEnv } from '../../../core/backend/from-env.ts';
 import { jsonLogger } from '../../../core/logger.ts';
 import type { DeviceOption } from '../model-contract/index.ts';
-import type { RunnerKind } from '../runner/index.ts';
+import type { RunnerChoice } from '../runner/index.ts';
 import { stepGraphFor, type Batching } from './context.ts';
 import { healthAddress, startHealthServer } from './health.ts';
 import { emfLine } from './metrics.ts';
@@ -64,7 +64,7 @@ async function main(env = process.env): Promise<void> {
   const loading = openSampler(read(env, SETTINGS.modelDirs).split(','), {
     device,
     threads: readOptional(env, SETTINGS.threads),
-    runner: read(env, SETTINGS.runner) as RunnerKind,
+    runner: read(env, SETTINGS.runner) as RunnerChoice,
     stepGraph: stepGraphFor(batching),
   });
   const first = await Promise.race([loading, stop]);

@@ -1,4 +1,4 @@
-import type { RunnerKind } from '../runner/index.ts';
+import type { RunnerChoice } from '../runner/index.ts';
 import type { DeviceOption } from '../sampler/index.ts';
 import type { Sampler } from './sampler-port.ts';
 import { startThreadSampler } from './thread-sampler.ts';
@@ -6,7 +6,7 @@ import { startThreadSampler } from './thread-sampler.ts';
 export interface OpenSamplerOptions {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
-  readonly runner?: RunnerKind | undefined;
+  readonly runner?: RunnerChoice | undefined;
   /** false: each generate() runs its own batches, as with DITSERVE_BATCHING=static. */
   readonly stepGraph?: boolean | undefined;
 }

@@ -1,4 +1,4 @@
-import type { RunnerKind } from '../runner/index.ts';
+import type { RunnerChoice } from '../runner/index.ts';
 /**
  * The messages between a ThreadSampler (thread-sampler.ts) and its thread (sampler-thread.ts),
  * and the error codec: an Error crosses postMessage as a plain object, so the main side rebuilds
@@ -13,7 +13,7 @@ export interface ThreadData {
   readonly modelDirs: readonly string[];
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
-  readonly runner?: RunnerKind | undefined;
+  readonly runner?: RunnerChoice | undefined;
   /** Continuous batching through the model's step graph (LoadModelsOptions.stepGraph). */
   readonly stepGraph?: boolean | undefined;
   /** Tests only: the thread calls process.exit() after this step, as a crash would end it. */

@@ -1,4 +1,4 @@
-import type { RunnerKind } from '../runner/index.ts';
+import type { RunnerChoice } from '../runner/index.ts';
 /**
  * The ONNX sampler on a thread of its own. onnxruntime-node runs each session.run() on the
  * calling JS thread, so in-process a step blocks the worker's HTTP server, heartbeats and cancel
@@ -28,7 +28,7 @@ export interface ThreadSamplerOptions {
   /** onnxruntime intra-op threads per session (default: onnxruntime's, one per core). */
   readonly threads?: number | undefined;
   /** The binding the graphs run through; the native one falls back to stock where it cannot load. */
-  readonly runner?: RunnerKind | undefined;
+  readonly runner?: RunnerChoice | undefined;
   /** Continuous batching through the model's step graph where it has one (default true). */
   readonly stepGraph?: boolean | undefined;
 }
