@@ -124,16 +124,30 @@ async function loopDelay(model: DitModel): Promise<void> {
   });
 }
 
+/** The step geometry of the default 128² image. */
+function defaultShape(model: DitModel) {
+  return {
+    latent: [16, 16, 16] as const,
+    textLength: model.tokenizer.maxLength,
+    textWidth: model.config.textEncoder.hiddenSize,
+  };
+}
+
+/** Step values under which no slot moves (σ' = σ): steps to time, not to sample. */
+function standStill(capacity: number) {
+  return {
+    sigma: new Float32Array(capacity).fill(0.5),
+    sigmaNext: new Float32Array(capacity).fill(0.5),
+    guidance: new Float32Array(capacity).fill(4.5),
+  };
+}
+
 async function captureVsNot(model: DitModel): Promise<void> {
   const file = await stepGraphPath(model.config, 'cuda');
   if (!file) return;
   const cuda = cudaRuntime();
   const stream = cuda.createStream();
-  const shape = {
-    latent: [16, 16, 16] as const,
-    textLength: model.tokenizer.maxLength,
-    textWidth: model.config.textEncoder.hiddenSize,
-  };
+  const shape = defaultShape(model);
   for (const [capacity, cudaGraph] of [
     [1, true],
     [8, true],
@@ -148,11 +162,7 @@ async function captureVsNot(model: DitModel): Promise<void> {
       stream,
       cudaGraph,
     });
-    const p = {
-      sigma: new Float32Array(capacity).fill(0.5),
-      sigmaNext: new Float32Array(capacity).fill(0.5),
-      guidance: new Float32Array(capacity).fill(4.5),
-    };
+    const p = standStill(capacity);
     for (let k = 0; k < 10; k++) await engine.step(p);
     const t = performance.now();
     for (let k = 0; k < 200; k++) await engine.step(p);
@@ -171,11 +181,7 @@ async function profile(model: DitModel, capacity: number): Promise<void> {
   if (!file) return;
   const cuda = cudaRuntime();
   const stream = cuda.createStream();
-  const shape = {
-    latent: [16, 16, 16] as const,
-    textLength: model.tokenizer.maxLength,
-    textWidth: model.config.textEncoder.hiddenSize,
-  };
+  const shape = defaultShape(model);
   const engine = await openCudaGraphStepEngine({
     path: file,
     capacity,
@@ -186,11 +192,7 @@ async function profile(model: DitModel, capacity: number): Promise<void> {
     profilePrefix: `/tmp/profile-${capacity}`,
     optimizedModelPath: `/tmp/step-optimized-${capacity}.onnx`,
   });
-  const p = {
-    sigma: new Float32Array(capacity).fill(0.5),
-    sigmaNext: new Float32Array(capacity).fill(0.5),
-    guidance: new Float32Array(capacity).fill(4.5),
-  };
+  const p = standStill(capacity);
   const runs = 20;
   for (let k = 0; k < runs; k++) await engine.step(p);
   const trace = engine.endProfiling();

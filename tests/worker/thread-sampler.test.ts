@@ -308,21 +308,7 @@ describe('loading and release', () => {
     const sampler = await startThreadSampler(OPTIONS);
     const thread = samplerThreadForTests(sampler);
     const exited = once(thread, 'exit');
-    let released: Promise<void> | undefined;
-    // Released once both calls have stepped: both are on the thread, mid-run.
-    const stepped = new Set<string>();
-    const onProgress = (name: string) => () => {
-      stepped.add(name);
-      if (stepped.size === 2) released ??= sampler.release();
-    };
-    const running = [
-      rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('a') })),
-      rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('b') })),
-    ];
-    for (const error of await Promise.all(running)) {
-      expect(error).toBeInstanceOf(GenerationCanceledError);
-    }
-    await released;
+    await releaseMidRun(sampler);
     await exited;
     expect(thread.threadId).toBe(-1);
     await expect(sampler.generate(MODEL, one())).rejects.toThrow(/released/);
@@ -331,20 +317,28 @@ describe('loading and release', () => {
 
   it('the in-process sampler runs calls at once too, and its release() stops them first', async () => {
     const sampler = inProcessSampler(await loadModels(OPTIONS.modelDirs, OPTIONS));
-    let released: Promise<void> | undefined;
-    const stepped = new Set<string>();
-    const onProgress = (name: string) => () => {
-      stepped.add(name);
-      if (stepped.size === 2) released ??= sampler.release();
-    };
-    const running = [
-      rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('a') })),
-      rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('b') })),
-    ];
-    for (const error of await Promise.all(running)) {
-      expect(error).toBeInstanceOf(GenerationCanceledError);
-    }
-    await released;
+    await releaseMidRun(sampler);
     await expect(sampler.generate(MODEL, one())).rejects.toThrow(/released/);
   });
 });
+
+/**
+ * Two 12-step calls, and release() once both have stepped (so both are mid-run): each must
+ * reject as canceled, and the release must then settle.
+ */
+async function releaseMidRun(sampler: Sampler): Promise<void> {
+  let released: Promise<void> | undefined;
+  const stepped = new Set<string>();
+  const onProgress = (name: string) => () => {
+    stepped.add(name);
+    if (stepped.size === 2) released ??= sampler.release();
+  };
+  const running = [
+    rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('a') })),
+    rejection(sampler.generate(MODEL, one(12), { onProgress: onProgress('b') })),
+  ];
+  for (const error of await Promise.all(running)) {
+    expect(error).toBeInstanceOf(GenerationCanceledError);
+  }
+  await released;
+}

@@ -1,11 +1,11 @@
-import { decodeLatents, encodeText } from './components.ts';
+import { encodeText } from './components.ts';
 import type { DitModel } from './model.ts';
 import { latentNoise } from './noise.ts';
-import { toRgb8, unscaleLatents } from './pixels.ts';
 import type { ResolvedRequest } from './request.ts';
 import { shiftedSigmas } from './schedulers/flow-match.ts';
 import type { SampleText } from './stepping/step-engine.ts';
 import { paddedBatch, type Stepping } from './stepping/stepping.ts';
+import { decodeRows, resultOf } from './to-result.ts';
 import type { GenerateOptions, GenerationResult } from './generate.ts';
 
 /**
@@ -70,8 +70,7 @@ export async function generateStepped(
     }),
   );
 
-  // (7) Decode: one VAE run per image size, on the unscaled latents.
-  const vae = config.vaeDecoder;
+  // (7) Decode: one VAE run per image size.
   const rgbOf = new Array<Float32Array>(b);
   const bySize = new Map<string, number[]>();
   requests.forEach((r, s) => {
@@ -89,31 +88,11 @@ export async function generateStepped(
     members.forEach((s, k) => {
       x.set(latents[s] ?? new Float32Array(per), k * per);
     });
-    const rgb =
-      model.vaeDecoder && vae
-        ? await decodeLatents(
-            model.vaeDecoder,
-            unscaleLatents(x, vae.scalingFactor, vae.shiftFactor),
-            rows,
-            shape,
-          )
-        : x;
+    const rgb = await decodeRows(model, x, rows, shape, first.width, first.height);
     const plane = 3 * first.width * first.height;
-    if (rgb.length !== rows * plane) {
-      throw new Error(
-        `decoder returned ${rgb.length} values, expected ${rows}×3×${first.height}×${first.width}`,
-      );
-    }
     members.forEach((s, k) => (rgbOf[s] = rgb.subarray(k * plane, (k + 1) * plane)));
   }
 
   // (8) uint8 RGB HWC per request.
-  return requests.map((r, s) => ({
-    ...r,
-    pixels: toRgb8(rgbOf[s] ?? new Float32Array(0), r.width, r.height),
-    unknownWords: [
-      ...new Set([...(cond[s]?.unknownWords ?? []), ...(uncond[s]?.unknownWords ?? [])]),
-    ],
-    truncated: (cond[s]?.truncated ?? false) || (uncond[s]?.truncated ?? false),
-  }));
+  return requests.map((r, s) => resultOf(r, rgbOf[s] ?? new Float32Array(0), cond[s], uncond[s]));
 }

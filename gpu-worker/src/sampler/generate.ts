@@ -1,10 +1,9 @@
-import { decodeLatents, encodeText, predictVelocity, type TextEmbeddings } from './components.ts';
+import { encodeText, predictVelocity, type TextEmbeddings } from './components.ts';
 import { GenerationCanceledError, InvalidRequestError } from './errors.ts';
 import { generateStepped } from './generate-stepped.ts';
 import { applyGuidance } from './guidance.ts';
 import type { DitModel } from './model.ts';
 import { latentNoise } from './noise.ts';
-import { toRgb8, unscaleLatents } from './pixels.ts';
 import {
   groupByShapeAndSchedule,
   resolveRequest,
@@ -12,6 +11,7 @@ import {
   type ResolvedRequest,
 } from './request.ts';
 import { createScheduler } from './schedulers/registry.ts';
+import { decodeRows, resultOf } from './to-result.ts';
 import type { VelocityFn } from './schedulers/types.ts';
 
 /** Called after every denoising step: steps done so far, steps in the whole call, ms since start. */
@@ -175,30 +175,11 @@ async function generateBatch(
   throwIfCanceled(signal, progress);
 
   // (7) Back to pixels: unscale and decode with the VAE, or take the latents as RGB in [−1, 1].
-  const vae = config.vaeDecoder;
-  const rgb =
-    model.vaeDecoder && vae
-      ? await decodeLatents(
-          model.vaeDecoder,
-          unscaleLatents(x, vae.scalingFactor, vae.shiftFactor),
-          b,
-          latentShape,
-        )
-      : x;
+  const rgb = await decodeRows(model, x, b, latentShape, first.width, first.height);
 
   // (8) uint8 RGB HWC per request.
   const plane = 3 * first.width * first.height;
-  if (rgb.length !== b * plane) {
-    throw new Error(
-      `decoder returned ${rgb.length} values, expected ${b}×3×${first.height}×${first.width}`,
-    );
-  }
-  return batch.map((request, s) => ({
-    ...request,
-    pixels: toRgb8(rgb.subarray(s * plane, (s + 1) * plane), first.width, first.height),
-    unknownWords: [
-      ...new Set([...(cond[s]?.unknownWords ?? []), ...(uncond[s]?.unknownWords ?? [])]),
-    ],
-    truncated: (cond[s]?.truncated ?? false) || (uncond[s]?.truncated ?? false),
-  }));
+  return batch.map((request, s) =>
+    resultOf(request, rgb.subarray(s * plane, (s + 1) * plane), cond[s], uncond[s]),
+  );
 }
