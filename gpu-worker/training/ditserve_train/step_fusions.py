@@ -9,6 +9,8 @@ onnxruntime has for both the CPU and the CUDA provider.
   → com.microsoft MultiHeadAttention on [B, S, H·d] (flash / memory-efficient kernels on CUDA)
 - adaLN's `1 + scale`, where scale is a chunk of a Gemm's output → the 1 added to that chunk
   of the Gemm's bias (one elementwise kernel fewer per modulation)
+- adaLN's low-rank Gemm pairs (one per block and stream, all on the same conditioning) → one
+  Gemm, one batched MatMul and a Split
 - adaLN modulation LN(x)·(1 + scale) + shift, with LN's own weight 1 and bias 0 →
   LayerNormalization(x, 1 + scale, shift), per-sample [B, 1, D] weight and bias (onnxruntime ≥
   1.21 broadcasts them)
@@ -35,7 +37,8 @@ class _Graph:
             for i in n.input:
                 self.cons.setdefault(i, []).append(n)
         self.inits = {t.name: t for t in g.initializer}
-        self.added = 0
+        # Numbered after every node an earlier rewrite added, so that names never repeat.
+        self.added = sum(1 for n in g.node if n.name.startswith("fused/"))
 
     def const(self, name: str):
         """The value of a Constant node's output or an initializer (None when not constant)."""
@@ -199,6 +202,72 @@ def _elem_type(G: _Graph, name: str) -> int:
     return t.data_type if t is not None else onnx.TensorProto.FLOAT
 
 
+def batch_low_rank_gemms(g: onnx.GraphProto, base_dir: str = "") -> int:
+    """adaLN's low-rank pairs Gemm(Gemm(a, W0_i), W1_i), one per block and stream, all reading
+    the same `a` → one Gemm (the W0_i stacked), one batched MatMul (the W1_i stacked) and a Split:
+    five kernels instead of two per pair. The stacking is Concat/Reshape/Transpose of constants,
+    which onnxruntime folds when it loads the graph."""
+    G = _Graph(g, base_dir)
+    order = {id(n): i for i, n in enumerate(g.node)}
+
+    def plain(n) -> bool:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        return attrs.get("transB") == 1 and attrs.get("alpha", 1.0) == 1.0 and attrs.get("beta", 1.0) == 1.0 and not attrs.get("transA")
+
+    def dims(name: str):
+        n = G.prod.get(name)
+        if n is not None and n.op_type == "Cast":
+            name = n.input[0]
+        elif n is not None:
+            return None
+        t = G.inits.get(name)
+        return list(t.dims) if t is not None else None
+
+    groups: dict[tuple, list] = {}
+    for g0 in [n for n in g.node if n.op_type == "Gemm" and len(n.input) == 3 and plain(n)]:
+        g1 = G.only_consumer(g0.output[0], "Gemm")
+        if g1 is None or len(g1.input) != 3 or g1.input[0] != g0.output[0] or not plain(g1):
+            continue
+        w0, b0, w1, b1 = dims(g0.input[1]), dims(g0.input[2]), dims(g1.input[1]), dims(g1.input[2])
+        if None in (w0, b0, w1, b1) or len(w0) != 2 or len(w1) != 2 or w1[1] != w0[0]:
+            continue
+        groups.setdefault((g0.input[0], w0[0], w0[1], w1[0]), []).append((g0, g1))
+    count = 0
+    for (a, rank, _, width), pairs in groups.items():
+        n = len(pairs)
+        if n < 2:
+            continue
+        pairs.sort(key=lambda p: order[id(p[0])])
+        shape = lambda name, values: G.inits.setdefault(name, _append_init(g, name, values))  # noqa: E731
+        w0 = G.add("Concat", [p[0].input[1] for p in pairs], axis=0)
+        b0 = G.add("Concat", [p[0].input[2] for p in pairs], axis=0)
+        h = G.add("Gemm", [a, w0, b0], transB=1)
+        tag = f"fused/ada_{count}"
+        shape(f"{tag}/h_shape", [0, n, rank])
+        shape(f"{tag}/w1_shape", [n, width, rank])
+        shape(f"{tag}/b1_shape", [n, 1, width])
+        shape(f"{tag}/split", [1] * n)
+        shape(f"{tag}/axis0", [0])
+        hs = G.add("Transpose", [G.add("Reshape", [h, f"{tag}/h_shape"])], perm=[1, 0, 2])  # [n, B, r]
+        w1 = G.add("Reshape", [G.add("Concat", [p[1].input[1] for p in pairs], axis=0), f"{tag}/w1_shape"])
+        w1t = G.add("Transpose", [w1], perm=[0, 2, 1])  # [n, r, width]
+        b1 = G.add("Reshape", [G.add("Concat", [p[1].input[2] for p in pairs], axis=0), f"{tag}/b1_shape"])
+        y = G.add("Add", [G.add("MatMul", [hs, w1t]), b1])  # [n, B, width]
+        outs = [f"{tag}/out_{i}" for i in range(n)]
+        g.node.append(helper.make_node("Split", [y, f"{tag}/split"], outs, name=f"{tag}/split", axis=0))
+        for (_, g1), out in zip(pairs, outs):
+            G.rewire(g1.output[0], G.add("Squeeze", [out, f"{tag}/axis0"]))
+        count += n
+    _sort_and_prune(g)
+    return count
+
+
+def _append_init(g: onnx.GraphProto, name: str, values: list) -> onnx.TensorProto:
+    t = numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+    g.initializer.append(t)
+    return t
+
+
 def fuse_modulated_layer_norm(g: onnx.GraphProto, base_dir: str = "") -> int:
     """LayerNorm(x; 1, 0)·w + b, w and b per sample → LayerNormalization(x; w, b)."""
     G, count = _Graph(g, base_dir), 0
@@ -261,6 +330,7 @@ def fuse_all(model: onnx.ModelProto, num_heads: int, base_dir: str = "") -> dict
         "FastGelu": fuse_fast_gelu(g, base_dir),
         "MultiHeadAttention": fuse_attention(g, num_heads, base_dir),
         "1 + scale in the Gemm bias": fold_one_plus_scale(g, base_dir),
+        "low-rank adaLN Gemm pairs batched": batch_low_rank_gemms(g, base_dir),
         "LayerNormalization (modulated)": fuse_modulated_layer_norm(g, base_dir),
     }
     if not any(o.domain == MS for o in model.opset_import):
