@@ -31,6 +31,8 @@ def write_manifest(folder: Path, name: str, tok: WordTokenizer, shift: float, de
             "sizes": [list(s) for s in SIZES_PX],
             "vocabulary": manifest_vocabulary(),
             "variants": {"cpu": "model.onnx", "cuda": "model.fp16.onnx"},
+            # Written by step_graph.py after the export (transformer + guidance + Euler update).
+            "step_graph": {"cpu": "step.onnx", "cuda": "step.fp16.onnx"},
         },
     }
     (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")

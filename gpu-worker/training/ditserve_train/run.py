@@ -23,6 +23,7 @@ from . import scenes
 from .card import write_card
 from .config import DEFAULT_SECONDS, RunConfig, parse_args
 from .export import export_all, parity
+from .step_graph import write_step_graphs
 from .flow import to_uint8
 from .golden import write_golden
 from .detector import init_worker
@@ -127,6 +128,7 @@ def train(cfg: RunConfig) -> dict:
     write_manifest(model_dir, cfg.name, tok, run.shift, defaults, desc)
     params, files = export_all(te, dit, vae, model_dir, device if device.type == "cuda" else None)
     log.event("export", **files)
+    log.event("step_graphs", files=[p.name for p in write_step_graphs(model_dir)])
     par = parity(te, dit, vae, model_dir)
     log.event("parity", **{k: v for k, v in par.items()})
     golden = write_golden(pipe, model_dir, cfg.out / "golden")
