@@ -65,6 +65,20 @@ export function parseSse(text: string): SseEvent[] {
   return events;
 }
 
+/** The events of a streamed text/event-stream body, each as soon as its block is complete. */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      yield* parseSse(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+    }
+  }
+}
+
 /** A real, decodable PNG of the given size (what a worker would store). */
 export async function pngOf(width: number, height: number): Promise<Uint8Array> {
   const buffer = await sharp({

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueApiKey } from '../../core/auth/api-keys.ts';
 import type { GenerationData, GenerationJob, WebhookEventMessage } from '../../core/generation.ts';
 import { newJobId } from '../../core/ids.ts';
+import { sseEvents, type SseEvent } from '../api/support.ts';
 import { bodyText, type LambdaProcess, type StreamedResponse } from './lambda-host.ts';
 import {
   rehearsedDeployment,
@@ -22,26 +23,9 @@ interface JobView {
 }
 
 /** SSE frames in the order they arrived, read chunk by chunk off the response stream. */
-async function sseFrames(response: StreamedResponse) {
-  const frames: { event: string; data: string; id?: string }[] = [];
-  let buffer = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of response.body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const field = (name: string) =>
-        block
-          .split('\n')
-          .filter((l) => l.startsWith(`${name}:`))
-          .map((l) => l.slice(name.length + 1).trimStart())
-          .join('\n');
-      if (field('data'))
-        frames.push({ event: field('event') || 'message', data: field('data'), id: field('id') });
-    }
-  }
+async function sseFrames(response: StreamedResponse): Promise<SseEvent[]> {
+  const frames: SseEvent[] = [];
+  for await (const frame of sseEvents(response.body)) frames.push(frame);
   return frames;
 }
 

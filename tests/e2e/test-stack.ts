@@ -6,7 +6,7 @@ import { tempDir } from '../helpers/temp-dir.ts';
 /** The embedded stack on a free port and a fresh data folder, quick to stop; options override. */
 export async function startTestStack(overrides: Partial<EmbeddedOptions> = {}) {
   return startEmbedded({
-    dataDir: await tempDir('ditserve-e2e-'),
+    dataDir: overrides.dataDir ?? (await tempDir('ditserve-e2e-')),
     host: '127.0.0.1',
     port: 0,
     modelDirs: [MODEL_DIR],

@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../core/logger.ts';
-import { startEmbedded } from '../../../functions/local/embedded.ts';
+import { sseEvents, type SseEvent } from '../../api/support.ts';
+import { startTestStack } from '../../e2e/test-stack.ts';
 import { tempDir } from '../../helpers/temp-dir.ts';
 import { writeTestModel } from '../../helpers/test-model.ts';
 
@@ -16,46 +16,14 @@ interface View {
   status: string;
 }
 
-/** The SSE frames of a stream, read to its end. */
-async function readFrames(
-  body: ReadableStream<Uint8Array>,
-  onFrame: (frame: { event: string; data: string }) => void,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const field = (name: string) =>
-        block
-          .split('\n')
-          .filter((l) => l.startsWith(`${name}:`))
-          .map((l) => l.slice(name.length + 1).trim())
-          .join('\n');
-      if (field('data')) onFrame({ event: field('event'), data: field('data') });
-    }
-  }
-}
-
 describe('graceful shutdown of the embedded server', () => {
   it('ends Prefer: wait with the current job and SSE with a shutdown event', async () => {
     const dataDir = await tempDir('ditserve-shutdown-');
     // No worker: the jobs stay queued, so only the shutdown can end the wait and the stream.
-    const stack = await startEmbedded({
+    const stack = await startTestStack({
       dataDir,
-      host: '127.0.0.1',
-      port: 0,
       modelDirs: [await writeTestModel(join(dataDir, 'model'))],
-      device: 'cpu',
       workers: 0,
-      maxBatchImages: 8,
-      requireKeys: false,
-      allowLoopbackWebhooks: true,
-      logger: silentLogger,
-      pollWaitSeconds: 1,
       sweepSeconds: 0,
       pollIntervalMs: 20,
     });
@@ -69,8 +37,10 @@ describe('graceful shutdown of the embedded server', () => {
     const streamed = (await (await post()).json()) as View;
     const sse = await fetch(`${stack.url}/v1/generations/${streamed.id}/events`);
     expect(sse.status).toBe(200);
-    const frames: { event: string; data: string }[] = [];
-    const streamDone = readFrames(sse.body as ReadableStream<Uint8Array>, (f) => frames.push(f));
+    const frames: SseEvent[] = [];
+    const streamDone = (async () => {
+      for await (const f of sseEvents(sse.body as ReadableStream<Uint8Array>)) frames.push(f);
+    })();
 
     const waiting = post({ prefer: 'wait=60' });
     // Both are in flight: the stream has sent the job's state and the waited-for job exists.

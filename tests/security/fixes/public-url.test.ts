@@ -7,9 +7,9 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../core/config.ts';
-import { silentLogger } from '../../../core/logger.ts';
 import { configuredPublicUrl } from '../../../core/public-url.ts';
-import { startEmbedded, type EmbeddedOptions } from '../../../functions/local/embedded.ts';
+import type { EmbeddedOptions } from '../../../functions/local/embedded.ts';
+import { startTestStack } from '../../e2e/test-stack.ts';
 import { makeApi } from '../../api/harness.ts';
 import { tempDir } from '../../helpers/temp-dir.ts';
 import { writeTestModel } from '../../helpers/test-model.ts';
@@ -112,18 +112,10 @@ describe('links and servers on the configured public URL', () => {
 
   async function embedded(options: Partial<EmbeddedOptions> = {}) {
     const dataDir = await tempDir('ditserve-public-url-');
-    const stack = await startEmbedded({
+    const stack = await startTestStack({
       dataDir,
-      host: '127.0.0.1',
-      port: 0,
       modelDirs: [await writeTestModel(join(dataDir, 'model'))],
-      device: 'cpu',
       workers: 0,
-      maxBatchImages: 8,
-      requireKeys: false,
-      allowLoopbackWebhooks: true,
-      logger: silentLogger,
-      pollWaitSeconds: 1,
       sweepSeconds: 0,
       ...options,
     });

@@ -19,9 +19,9 @@ import {
   type WebhookUrlPolicy,
 } from '../../../core/webhooks/url-policy.ts';
 import { ConfigError } from '../../../core/config.ts';
-import { startEmbedded, type EmbeddedOptions } from '../../../functions/local/embedded.ts';
+import type { EmbeddedOptions } from '../../../functions/local/embedded.ts';
+import { startTestStack } from '../../e2e/test-stack.ts';
 import { createWebhookHandler } from '../../../functions/webhook-dispatcher/handler.ts';
-import { silentLogger } from '../../../core/logger.ts';
 import { tempDir } from '../../helpers/temp-dir.ts';
 import { writeTestModel } from '../../helpers/test-model.ts';
 import { startWebhookReceiver } from '../../e2e/webhook-receiver.ts';
@@ -37,19 +37,11 @@ async function stack(options: Partial<EmbeddedOptions>) {
   const dataDir = await tempDir('ditserve-webhook-modes-');
   const modelDir = await writeTestModel(join(dataDir, 'model'));
   const { key } = await issueApiKey(new FsKeyStore({ root: dataDir }), 'tenant-a', 'test');
-  const embedded = await startEmbedded({
+  // allowLoopbackWebhooks true, as `ditserve serve` passes it by default.
+  const embedded = await startTestStack({
     dataDir,
-    host: '127.0.0.1',
-    port: 0,
     modelDirs: [modelDir],
-    device: 'cpu',
     workers: 0,
-    maxBatchImages: 8,
-    requireKeys: false,
-    // As `ditserve serve` passes it by default.
-    allowLoopbackWebhooks: true,
-    logger: silentLogger,
-    pollWaitSeconds: 1,
     sweepSeconds: 0,
     ...options,
   });
