@@ -15,6 +15,7 @@ import { awsBackendFromEnv } from '../../core/backend/aws.ts';
 import { jsonLogger } from '../../core/logger.ts';
 import { startEmbedded } from '../../functions/local/embedded.ts';
 import { MODEL_DIR } from './processes.ts';
+import { serveUntilSignal } from './serve-until-signal.ts';
 
 const env = process.env;
 const visibilitySeconds = Number(env.DITSERVE_VISIBILITY_SECONDS ?? '30');
@@ -36,15 +37,4 @@ const stack = await startEmbedded({
   sweepSeconds: optional('DITSERVE_SWEEP_SECONDS'),
   requeueAfterSeconds: optional('DITSERVE_REQUEUE_SECONDS'),
 });
-process.stdout.write(`${JSON.stringify({ type: 'api_listening', url: stack.url })}\n`);
-
-await new Promise<void>((resolve) => {
-  process.once('SIGTERM', () => {
-    resolve();
-  });
-  process.once('SIGINT', () => {
-    resolve();
-  });
-});
-await stack.stop(2000);
-process.exit(0);
+await serveUntilSignal(stack);

@@ -10,6 +10,7 @@
  */
 import { jsonLogger } from '../../core/logger.ts';
 import { startEmbedded } from '../../functions/local/embedded.ts';
+import { serveUntilSignal } from '../reliability/serve-until-signal.ts';
 
 const env = process.env;
 const required = (name: string): string => {
@@ -30,15 +31,4 @@ const stack = await startEmbedded({
   logger: jsonLogger('load-api'),
   pollWaitSeconds: 1,
 });
-process.stdout.write(`${JSON.stringify({ type: 'api_listening', url: stack.url })}\n`);
-
-await new Promise<void>((resolve) => {
-  process.once('SIGTERM', () => {
-    resolve();
-  });
-  process.once('SIGINT', () => {
-    resolve();
-  });
-});
-await stack.stop(2000);
-process.exit(0);
+await serveUntilSignal(stack);
