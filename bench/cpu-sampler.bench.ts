@@ -300,8 +300,8 @@ const vaeBest = Math.min(...vaeRuns);
 
 // The step graph (the default) against the transformer graph alone: the CPU must be no slower
 // through the step loop than it was before (issue 14: within 5%). One model loaded at a time,
-// rounds alternating: two models' onnxruntime thread pools in one process (each spins after its
-// runs) slowed whichever ran second by up to 40%.
+// rounds alternating: two models in one process interfere through their onnxruntime thread pools
+// (each spins after its runs), which slows whichever runs second.
 await model.release();
 const stepped: number[] = [];
 const transformerOnly: number[] = [];

@@ -93,20 +93,19 @@ export function cudaRuntime(): CudaRuntime {
   const eventDestroy = f('cudaEventDestroy', 'int', ['uintptr_t']);
   const eventRecord = f('cudaEventRecord', 'int', ['uintptr_t', 'uintptr_t']);
   const eventSync = f('cudaEventSynchronize', 'int', ['uintptr_t']);
+  // A call that writes what it made (a pointer, a stream, an event) through its first argument.
+  const created = (what: string, call: (out: [bigint | number]) => number): bigint => {
+    const out: [bigint | number] = [0];
+    check(what, call(out));
+    return BigInt(out[0]);
+  };
   loaded = {
-    malloc(bytes) {
-      const out: [bigint | number] = [0];
-      check(`cudaMalloc(${bytes})`, malloc(out, bytes));
-      return BigInt(out[0]);
-    },
+    malloc: (bytes) => created(`cudaMalloc(${bytes})`, (out) => malloc(out, bytes)),
     free: (ptr) => {
       check('cudaFree', free(ptr));
     },
-    createStream() {
-      const out: [bigint | number] = [0];
-      check('cudaStreamCreateWithFlags', streamCreate(out, STREAM_NON_BLOCKING));
-      return BigInt(out[0]);
-    },
+    createStream: () =>
+      created('cudaStreamCreateWithFlags', (out) => streamCreate(out, STREAM_NON_BLOCKING)),
     destroyStream: (stream) => {
       check('cudaStreamDestroy', streamDestroy(stream));
     },
@@ -122,11 +121,8 @@ export function cudaRuntime(): CudaRuntime {
     copy: (dst, src, bytes, stream) => {
       check('cudaMemcpyAsync (on the device)', onDevice(dst, src, bytes, DEVICE_TO_DEVICE, stream));
     },
-    createEvent() {
-      const out: [bigint | number] = [0];
-      check('cudaEventCreateWithFlags', eventCreate(out, EVENT_DISABLE_TIMING));
-      return BigInt(out[0]);
-    },
+    createEvent: () =>
+      created('cudaEventCreateWithFlags', (out) => eventCreate(out, EVENT_DISABLE_TIMING)),
     destroyEvent: (event) => {
       check('cudaEventDestroy', eventDestroy(event));
     },

@@ -75,7 +75,9 @@ export async function generateStepped(
   const bySize = new Map<string, number[]>();
   requests.forEach((r, s) => {
     const key = `${r.width}x${r.height}`;
-    bySize.set(key, [...(bySize.get(key) ?? []), s]);
+    const members = bySize.get(key) ?? [];
+    members.push(s);
+    bySize.set(key, members);
   });
   for (const members of bySize.values()) {
     const first = requests[members[0] ?? 0];

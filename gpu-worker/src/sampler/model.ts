@@ -39,8 +39,9 @@ export interface DitModel {
 }
 
 /**
- * One tiny run of each graph (batch 1, the smallest latent grid): onnxruntime allocates and, on
- * CUDA, picks kernels on the first run, which would otherwise land on the first user's request.
+ * One tiny run of each graph (batch 1, the smallest latent grid), then the step loop of the default
+ * size: onnxruntime allocates and, on CUDA, picks kernels (and captures graphs) on the first run,
+ * which would otherwise land on the first user's request.
  */
 async function warmUp(model: DitModel): Promise<void> {
   const { config, tokenizer } = model;
@@ -64,6 +65,34 @@ async function warmUp(model: DitModel): Promise<void> {
     textWidth: config.textEncoder.hiddenSize,
   });
   if (model.vaeDecoder) await decodeLatents(model.vaeDecoder, latents, 1, latentShape);
+
+  // The step loop of the default size, which the default request uses.
+  const { stepping } = model;
+  if (!stepping) return;
+  const { width, height } = config.manifest.defaults;
+  const f = config.downsampleFactor;
+  const latent = [config.transformer.inChannels, height / f, width / f] as const;
+  const per = latent[0] * latent[1] * latent[2];
+  if (stepping.engine === 'cuda-graph') {
+    // Each bucket's CUDA graph is captured when its engine opens: at load, not on a request.
+    await stepping.loop(latent).warm();
+  } else {
+    // One step of a sample that does not move (σ′ = σ).
+    const hidden = new Float32Array(length * config.textEncoder.hiddenSize);
+    const pooled = new Float32Array(config.textEncoder.hiddenSize);
+    await stepping.loop(latent).submit({
+      latents: new Float32Array(per),
+      text: { condHidden: hidden, uncondHidden: hidden, condPooled: pooled, uncondPooled: pooled },
+      sigmas: [1, 1],
+      guidance: 1,
+    });
+  }
+  // And the decoder's cuDNN algorithm search, once per decode bucket of the default size.
+  if (model.vaeDecoder) {
+    for (const rows of stepping.decodeBuckets ?? []) {
+      await decodeLatents(model.vaeDecoder, new Float32Array(rows * per), rows, latent);
+    }
+  }
 }
 
 /**
@@ -107,20 +136,6 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
       await Promise.all(Object.values(sessions).map((session) => session.release()));
     },
   };
-  if (options.warmup ?? true) {
-    await warmUp(model);
-    // Each bucket's CUDA graph is captured when its engine opens: at load, not on a request.
-    const { width, height } = config.manifest.defaults;
-    const f = config.downsampleFactor;
-    const latent = [config.transformer.inChannels, height / f, width / f] as const;
-    if (stepping?.engine === 'cuda-graph') await stepping.loop(latent).warm();
-    // And the decoder's cuDNN algorithm search, once per decode bucket of the default size.
-    if (model.vaeDecoder) {
-      for (const rows of stepping?.decodeBuckets ?? []) {
-        const zeros = new Float32Array(rows * latent[0] * latent[1] * latent[2]);
-        await decodeLatents(model.vaeDecoder, zeros, rows, latent);
-      }
-    }
-  }
+  if (options.warmup ?? true) await warmUp(model);
   return model;
 }

@@ -73,9 +73,8 @@ function paeth(a: number, b: number, c: number): number {
 
 /**
  * Writes filter type `filter` (None, Sub, Up, Average, Paeth) of `row` into `line` and returns
- * its cost (the sum of the bytes as signed values' magnitudes). Kept tight because the encoder runs
- * on the worker's event loop: without a closure per filter and a call per byte, a 128² image
- * encodes ~20% faster than before, to the same bytes.
+ * its cost (the sum of the bytes as signed values' magnitudes). Kept tight (no closure per filter,
+ * no call per byte) because the encoder runs on the worker's event loop.
  */
 function filterRow(filter: number, row: Uint8Array, up: Uint8Array, line: Uint8Array): number {
   const n = row.length;
@@ -127,8 +126,8 @@ function filterScanlines(rgb: Uint8Array, width: number, height: number): Buffer
 
 /**
  * Encodes uint8 RGB HWC pixels as a PNG with the given text chunks (in insertion order). The
- * deflate runs on libuv's thread pool: synchronous, at level 9, it took ~20 ms an image on the
- * event loop, which capped a GPU worker at ~10 images/s and held its loop for 50–95 ms.
+ * deflate runs on libuv's thread pool: done synchronously at level 9 it was most of the worker's
+ * event-loop time and held the loop for tens of milliseconds (docs/performance.md).
  */
 export async function encodePng(
   pixels: Uint8Array,

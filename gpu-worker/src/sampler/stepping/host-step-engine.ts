@@ -21,7 +21,6 @@ export class HostStepEngine implements StepEngine {
     readonly capacity: number,
     readonly shape: StepShape,
     private readonly runner: Runner,
-    private readonly ownsRunner = false,
   ) {
     this.#per = perSample(shape);
     this.#latents = new Float32Array(capacity * this.#per);
@@ -66,8 +65,9 @@ export class HostStepEngine implements StepEngine {
     return Promise.resolve(this.#latents.slice(slot * this.#per, (slot + 1) * this.#per));
   }
 
-  async release(): Promise<void> {
-    if (this.ownsRunner) await this.runner.release();
+  /** The runner is the stepping's (one for every bucket): it releases it. */
+  release(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
