@@ -16,6 +16,7 @@ case "${1:-shipped}" in
     for p in graph host stock; do
       timeout 150 node dist/bench-gpu/step-engine.mjs "$p" /tmp 2>&1 | tee -a "$OUT/step-engine.log" | cut -c1-300
     done
+    node dist/bench-gpu/compare-pixels.mjs /tmp | tee -a "$OUT/step-engine.log"
     timeout 120 python3 bench/gpu/torch_peer.py --out "$OUT/torch_shipped.json" --only peak,shipped
     timeout 300 node dist/bench-gpu/batching.mjs --device cuda --runner native --jobs 160 --batch-size 32 \
       --variants static,continuous --out "$OUT/batching.json" | tee "$OUT/batching.log" | tail -12
