@@ -12,7 +12,6 @@ import type { JobMessage, WebhookEventMessage } from '../generation.ts';
 import { s3Client, sqsClients } from './aws-clients.ts';
 import type { Backend } from './types.ts';
 
-
 export interface AwsBackendOptions {
   readonly s3: S3Client;
   readonly sqs: SQSClient;

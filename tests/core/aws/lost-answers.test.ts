@@ -51,7 +51,14 @@ async function losingProxy(lose: (req: IncomingMessage) => boolean) {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  afterAll(() => new Promise<void>((resolve) => server.close(() => { resolve(); })));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
+  );
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new S3Client({
     endpoint: url,
@@ -148,7 +155,11 @@ describe('AWS call deadlines', () => {
       expect(requests).toBe(2);
     } finally {
       for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => silent.close(() => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        silent.close(() => {
+          resolve();
+        }),
+      );
     }
   });
 });
