@@ -118,6 +118,14 @@ export const SETTINGS = {
     description: 'CPU threads per model part (default: all cores)',
     readBy: ['worker', 'serve'],
   },
+  ffmpeg: {
+    kind: 'string',
+    env: 'DITSERVE_FFMPEG',
+    default: 'ffmpeg',
+    description:
+      'the ffmpeg that writes MP4 videos (H.264 through libx264): a path, or a name looked up on PATH; where it is missing or lacks libx264, videos come as animated WebP only and the job says why',
+    readBy: ['worker'],
+  },
   workers: {
     kind: 'int',
     env: 'DITSERVE_WORKERS',
