@@ -8,6 +8,7 @@ export const HTTP_STATUS = {
   malformed_json: 400,
   incomplete_body: 400,
   malformed_http: 400,
+  malformed_form: 400,
   request_timeout: 408,
   headers_too_large: 431,
   unauthorized: 401,
@@ -24,6 +25,8 @@ export const HTTP_STATUS = {
   generation_canceled: 409,
   idempotency_conflict: 409,
   job_not_terminal: 409,
+  // A request names a generation (extend, a video's content) that has not succeeded.
+  generation_not_succeeded: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid_request: 422,

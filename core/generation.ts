@@ -15,7 +15,7 @@ export const WEBHOOK_EVENT_TYPES = [
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** What the client asked for, after validation and with every default filled in. */
-export interface GenerationParams {
+interface CommonParams {
   readonly prompt: string;
   readonly negativePrompt: string;
   readonly model: string;
@@ -24,10 +24,49 @@ export interface GenerationParams {
   readonly steps: number;
   readonly guidanceScale: number;
   readonly sampler: string;
-  /** Seed of the first image; image n uses seed + n, so every image is reproducible alone. */
+  /** Seed of the first image (or clip); image n uses seed + n, so each is reproducible alone. */
   readonly seed: number;
+  /** Images, or for a video model clips, to make. */
   readonly numImages: number;
+  /** The images' format; for video always png (the thumbnail's: the clip formats are fixed). */
   readonly outputFormat: OutputFormat;
+}
+
+/** Records written before video existed have no `modality`: they are image jobs. */
+export interface ImageGenerationParams extends CommonParams {
+  readonly modality?: 'image' | undefined;
+}
+
+/**
+ * A video job: `numImages` clips of `frames` frames each, played at `fps` (the model's). The
+ * worker generates `frames` frames, or for an extension `frames + extendOf.contextFrames` of
+ * which it returns the last `frames`.
+ */
+export interface VideoGenerationParams extends CommonParams {
+  readonly modality: 'video';
+  /** Frames of each returned clip; an extension's new frames, its context not counted. */
+  readonly frames: number;
+  readonly fps: number;
+  /**
+   * Image-to-video: the BlobStore key (KEYS.input, `init.png`) of the init image, a PNG as the
+   * client sent it (decoded and re-encoded, any size): the worker resizes and center-crops it to
+   * width x height and gives it as frame 0.
+   */
+  readonly initImageKey?: string | undefined;
+  readonly extendOf?: ExtendSource | undefined;
+}
+
+export type GenerationParams = ImageGenerationParams | VideoGenerationParams;
+
+/** The clip an extension continues, checked at submit: a succeeded video of the same model. */
+export interface ExtendSource {
+  readonly generationId: string;
+  /** Which of that generation's clips (its output index). */
+  readonly clip: number;
+  /** That clip's animated WebP (every clip has one), whose last `contextFrames` frames are given. */
+  readonly key: string;
+  /** How many of its last frames are given as the new clip's first (manifest extend_context_frames). */
+  readonly contextFrames: number;
 }
 
 export interface WebhookTarget {
@@ -36,7 +75,11 @@ export interface WebhookTarget {
   readonly events?: readonly WebhookEventType[] | undefined;
 }
 
-/** One stored image; `key` is the BlobStore key, turned into a URL when the job is read. */
+/**
+ * One stored image, or one clip of a video job; `key` is the BlobStore key, turned into a URL
+ * when the job is read. For a clip, key/contentType/bytes are its main file: the MP4 when there
+ * is one, else the animated WebP, so readers of one file per output get a playable one.
+ */
 export interface GenerationOutput {
   readonly key: string;
   readonly index: number;
@@ -45,6 +88,30 @@ export interface GenerationOutput {
   readonly bytes: number;
   readonly width: number;
   readonly height: number;
+  /** Video jobs only: the clip's files and timing. */
+  readonly video?: VideoClipOutput | undefined;
+}
+
+/** A file of a clip in the BlobStore (keys: KEYS.videoOutput). */
+export interface StoredFile {
+  readonly key: string;
+  readonly contentType: string;
+  readonly bytes: number;
+}
+
+/** What a worker stores for each clip of a video job (docs/api.md, "Video outputs"). */
+export interface VideoClipOutput {
+  readonly frames: number;
+  readonly fps: number;
+  /** frames / fps. */
+  readonly durationSeconds: number;
+  /** video/mp4 (H.264); absent where the worker has no H.264 encoder, and `note` says why. */
+  readonly mp4?: StoredFile | undefined;
+  /** image/webp, animated, looping; always there. */
+  readonly webp: StoredFile;
+  /** image/png of frame 0. */
+  readonly thumbnail: StoredFile;
+  readonly note?: string | undefined;
 }
 
 export interface GenerationError {
@@ -92,6 +159,11 @@ export interface GenerationData {
   readonly lastError?: GenerationError | undefined;
   /** When the sweeper last sent this job's message again (it does so at most once a period). */
   readonly sweptAt?: string | undefined;
+  /**
+   * Set by DELETE /v1/videos/{id} once the job's files are removed: the record stays, as a
+   * tombstone that every read through the API answers as 404.
+   */
+  readonly deletedAt?: string | undefined;
 }
 
 export type GenerationJob = JobRecord<GenerationData>;

@@ -26,6 +26,25 @@ export interface ModelDefaults {
   readonly sampler: string;
 }
 
+/** What a model makes; a model is a video model exactly when its ModelInfo has `video`. */
+export type Modality = 'image' | 'video';
+
+/**
+ * What a video model accepts (its manifest's `ditserve.video`, with `defaults.frames`). Frames
+ * are counted per clip; `fps` is the rate the model was trained at, the only one it plays at.
+ */
+export interface VideoCapabilities {
+  readonly frames: { readonly min: number; readonly max: number; readonly multipleOf: number };
+  readonly defaultFrames: number;
+  readonly fps: number;
+  /** Whether an init image may be given as frame 0 (`init_image`). */
+  readonly imageToVideo: boolean;
+  /** Whether a clip may continue a previous one (`extend`). */
+  readonly extend: boolean;
+  /** Frames of the previous clip given to an extension (its last ones), not returned again. */
+  readonly extendContextFrames: number;
+}
+
 /**
  * The port through which the API and the CLI see models: what a client can ask of each, read
  * from its manifest with no ONNX loaded. Built by the model contract
@@ -44,6 +63,8 @@ export interface ModelInfo {
   readonly samplers: readonly string[];
   readonly limits: ModelLimits;
   readonly vocabulary: Readonly<Record<string, readonly string[]>>;
+  /** Present for video models (manifest `modality: "video"`); image models have none. */
+  readonly video?: VideoCapabilities | undefined;
   /** Token count and out-of-vocabulary words of a prompt, as the model's tokenizer sees it. */
   countTokens(text: string): { tokens: number; unknownWords: readonly string[] };
 }
@@ -53,6 +74,10 @@ export interface ModelCatalog {
   list(): readonly ModelInfo[];
   /** UnknownModelError names the models that exist. */
   get(id: string): ModelInfo;
+}
+
+export function modalityOf(model: Pick<ModelInfo, 'video'>): Modality {
+  return model.video ? 'video' : 'image';
 }
 
 function gcd(a: number, b: number): number {

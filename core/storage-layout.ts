@@ -6,7 +6,10 @@
  * every key the code writes falls under a prefix its role may write (tests/architecture).
  */
 export const PREFIXES = {
-  /** `jobs/{tenant}/{id}/job.json` records and `jobs/{tenant}/{id}/out/*` outputs. */
+  /**
+   * `jobs/{tenant}/{id}/job.json` records, `jobs/{tenant}/{id}/out/*` outputs and
+   * `jobs/{tenant}/{id}/in/*` inputs (a video job's init image).
+   */
   jobs: 'jobs/',
   /** The per-tenant newest-first listing index of the S3 job store. */
   index: 'index/',
@@ -34,11 +37,19 @@ export const OUTPUT_TAGGING = `${OUTPUT_EXPIRY_TAG.key}=${OUTPUT_EXPIRY_TAG.valu
 /** File extensions of the output formats. */
 const EXTENSIONS = { png: 'png', webp: 'webp', jpeg: 'jpg' } as const;
 
+/** The files of a video clip and their names beside the image outputs. */
+const CLIP_FILES = { mp4: 'mp4', webp: 'webp', thumbnail: 'thumb.png' } as const;
+
 /** Every key the code writes, by what it holds. */
 export const KEYS = {
   job: (tenant: string, id: string) => `${PREFIXES.jobs}${tenant}/${id}/job.json`,
   output: (tenant: string, id: string, index: number, format: keyof typeof EXTENSIONS) =>
     `${PREFIXES.jobs}${tenant}/${id}/out/${index}.${EXTENSIONS[format]}`,
+  videoOutput: (tenant: string, id: string, index: number, file: keyof typeof CLIP_FILES) =>
+    `${PREFIXES.jobs}${tenant}/${id}/out/${index}.${CLIP_FILES[file]}`,
+  /** What a client sent along with a job (written by the API, read by the worker). */
+  input: (tenant: string, id: string, name: 'init.png') =>
+    `${PREFIXES.jobs}${tenant}/${id}/in/${name}`,
   tenantIndex: (tenant: string) => `${PREFIXES.index}${tenant}/`,
   indexEntry: (tenant: string, name: string) => `${PREFIXES.index}${tenant}/${name}`,
   unfinished: (tenant: string, id: string) => `${PREFIXES.unfinished}${tenant}/${id}`,

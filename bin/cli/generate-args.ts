@@ -8,10 +8,15 @@ import { MAX_IMAGES_PER_REQUEST } from '../../core/model-catalog.ts';
 import { DEFAULT_MODEL_DIR } from './package-paths.ts';
 import { REMOTE_OPTIONS, REMOTE_HELP } from './remote-options.ts';
 
+/** What a file may be: an image, or (video models) an MP4; WebP is both. */
+export type OutputFormat = ImageFormat | 'mp4';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = [...IMAGE_FORMATS, 'mp4'];
+
 export const GENERATE_HELP = `Usage: ditserve generate <prompt> [options]
 
 Generates images from a text prompt and writes them to files: on this machine, or on a running
-ditserve (--base-url). The request is checked exactly as the API checks it.
+ditserve (--base-url). The request is checked exactly as the API checks it. With a video model
+it writes clips: MP4 (H.264, needs ffmpeg with libx264) or animated WebP.
 
 Options:
   -o, --output <file>      where to write one image (default: <out-dir>/ditserve-<seed>.<format>)
@@ -30,7 +35,10 @@ Options:
       --threads <int>      CPU threads per model component (default: all available cores)
       --runner <name>      auto | stock | native: onnxruntime-node, or ditserve's C API binding with
                            CUDA graphs; auto = native on CUDA, stock on the CPU (default: auto)
-  -f, --format <name>      ${IMAGE_FORMATS.join(' | ')} (default: from the --output extension, else png)
+      --frames <int>       video models: frames per clip (default: the model's)
+      --init-image <file>  video models: the first frame (PNG, JPEG or WebP; image-to-video)
+  -f, --format <name>      ${OUTPUT_FORMATS.join(' | ')} (default: from the --output extension, else
+                           png, or for a video model mp4 where ffmpeg has libx264, else webp)
       --quality <1-100>    WebP/JPEG quality, local only (default: 90)
       --open               open the image(s) with the desktop's viewer when done
       --json               print a JSON result on stdout (paths, seeds, timings, …)
@@ -48,7 +56,13 @@ export interface GenerateArgs {
   readonly device: DeviceOption;
   readonly threads: number | undefined;
   readonly runner: 'auto' | 'stock' | 'native';
-  readonly format: ImageFormat;
+  readonly format: OutputFormat;
+  /** Whether --format or the --output extension chose the format (not the png default). */
+  readonly formatChosen: boolean;
+  /** Video models: --frames as given (checked by the sampler). */
+  readonly frames: number | string | undefined;
+  /** Video models: --init-image, a path. */
+  readonly initImage: string | undefined;
   readonly quality: number | undefined;
   readonly open: boolean;
   readonly json: boolean;
@@ -73,9 +87,12 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   seed: '--seed',
   num_images: '--n',
   output_format: '--format',
+  frames: '--frames',
+  init_image: '--init-image',
 };
 
-const EXTENSIONS: Readonly<Record<string, ImageFormat>> = {
+const EXTENSIONS: Readonly<Record<string, OutputFormat>> = {
+  '.mp4': 'mp4',
   '.png': 'png',
   '.webp': 'webp',
   '.jpg': 'jpeg',
@@ -125,8 +142,8 @@ function parseSize(value: string | undefined): [number, number] | undefined {
 }
 
 /** Output format: --format if given, else the --output extension, else png; they must agree. */
-function resolveFormat(format: string | undefined, output: string | undefined): ImageFormat {
-  const fromFlag = oneOf('format', format, IMAGE_FORMATS);
+function resolveFormat(format: string | undefined, output: string | undefined): OutputFormat {
+  const fromFlag = oneOf('format', format, OUTPUT_FORMATS);
   const ext = output === undefined ? '' : extname(output).toLowerCase();
   const fromExt = EXTENSIONS[ext];
   if (fromFlag && fromExt && fromFlag !== fromExt) {
@@ -134,7 +151,7 @@ function resolveFormat(format: string | undefined, output: string | undefined): 
   }
   if (!fromFlag && !fromExt && ext !== '') {
     throw new UsageError(
-      `cannot tell the image format from "${ext}": use .png, .webp, .jpg or pass --format`,
+      `cannot tell the image format from "${ext}": use .png, .webp, .jpg (.mp4 for a video model) or pass --format`,
     );
   }
   return fromFlag ?? fromExt ?? 'png';
@@ -174,6 +191,8 @@ export function parseGenerateArgs(
         runner: { type: 'string' },
         format: { type: 'string', short: 'f' },
         quality: { type: 'string' },
+        frames: { type: 'string' },
+        'init-image': { type: 'string' },
         open: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -212,7 +231,8 @@ export function parseGenerateArgs(
       sampler: v.sampler,
       seed: numberish(v.seed),
       num_images: n,
-      output_format: format,
+      // The API's output_format names image formats; a clip's files are MP4 and WebP anyway.
+      output_format: format === 'mp4' ? undefined : format,
     }),
     output: v.output,
     outDir: v['out-dir'] ?? '.',
@@ -221,6 +241,10 @@ export function parseGenerateArgs(
     threads: positiveInt('threads', v.threads),
     runner: oneOf('runner', v.runner, ['auto', 'stock', 'native'] as const) ?? 'auto',
     format,
+    formatChosen:
+      v.format !== undefined || EXTENSIONS[extname(v.output ?? '').toLowerCase()] !== undefined,
+    frames: numberish(v.frames),
+    initImage: v['init-image'],
     quality: positiveInt('quality', v.quality, 100),
     open: v.open,
     json: v.json,

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { UsageError } from '../../core/config.ts';
 import { StaticModelCatalog } from '../../core/model-catalog.ts';
 import { parseGeneration } from '../../functions/api/services/parse-generation.ts';
 import { modelInfoFrom } from '../../gpu-worker/src/model-contract/index.ts';
@@ -10,6 +11,7 @@ import {
   metadataFor,
   ModelNotFoundError,
   readModelConfig,
+  type ImageFormat,
 } from '../../gpu-worker/src/sampler/index.ts';
 import { loadWithFallback } from '../../gpu-worker/src/worker/load-models.ts';
 import { GENERATE_HELP, parseGenerateArgs, type GenerateArgs } from './generate-args.ts';
@@ -65,9 +67,23 @@ async function readConfig(dir: string) {
   }
 }
 
-/** Where image i goes: --output for a single image, else <out-dir>/ditserve-<seed>.<format>. */
-export function outputPath(args: GenerateArgs, seed: number): string {
-  return resolve(args.output ?? join(args.outDir, `ditserve-${seed}.${args.format}`));
+/** Where file i goes: --output for a single file, else <out-dir>/ditserve-<seed>.<format>. */
+export function outputPath(args: GenerateArgs, seed: number, format: string = args.format): string {
+  return resolve(args.output ?? join(args.outDir, `ditserve-${seed}.${format}`));
+}
+
+/** The image format asked for; the options only a video model takes are refused here. */
+function imageFormatOf(args: GenerateArgs): ImageFormat {
+  if (args.format === 'mp4') {
+    throw new UsageError('MP4 output is for video models: write .png, .webp or .jpg');
+  }
+  for (const [flag, value] of [
+    ['--frames', args.frames],
+    ['--init-image', args.initImage],
+  ] as const) {
+    if (value !== undefined) throw new UsageError(`${flag} is for video models`);
+  }
+  return args.format;
 }
 
 export async function writeImage(path: string, bytes: Uint8Array): Promise<void> {
@@ -94,10 +110,15 @@ export function printReport(args: GenerateArgs, report: GenerateReport, where: s
 
 /** `ditserve generate` on this machine: the request checked as the API does, then sampled here. */
 async function generateHere(args: GenerateArgs): Promise<number> {
-  await ensureEncoder(args.format); // before minutes of work, not after
   const t0 = performance.now();
   const dir = resolve(args.model ?? DEFAULT_MODEL_DIR);
   const config = await readConfig(args.model ?? DEFAULT_MODEL_DIR);
+  if (config.manifest.modality === 'video') {
+    const { generateVideoHere } = await import('./generate-video.ts');
+    return generateVideoHere(args, config, t0);
+  }
+  const format = imageFormatOf(args);
+  await ensureEncoder(format); // before minutes of work, not after
   const { params, warnings } = parseGeneration(
     args.body,
     new StaticModelCatalog([modelInfoFrom(config)]),
@@ -142,7 +163,7 @@ async function generateHere(args: GenerateArgs): Promise<number> {
   for (const result of results) {
     const file = await encodeImage(
       result,
-      args.format,
+      format,
       metadataFor({ ...result, model: `${name}@${version}` }),
       args.quality === undefined ? {} : { quality: args.quality },
     );
@@ -158,7 +179,7 @@ async function generateHere(args: GenerateArgs): Promise<number> {
     {
       ...first,
       images,
-      format: args.format,
+      format,
       prompt: params.prompt,
       negativePrompt: params.negativePrompt,
       steps: params.steps,

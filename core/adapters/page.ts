@@ -33,7 +33,11 @@ function decodeCursor(cursor: string): [string, string] | undefined {
 export function pageOf<D>(jobs: JobRecord<D>[], options: ListOptions): JobPage<D> {
   const limit = Math.max(1, Math.min(options.limit ?? 20, MAX_PAGE));
   const sorted = [...jobs].sort(newestFirst);
-  const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const after: [string, string] | undefined = options.after
+    ? [options.after.createdAt, options.after.id]
+    : options.cursor
+      ? decodeCursor(options.cursor)
+      : undefined;
   const rest = after
     ? sorted.filter((j) => j.createdAt < after[0] || (j.createdAt === after[0] && j.id < after[1]))
     : sorted;

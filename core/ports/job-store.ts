@@ -28,6 +28,11 @@ export interface ListOptions {
   readonly limit?: number | undefined;
   /** Opaque cursor from a previous page's `nextCursor`. */
   readonly cursor?: string | undefined;
+  /**
+   * Instead of a cursor: start after this job (an id a client got, as OpenAI's `after`). The
+   * position is the job's (createdAt, id), which every adapter's order is built on.
+   */
+  readonly after?: Pick<JobRecord, 'id' | 'createdAt'> | undefined;
   readonly status?: JobStatus | undefined;
 }
 

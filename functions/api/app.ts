@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.ts';
 import { imagesRoutes } from './routes/images.ts';
 import { modelsRoutes } from './routes/models.ts';
 import { playgroundRoutes } from './routes/playground.ts';
+import { videosRoutes } from './routes/videos.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
 import { publicBaseUrl } from './public-url.ts';
 
@@ -94,6 +95,7 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
 
   app.route('/', generationsRoutes());
   app.route('/', imagesRoutes());
+  app.route('/', videosRoutes());
   app.route('/', modelsRoutes());
   app.route('/', webhooksRoutes());
 

@@ -14,8 +14,13 @@ export type AuthMode =
   { readonly kind: 'keys' } | { readonly kind: 'open'; readonly tenant: string };
 
 export interface ApiLimits {
-  /** Largest request body in bytes (413 above). */
+  /**
+   * Largest request body in bytes (413 above). Room for a base64 `init_image` of
+   * maxInitImageBytes (base64 is 4/3 of it) and the rest of a request.
+   */
   readonly maxBodyBytes: number;
+  /** Largest init image (image-to-video), as decoded bytes of its file (422 above). */
+  readonly maxInitImageBytes: number;
   /** Sustained requests per second per tenant, and the burst allowed above it. */
   readonly requestsPerSecond: number;
   readonly burst: number;
@@ -35,7 +40,8 @@ export interface ApiLimits {
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
-  maxBodyBytes: 64 * 1024,
+  maxBodyBytes: 768 * 1024,
+  maxInitImageBytes: 512 * 1024,
   requestsPerSecond: 10,
   burst: 20,
   maxQueuedPerTenant: 100,

@@ -35,6 +35,11 @@ export class MalformedJsonError extends DitserveError {
   readonly code = 'malformed_json';
 }
 
+/** A multipart/form-data or urlencoded body that does not parse. */
+export class MalformedFormError extends DitserveError {
+  readonly code = 'malformed_form';
+}
+
 export class UnauthorizedError extends DitserveError {
   readonly code = 'unauthorized';
 }
@@ -106,4 +111,27 @@ export class GenerationEndedError extends DitserveError {
     super(message);
     this.code = code;
   }
+}
+
+/**
+ * A request names another generation that cannot serve (a video to extend, a video's content):
+ * 404 when there is no such generation for the tenant, 409 when it has not succeeded. `field`
+ * names what pointed at it.
+ */
+export class ReferencedGenerationError extends DitserveError {
+  readonly code: 'job_not_found' | 'generation_not_succeeded';
+  constructor(
+    code: 'job_not_found' | 'generation_not_succeeded',
+    message: string,
+    readonly field: string,
+    readonly allowed?: string,
+  ) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** sharp, which decodes uploaded images, could not be loaded (501, the deployment's fault). */
+export class ImageDecoderUnavailableError extends DitserveError {
+  readonly code = 'encoder_unavailable';
 }

@@ -5,6 +5,7 @@ import {
   GenerationEndedError,
   ContentPolicyError,
   RateLimitedError,
+  ReferencedGenerationError,
   ValidationError,
   type FieldProblem,
 } from './errors.ts';
@@ -14,6 +15,7 @@ export const PROBLEM_TYPE_BASE = 'https://ditserve.dev/problems/';
 const TITLES: Partial<Record<ErrorCode, string>> = {
   invalid_request: 'The request does not follow the API contract',
   malformed_json: 'The body is not valid JSON',
+  malformed_form: 'The body is not a valid form',
   incomplete_body: 'The body is shorter than its Content-Length',
   malformed_http: 'The request is not valid HTTP/1.1',
   request_timeout: 'The request took too long to arrive',
@@ -35,6 +37,8 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   rate_limited: 'Too many requests',
   too_many_queued: 'Too many queued generations',
   invalid_transition: 'The generation cannot change that way',
+  generation_not_succeeded: 'The generation named has not succeeded',
+  job_not_terminal: 'The generation has not finished',
   store_unavailable: 'A backing service is unavailable',
   internal: 'Internal error',
 };
@@ -61,6 +65,13 @@ function problemOf(error: unknown): { code: ErrorCode; detail: string; errors?: 
       code: error.code,
       detail: error.message,
       errors: [{ field: error.field, message: error.message, allowed: 'text the policy accepts' }],
+    };
+  }
+  if (error instanceof ReferencedGenerationError) {
+    return {
+      code: error.code,
+      detail: error.message,
+      errors: [{ field: error.field, message: error.message, allowed: error.allowed }],
     };
   }
   if (isDitserveError(error)) return { code: error.code, detail: error.message };

@@ -33,12 +33,14 @@ export const TEST_MODEL = {
 
 const D = TEST_MODEL.weights.length;
 
-function textEncoderGraph(): Uint8Array {
+/** h[b,l,d] = ids[b,l]·weights[d], pooled[b,d] = mean_l h[b,l,d] (D = weights.length). */
+export function textEncoderGraph(weights: readonly number[] = TEST_MODEL.weights): Uint8Array {
   const g = new GraphBuilder('text_encoder');
+  const width = weights.length;
   const ids = g.input('input_ids', 'int64', ['B', 'L']);
   const asFloat = g.node('Cast', [ids], { to: attr.int(DataType.FLOAT) });
   const column = g.node('Unsqueeze', [asFloat, g.constant('int64', [1], [2])]);
-  const w = g.constant('float32', [D], [...TEST_MODEL.weights]);
+  const w = g.constant('float32', [width], [...weights]);
   g.node('Mul', [column, w], {}, 'last_hidden_state');
   g.node(
     'ReduceMean',
@@ -46,8 +48,8 @@ function textEncoderGraph(): Uint8Array {
     { axes: attr.ints([1]), keepdims: attr.int(0) },
     'pooled_output',
   );
-  g.output('last_hidden_state', 'float32', ['B', 'L', D]);
-  g.output('pooled_output', 'float32', ['B', D]);
+  g.output('last_hidden_state', 'float32', ['B', 'L', width]);
+  g.output('pooled_output', 'float32', ['B', width]);
   return g.toBytes();
 }
 
@@ -98,7 +100,7 @@ export interface TestModelOptions {
   readonly pixelSpace?: boolean;
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
+export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, JSON.stringify(value, null, 2) + '\n');
 }
 

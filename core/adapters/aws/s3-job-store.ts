@@ -129,7 +129,11 @@ export class S3JobStore implements JobStore {
     return atAwsBoundary('listing jobs', async () => {
       const limit = Math.max(1, Math.min(options.limit ?? 20, MAX_PAGE));
       const tenantIndex = this.#prefix + KEYS.tenantIndex(tenant);
-      const after = options.cursor ? decodeIndexCursor(options.cursor) : undefined;
+      const after = options.after
+        ? indexNameOf(options.after)
+        : options.cursor
+          ? decodeIndexCursor(options.cursor)
+          : undefined;
       let startAfter = after === undefined ? undefined : tenantIndex + after;
       const page: { job: JobRecord<D>; name: string }[] = [];
       for (;;) {

@@ -112,7 +112,11 @@ export class FsJobStore implements JobStore {
         if (errnoOf(error) === 'ENOENT') return [];
         throw error;
       });
-      const after = options.cursor ? decodeIndexCursor(options.cursor) : undefined;
+      const after = options.after
+        ? indexNameOf(options.after)
+        : options.cursor
+          ? decodeIndexCursor(options.cursor)
+          : undefined;
       const page: { job: JobRecord<D>; name: string }[] = [];
       for (const name of names.sort()) {
         if (after !== undefined && name <= after) continue;

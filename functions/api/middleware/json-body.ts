@@ -51,16 +51,16 @@ function tooLarge(maxBytes: number): PayloadTooLargeError {
 }
 
 /**
- * The body as text, at most `maxBytes` (413 above, on Content-Length when there is one, else on
+ * The body's bytes, at most `maxBytes` (413 above, on Content-Length when there is one, else on
  * the bytes read), after draining what is left of an oversized one up to DRAIN_MAX_BYTES so the
  * client reads the answer. A body that ends before its Content-Length, or a client that goes away
  * while sending, is the client's fault (400 incomplete_body), not an error of ours.
  */
-async function readLimited(request: Request, maxBytes: number): Promise<string> {
+export async function readLimitedBytes(request: Request, maxBytes: number): Promise<Buffer> {
   const declared = request.headers.get('content-length');
   const length = declared === null ? undefined : Number(declared);
   const stream = request.body;
-  if (!stream) return '';
+  if (!stream) return Buffer.alloc(0);
   const reader: ReadableStreamDefaultReader<Uint8Array> = stream.getReader();
   if (length !== undefined && length > maxBytes) {
     if (length <= DRAIN_MAX_BYTES) await drain(reader, length);
@@ -90,9 +90,14 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
   if (length !== undefined && total < length) {
     throw new IncompleteBodyError(`the body ended after ${total} of ${length} bytes`);
   }
+  return Buffer.concat(chunks);
+}
+
+async function readLimited(request: Request, maxBytes: number): Promise<string> {
+  const bytes = await readLimitedBytes(request, maxBytes);
   // JSON is UTF-8 (RFC 8259 §8.1): refuse other bytes instead of reading them as U+FFFD.
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new MalformedJsonError('the body is not valid UTF-8');
   }

@@ -25,6 +25,7 @@ import { cancelGeneration } from '../services/cancel.ts';
 import { toView } from '../services/job-view.ts';
 import { queuePositionOf } from '../services/queue-stats.ts';
 import { submitGeneration } from '../services/submit.ts';
+import { isDeleted, visibleJob } from '../services/visible-job.ts';
 import { waitForJob, waitSignal, watchJob } from '../services/wait-for-job.ts';
 import { settleEndedJob } from '../services/job-events.ts';
 import type { Context } from 'hono';
@@ -212,7 +213,8 @@ export function generationsRoutes() {
     return c.json(
       {
         object: 'list' as const,
-        data: await Promise.all(page.jobs.map((job) => view(c, job))),
+        // Deleted generations (DELETE /v1/videos) are gone: a page may come out shorter.
+        data: await Promise.all(page.jobs.filter((j) => !isDeleted(j)).map((job) => view(c, job))),
         has_more: page.nextCursor !== undefined,
         next_cursor: page.nextCursor,
       },
@@ -223,7 +225,7 @@ export function generationsRoutes() {
   app.openapi(
     get,
     async (c) => {
-      const job = await c.var.deps.jobs.get<GenerationData>(c.var.tenant, c.req.valid('param').id);
+      const job = await visibleJob(c.var.deps.jobs, c.var.tenant, c.req.valid('param').id);
       return c.json(await view(c, job, true), 200);
     },
     notFoundHook,
@@ -233,6 +235,7 @@ export function generationsRoutes() {
     cancel,
     async (c) => {
       const { deps } = c.var;
+      await visibleJob(deps.jobs, c.var.tenant, c.req.valid('param').id);
       const outcome = await cancelGeneration(
         deps.jobs,
         c.var.tenant,
@@ -251,7 +254,7 @@ export function generationsRoutes() {
       const { deps } = c.var;
       const id = c.req.valid('param').id;
       // Read once before streaming so that an unknown id is a 404, not an empty stream.
-      await deps.jobs.get(c.var.tenant, id);
+      await visibleJob(deps.jobs, c.var.tenant, id);
       return streamSSE(c, async (stream) => {
         let lastStatus = '';
         let counter = 0;

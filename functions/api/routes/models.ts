@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { UnknownModelError, type ModelInfo } from '../../../core/model-catalog.ts';
+import { modalityOf, UnknownModelError, type ModelInfo } from '../../../core/model-catalog.ts';
 import { createRouter } from '../router.ts';
 import { OUTPUT_FORMATS } from '../schemas/generation.ts';
 import { Model, ModelList } from '../schemas/model.ts';
@@ -8,25 +8,27 @@ import { MODEL_EXAMPLE } from '../schemas/examples.ts';
 import { TAG } from '../schemas/tags.ts';
 
 function modelView(m: ModelInfo): z.infer<typeof Model> {
+  const v = m.video;
   return {
     id: m.id,
     object: 'model',
     version: m.version,
     description: m.description,
+    modality: modalityOf(m),
     defaults: {
       width: m.defaults.width,
       height: m.defaults.height,
       steps: m.defaults.steps,
       guidance_scale: m.defaults.guidanceScale,
       sampler: m.defaults.sampler,
-      output_format: 'png',
+      ...(v ? { frames: v.defaultFrames } : { output_format: 'png' }),
     },
     sizes: m.sizes.map(([w, h]) => `${w}x${h}`),
     aspect_ratios: Object.fromEntries(
       Object.entries(m.aspectRatios).map(([r, [w, h]]) => [r, `${w}x${h}`]),
     ),
     samplers: [...m.samplers],
-    output_formats: [...OUTPUT_FORMATS],
+    output_formats: v ? [] : [...OUTPUT_FORMATS],
     limits: {
       steps: { min: m.limits.minSteps, max: m.limits.maxSteps },
       guidance_scale: { min: 0, max: m.limits.maxGuidanceScale },
@@ -34,7 +36,15 @@ function modelView(m: ModelInfo): z.infer<typeof Model> {
       prompt_tokens: m.limits.maxPromptTokens,
       num_images: { min: 1, max: m.limits.maxImages },
     },
-    vocabulary: Object.fromEntries(Object.entries(m.vocabulary).map(([k, v]) => [k, [...v]])),
+    vocabulary: Object.fromEntries(Object.entries(m.vocabulary).map(([k, w]) => [k, [...w]])),
+    video: v && {
+      frames: { min: v.frames.min, max: v.frames.max, multiple_of: v.frames.multipleOf },
+      fps: v.fps,
+      image_to_video: v.imageToVideo,
+      extend: v.extend,
+      extend_context_frames: v.extendContextFrames,
+      files: ['mp4', 'webp', 'png'],
+    },
   };
 }
 

@@ -44,6 +44,7 @@ export const QUEUED_EXAMPLE: z.input<typeof Generation> = {
   object: 'generation',
   status: 'queued',
   model: 'shapes-mmdit-s',
+  modality: 'image',
   input: INPUT,
   queue_position: 1,
   timings: { created_at: '2026-01-05T10:00:00.000Z' },
@@ -108,6 +109,7 @@ export const MODEL_EXAMPLE: z.input<typeof Model> = {
   version: '1.0.0',
   description:
     "SD3-style MMDiT trained from scratch on procedural shapes scenes (ditserve's embedded default).",
+  modality: 'image',
   defaults: {
     width: 128,
     height: 128,

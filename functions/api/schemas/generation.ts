@@ -20,6 +20,18 @@ export const JOB_STATUSES = [
   'expired',
 ] as const;
 
+/** Ids of generations, as they appear in paths and in `extend`. */
+export const GENERATION_ID = /^gen_[0-9A-Za-z]{1,64}$/;
+
+/** Wire bounds of the video fields; each model's own range is checked after parsing. */
+export const VIDEO_LIMITS = {
+  maxFrames: 1024,
+  maxSeconds: 600,
+  maxFps: 240,
+  /** A generous bound before decoding; the decoded size is checked against the API's limit. */
+  maxInitImageChars: 16 * 1024 * 1024,
+} as const;
+
 export const METADATA_LIMITS = { maxKeys: 16, maxKeyChars: 64, maxValueChars: 512 } as const;
 
 const Metadata = z
@@ -77,21 +89,64 @@ export const GenerationCreate = z
     output_format: z.enum(OUTPUT_FORMATS).optional(),
     webhook: WebhookRequest.optional(),
     metadata: Metadata.optional(),
+    // Video models only (no examples: the document's sample request is for the image model).
+    frames: z.int().min(1).max(VIDEO_LIMITS.maxFrames).optional().openapi({
+      description:
+        'Video: frames per clip, within the model’s range and a multiple of its step (GET /v1/models). Or `duration_seconds`.',
+    }),
+    duration_seconds: z.number().positive().max(VIDEO_LIMITS.maxSeconds).optional().openapi({
+      description:
+        'Video: clip length; frames = duration × fps, rounded to the nearest count the model allows.',
+    }),
+    fps: z.number().positive().max(VIDEO_LIMITS.maxFps).optional().openapi({
+      description: 'Video: must equal the model’s fps (its motion is learnt at that rate).',
+    }),
+    init_image: z.string().min(1).max(VIDEO_LIMITS.maxInitImageChars).optional().openapi({
+      description:
+        'Video, image-to-video: the first frame, a PNG, JPEG or WebP as base64 or a `data:image/…;base64,` URL.',
+    }),
+    extend: z.string().regex(GENERATION_ID).optional().openapi({
+      description: 'Video: continue this succeeded video generation of the same model.',
+    }),
+    extend_clip: z
+      .int()
+      .min(0)
+      .max(MAX_IMAGES_PER_REQUEST - 1)
+      .optional()
+      .openapi({ description: 'With `extend`: which of its clips (default 0).' }),
   })
   .openapi('GenerationCreate');
 
 export type GenerationCreateBody = z.infer<typeof GenerationCreate>;
 
+const FileView = z
+  .object({ url: z.string(), expires_at: z.string(), content_type: z.string(), bytes: z.int() })
+  .openapi('OutputFile');
+
 const Output = z
   .object({
     index: z.int(),
-    url: z.string(),
+    url: z
+      .string()
+      .openapi({ description: 'For a clip: its MP4, or its WebP where there is none.' }),
     expires_at: z.string(),
     content_type: z.string(),
     bytes: z.int(),
     width: z.int(),
     height: z.int(),
     seed: z.int(),
+    video: z
+      .object({
+        frames: z.int(),
+        fps: z.number(),
+        duration_seconds: z.number(),
+        mp4: FileView.optional().openapi({ description: 'Absent without an H.264 encoder.' }),
+        webp: FileView,
+        thumbnail: FileView,
+        note: z.string().optional().openapi({ description: 'Why the MP4 is missing.' }),
+      })
+      .optional()
+      .openapi({ description: 'Video generations: the clip’s files.' }),
   })
   .openapi('GenerationOutput');
 
@@ -101,6 +156,7 @@ export const Generation = z
     object: z.literal('generation'),
     status: z.enum(JOB_STATUSES),
     model: z.string(),
+    modality: z.enum(['image', 'video']),
     input: z.object({
       prompt: z.string(),
       negative_prompt: z.string(),
@@ -112,6 +168,12 @@ export const Generation = z
       seed: z.int(),
       num_images: z.int(),
       output_format: z.enum(OUTPUT_FORMATS),
+      frames: z.int().optional(),
+      fps: z.number().optional(),
+      duration_seconds: z.number().optional(),
+      image_to_video: z.boolean().optional(),
+      extend: z.string().optional(),
+      extend_clip: z.int().optional(),
     }),
     queue_position: z.int().optional().openapi({ description: 'While queued: 1 = next.' }),
     progress: z.object({ step: z.int(), total: z.int(), percent: z.number() }).optional(),
@@ -152,6 +214,6 @@ export const ListQuery = z.strictObject({
 export const IdParam = z.object({
   id: z
     .string()
-    .regex(/^gen_[0-9A-Za-z]{1,64}$/)
+    .regex(GENERATION_ID)
     .openapi({ param: { name: 'id', in: 'path' }, example: 'gen_01JD6QF8Y6T2M5VZ0K3X4W7N9B' }),
 });

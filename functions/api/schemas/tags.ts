@@ -19,7 +19,8 @@ export const TAGS: { name: string; description: string }[] = [
   },
   {
     name: TAG.openai,
-    description: 'The OpenAI Images API body and answer, synchronous, for the OpenAI SDKs.',
+    description:
+      'The OpenAI Images API (synchronous) and Videos API (queued), for the OpenAI SDKs.',
   },
   { name: TAG.models, description: 'What each model accepts: sizes, steps, guidance, defaults.' },
   {

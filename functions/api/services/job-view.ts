@@ -1,9 +1,19 @@
-import type { GenerationJob } from '../../../core/generation.ts';
+import type { GenerationJob, StoredFile } from '../../../core/generation.ts';
 import type { BlobStore } from '../../../core/ports/blob-store.ts';
 import type { GenerationView } from '../schemas/generation.ts';
 
 const msBetween = (a: string | undefined, b: string | undefined) =>
   a && b ? Math.max(0, Date.parse(b) - Date.parse(a)) : undefined;
+
+async function fileView(blobs: BlobStore, file: StoredFile, ttl: number) {
+  const signed = await blobs.signedUrl(file.key, ttl);
+  return {
+    url: signed.url,
+    expires_at: signed.expiresAt,
+    content_type: file.contentType,
+    bytes: file.bytes,
+  };
+}
 
 /** The public shape of a job: outputs as fresh signed URLs, links absolute to `origin`. */
 export async function toView(
@@ -28,9 +38,29 @@ export async function toView(
         width: o.width,
         height: o.height,
         seed: o.seed,
+        video: o.video && {
+          frames: o.video.frames,
+          fps: o.video.fps,
+          duration_seconds: o.video.durationSeconds,
+          mp4: o.video.mp4 && (await fileView(blobs, o.video.mp4, urlTtlSeconds)),
+          webp: await fileView(blobs, o.video.webp, urlTtlSeconds),
+          thumbnail: await fileView(blobs, o.video.thumbnail, urlTtlSeconds),
+          note: o.video.note,
+        },
       };
     }),
   );
+  const video =
+    p.modality === 'video'
+      ? {
+          frames: p.frames,
+          fps: p.fps,
+          duration_seconds: p.frames / p.fps,
+          image_to_video: p.initImageKey !== undefined,
+          extend: p.extendOf?.generationId,
+          extend_clip: p.extendOf?.clip,
+        }
+      : {};
   const progress =
     d.progress && job.status === 'running'
       ? {
@@ -43,6 +73,7 @@ export async function toView(
     object: 'generation',
     status: job.status,
     model: p.model,
+    modality: p.modality ?? 'image',
     input: {
       prompt: p.prompt,
       negative_prompt: p.negativePrompt,
@@ -54,6 +85,7 @@ export async function toView(
       seed: p.seed,
       num_images: p.numImages,
       output_format: p.outputFormat,
+      ...video,
     },
     queue_position: job.status === 'queued' ? queuePosition : undefined,
     progress,

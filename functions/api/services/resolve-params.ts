@@ -5,6 +5,7 @@ import { MAX_SEED } from '../../../gpu-worker/src/model-contract/index.ts';
 import { ValidationError } from '../errors.ts';
 import type { GenerationCreateBody } from '../schemas/generation.ts';
 import { checkPrompt } from './prompt-text.ts';
+import { checkModalityFields, resolveVideo } from './resolve-video.ts';
 
 const sizeList = (model: ModelInfo) => model.sizes.map(([w, h]) => `${w}x${h}`).join(', ');
 
@@ -69,6 +70,8 @@ export function resolveParams(
   models: ModelCatalog,
 ): { params: GenerationParams; model: ModelInfo; warnings: string[] } {
   const model = pickModel(models, body.model);
+  checkModalityFields(body, model);
+  const video = model.video ? resolveVideo(body, model, model.video) : undefined;
   const prompt = checkPrompt(body.prompt, 'prompt', model, true);
   const negative = checkPrompt(body.negative_prompt ?? '', 'negative_prompt', model, false);
   const [width, height] = pickSize(body, model);
@@ -92,22 +95,21 @@ export function resolveParams(
   const warnings = unknown.length
     ? [`model ${model.id} does not know these words, which it will ignore: ${unknown.join(', ')}`]
     : [];
-  return {
-    model,
-    warnings,
-    params: {
-      prompt: prompt.text,
-      negativePrompt: negative.text,
-      model: model.id,
-      width,
-      height,
-      steps,
-      guidanceScale: body.guidance_scale ?? model.defaults.guidanceScale,
-      sampler: body.sampler ?? model.defaults.sampler,
-      // 2^48 keeps seed + n (one per image) far below 2^53 − 1.
-      seed: body.seed ?? randomInt(0, 2 ** 48 - 1),
-      numImages,
-      outputFormat: body.output_format ?? 'png',
-    },
+  const common = {
+    prompt: prompt.text,
+    negativePrompt: negative.text,
+    model: model.id,
+    width,
+    height,
+    steps,
+    guidanceScale: body.guidance_scale ?? model.defaults.guidanceScale,
+    sampler: body.sampler ?? model.defaults.sampler,
+    // 2^48 keeps seed + n (one per image) far below 2^53 − 1.
+    seed: body.seed ?? randomInt(0, 2 ** 48 - 1),
+    numImages,
+    outputFormat: body.output_format ?? 'png',
   };
+  // The init image and the clip to extend are checked (and stored) by submit, which can read.
+  const params: GenerationParams = video ? { ...common, modality: 'video', ...video } : common;
+  return { model, warnings, params };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { GenerationData, GenerationJob } from '../../../core/generation.ts';
+import type { GenerationData, GenerationJob, GenerationParams } from '../../../core/generation.ts';
+import { KEYS } from '../../../core/storage-layout.ts';
 import { settle } from '../../../core/jobs/settle.ts';
 import { end } from '../../../core/jobs/transitions.ts';
 import { updateJob } from '../../../core/jobs/update-job.ts';
@@ -20,6 +21,7 @@ import { nextJobId } from '../../../core/ids.ts';
 import { blocklistPolicy, type PromptPolicy } from './prompt-policy.ts';
 import { QueuedCounter } from './queue-stats.ts';
 import { resolveParams } from './resolve-params.ts';
+import { videoInputs } from './video-inputs.ts';
 import { ensureWebhookSecret } from './webhook-secret.ts';
 
 export interface Caller {
@@ -97,7 +99,21 @@ export async function submitGeneration(
   idempotencyKey: string | undefined,
   now: Date,
 ): Promise<Submitted> {
-  const { params, warnings } = resolveParams(body, deps.models);
+  const resolved = resolveParams(body, deps.models);
+  const { warnings } = resolved;
+  const video = resolved.model.video;
+  const inputs =
+    video && resolved.params.modality === 'video'
+      ? await videoInputs(
+          deps.jobs,
+          caller.tenant,
+          body,
+          resolved.params,
+          video,
+          limits.maxInitImageBytes,
+        )
+      : undefined;
+  let params: GenerationParams = inputs?.params ?? resolved.params;
   await checkPolicy(deps.promptPolicy ?? defaultPolicy, caller.tenant, [
     ['prompt', params.prompt],
     ['negative_prompt', params.negativePrompt],
@@ -144,6 +160,15 @@ export async function submitGeneration(
   }
 
   await checkBackpressure(deps, caller.tenant, limits);
+  if (params.modality === 'video') {
+    // Stored before the job, so that a worker that gets the job can always read it.
+    let initImageKey: string | undefined;
+    if (inputs?.initImage) {
+      initImageKey = KEYS.input(caller.tenant, jobId, 'init.png');
+      await deps.blobs.put(initImageKey, inputs.initImage, 'image/png');
+    }
+    params = { ...params, initImageKey, extendOf: inputs?.extendOf };
+  }
   const job: GenerationJob = {
     id: jobId,
     tenant: caller.tenant,

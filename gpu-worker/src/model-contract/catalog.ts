@@ -31,6 +31,7 @@ export function modelInfoFrom(config: ModelConfig): ModelInfo {
       maxImages: MAX_IMAGES_PER_REQUEST,
     },
     vocabulary: m.vocabulary,
+    ...(m.video ? { video: m.video } : {}),
     countTokens(text: string) {
       // Without the fixed-length cut, minus [BOS] and [EOS]: what the prompt really needs.
       const { ids, unknownWords } = tokenizer.encodeUnpadded(text);

@@ -13,6 +13,15 @@ export {
   type ModelManifest,
 } from '../sampler/model-config.ts';
 export { MAX_SEED } from '../sampler/noise.ts';
+export {
+  describeFrameRange,
+  isAllowedFrameCount,
+  MODALITIES,
+  type FrameRange,
+  type Modality,
+  type VideoManifest,
+} from './video-manifest.ts';
+export { videoLimitsOf, type VideoLimits } from './video-limits.ts';
 export { LIMITS } from '../sampler/request.ts';
 export { SAMPLER_NAMES, type SamplerName } from '../sampler/schedulers/registry.ts';
 export { PromptTokenizer } from '../sampler/tokenizer.ts';

@@ -1,5 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import {
+  parseModality,
+  parseVideoManifest,
+  type Modality,
+  type VideoManifest,
+} from '../model-contract/video-manifest.ts';
 import { ModelConfigError, ModelFileMissingError, ModelNotFoundError } from './errors.ts';
 import { JsonFields, readJsonObject, type JsonObject } from './json-file.ts';
 import {
@@ -11,7 +17,7 @@ import {
 import type { SchedulerConfig } from './schedulers/types.ts';
 
 /** ONNX components that the sampler runs; each is a subfolder named as in model_index.json. */
-export type OnnxComponent = 'text_encoder' | 'transformer' | 'vae_decoder';
+export type OnnxComponent = 'text_encoder' | 'transformer' | 'vae_decoder' | 'vae_encoder';
 
 export interface ModelDefaults {
   readonly steps: number;
@@ -26,6 +32,9 @@ export interface ModelManifest {
   readonly name: string;
   readonly version: string;
   readonly description: string;
+  /** "image" unless the manifest says "video" (then `video` holds its clip limits). */
+  readonly modality: Modality;
+  readonly video: VideoManifest | null;
   readonly defaults: ModelDefaults;
   /** [width, height] pairs the model was trained on. */
   readonly sizes: readonly (readonly [number, number])[];
@@ -115,10 +124,13 @@ function parseManifest(index: JsonFields): ModelManifest {
   const variants = m.has('variants') ? m.object('variants') : null;
   const step = m.has('step_graph') ? m.object('step_graph') : null;
   const vocabulary = m.has('vocabulary') ? m.object('vocabulary').value : {};
+  const modality = parseModality(m);
   return {
     name: m.string('name'),
     version: m.string('version'),
     description: typeof m.value.description === 'string' ? m.value.description : '',
+    modality,
+    video: modality === 'video' ? parseVideoManifest(m, d) : null,
     defaults: {
       steps: d.integer('steps'),
       guidanceScale: d.number('guidance_scale', { min: 0 }),
@@ -158,6 +170,26 @@ function parseScheduler(f: JsonFields): SchedulerConfig {
   };
 }
 
+/**
+ * A video model decodes its frames with vae_decoder and, to take given frames (an init image,
+ * the end of a previous clip), encodes them with vae_encoder.
+ */
+function checkVideoComponents(
+  indexPath: string,
+  video: VideoManifest,
+  hasDecoder: boolean,
+  hasEncoder: boolean,
+): void {
+  if (!hasDecoder) {
+    throw new ModelConfigError(`${indexPath}: a video model needs the component "vae_decoder"`);
+  }
+  if ((video.imageToVideo || video.extend) && !hasEncoder) {
+    throw new ModelConfigError(
+      `${indexPath}: video.image_to_video or video.extend needs the component "vae_encoder"`,
+    );
+  }
+}
+
 /** Throws a ModelConfigError naming both sides when two configs disagree. */
 function expectEqual(what: string, a: [string, number], b: [string, number]): void {
   if (a[1] !== b[1]) {
@@ -187,7 +219,12 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
     }
   }
   const hasVae = isPresent(index.value, 'vae_decoder');
+  const hasEncoder = isPresent(index.value, 'vae_encoder');
   const manifest = parseManifest(index);
+  if (manifest.video) checkVideoComponents(indexPath, manifest.video, hasVae, hasEncoder);
+  if (hasEncoder && !(await isDirectory(join(dir, 'vae_encoder')))) {
+    throw new ModelFileMissingError(`component folder missing: ${join(dir, 'vae_encoder')}`);
+  }
 
   const read = async (path: string) =>
     new JsonFields(await readJsonObject(join(dir, path)), join(dir, path));
@@ -242,6 +279,16 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
     ['transformer in_channels', transformer.inChannels],
   );
 
+  if (manifest.video && tr.has('temporal_patch')) {
+    // A clip is cut into spacetime patches of temporal_patch frames: counts must split evenly.
+    const patch = tr.integer('temporal_patch');
+    if (manifest.video.frames.multipleOf % patch !== 0) {
+      throw new ModelConfigError(
+        `inconsistent model: video.frames.multiple_of = ${manifest.video.frames.multipleOf} is not a multiple of transformer temporal_patch = ${patch}`,
+      );
+    }
+  }
+
   if (tr.has('out_channels')) {
     // The velocity must have the latents' shape: x ← x + Δσ·v.
     expectEqual(
@@ -265,6 +312,7 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
     transformer: join(dir, 'transformer'),
   };
   if (hasVae) componentDirs.vae_decoder = join(dir, 'vae_decoder');
+  if (hasEncoder) componentDirs.vae_encoder = join(dir, 'vae_encoder');
 
   return {
     dir,

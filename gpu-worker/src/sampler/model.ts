@@ -1,7 +1,7 @@
 import type { RunnerKind } from '../runner/index.ts';
 import type { Runner } from '../runner/runner.ts';
 import { decodeLatents, encodeText, predictVelocity } from './components.ts';
-import { ModelFileMissingError } from './errors.ts';
+import { ModelConfigError, ModelFileMissingError } from './errors.ts';
 import { openSessions, type Device, type ExecutionOptions } from './execution.ts';
 import { readModelConfig, type ModelConfig } from './model-config.ts';
 import { openStepping, type Stepping } from './stepping/stepping.ts';
@@ -101,6 +101,11 @@ async function warmUp(model: DitModel): Promise<void> {
  */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<DitModel> {
   const config = await readModelConfig(dir);
+  if (config.manifest.modality !== 'image') {
+    throw new ModelConfigError(
+      `${config.dir} is a ${config.manifest.modality} model: load it with loadVideoModel (gpu-worker/src/sampler/video)`,
+    );
+  }
   const tokenizer = new PromptTokenizer(config.tokenizerJson, config.tokenizerConfig);
   const { device, sessions, fallbackReason } = await openSessions(config, options);
   const { text_encoder: textEncoder, transformer, vae_decoder: vaeDecoder = null } = sessions;

@@ -85,6 +85,17 @@ export function jobStoreContract(makeStore: () => Promise<JobStore> | JobStore):
     expect(seen).toEqual(['d', 'b', 'ab', 'a', 'f', 'c', 'e']);
   });
 
+  it('starts after a named job (`after`, as OpenAI lists do), ties broken as in the order', async () => {
+    const store = await makeStore();
+    for (const j of [job('a', 't1', 5), job('b', 't1', 5), job('c', 't1', 4), job('d', 't1', 7)]) {
+      await store.create(j);
+    }
+    const b = await store.get('t1', 'b');
+    const page = await store.list('t1', { limit: 2, after: b });
+    expect(page.jobs.map((j) => j.id)).toEqual(['a', 'c']);
+    expect(page.nextCursor).toBeUndefined();
+  });
+
   it('pages a status filter without dropping matches between pages', async () => {
     const store = await makeStore();
     for (let minute = 0; minute < 8; minute++) {
