@@ -124,7 +124,7 @@ export const SETTINGS = {
     default: 'ffmpeg',
     description:
       'the ffmpeg that writes MP4 videos (H.264 through libx264): a path, or a name looked up on PATH; where it is missing or lacks libx264, videos come as animated WebP only and the job says why',
-    readBy: ['worker', 'cli'],
+    readBy: ['worker', 'serve', 'cli'],
   },
   workers: {
     kind: 'int',

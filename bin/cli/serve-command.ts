@@ -30,6 +30,7 @@ const SERVE_SETTINGS = [
   'workers',
   'batchSize',
   'batching',
+  'ffmpeg',
   'requireKeys',
   'allowLocalWebhooks',
   'webhookAllowHosts',
@@ -127,6 +128,7 @@ export async function serveCommand(argv: readonly string[], env = process.env): 
     visibilitySeconds: read(env, SETTINGS.visibilitySeconds),
     sweepSeconds: read(env, SETTINGS.sweepSeconds),
     requeueAfterSeconds: read(env, SETTINGS.requeueSeconds),
+    ffmpeg: readOptional(env, SETTINGS.ffmpeg),
     logger,
     onWorkerEvent: (event) => {
       if (event.type === 'error') logger.error(event.message, { error: String(event.error) });

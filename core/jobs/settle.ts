@@ -3,6 +3,7 @@ import { isTerminal } from '../job.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { JobStore } from '../ports/job-store.ts';
 import { eventTypeForStatus } from '../webhooks/events.ts';
+import { signEventUrls } from '../webhooks/event-urls.ts';
 import { enqueueWebhookEvent, type WebhookOutbox } from '../webhooks/outbox.ts';
 
 export interface SettleDeps {
@@ -27,15 +28,11 @@ export async function settle(deps: SettleDeps, job: GenerationJob): Promise<void
   const type = eventTypeForStatus(job.status);
   if (deps.outbox && type) {
     const ttl = deps.urlTtlSeconds ?? 86_400;
-    const outputUrls =
+    const urls =
       job.status === 'succeeded' && deps.blobs
-        ? await Promise.all(
-            (job.data.outputs ?? []).map(
-              async (o) => (await deps.blobs?.signedUrl(o.key, ttl))?.url,
-            ),
-          )
-        : undefined;
-    await enqueueWebhookEvent(deps.outbox, job, type, { outputUrls });
+        ? await signEventUrls(deps.blobs, job.data.outputs ?? [], ttl)
+        : {};
+    await enqueueWebhookEvent(deps.outbox, job, type, urls);
   }
   await deps.jobs.dropUnfinished(job.tenant, job.id);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type {
   GenerationJob,
+  StoredFile,
   WebhookEventMessage,
   WebhookEventType,
   WebhookTarget,
@@ -20,7 +21,9 @@ import type { JobStatus } from '../job.ts';
  *             "timings": { "created_at": "…", "started_at": "…", "completed_at": "…" } } }
  * ```
  * `progress` appears on started/progress events, `outputs` on succeeded, `error` on failed (and
- * on an expired job, which is reported as `generation.failed` with status `expired`).
+ * on an expired job, which is reported as `generation.failed` with status `expired`). A video
+ * job's output is its clip's main file (the MP4, else the WebP) and `video` has every file of the
+ * clip, each with its URL, as the API's generation object does.
  */
 export interface WebhookEventBody {
   readonly type: WebhookEventType;
@@ -53,13 +56,37 @@ export interface EventOutput {
   readonly height: number;
   /** Present when the caller signed one (BlobStore URLs expire; see BuildEventOptions). */
   readonly url?: string;
+  readonly video?: EventClip;
 }
+
+/** A clip's files in an event (GenerationOutput.video, snake_case). */
+export interface EventClip {
+  readonly frames: number;
+  readonly fps: number;
+  readonly duration_seconds: number;
+  readonly mp4?: EventFile;
+  readonly webp: EventFile;
+  readonly thumbnail: EventFile;
+  readonly note?: string;
+}
+
+export interface EventFile {
+  readonly content_type: string;
+  readonly bytes: number;
+  readonly url?: string;
+}
+
+/** Signed URLs of one clip's files. */
+export type ClipUrls = Readonly<Partial<Record<ClipFile, string>>>;
+type ClipFile = 'mp4' | 'webp' | 'thumbnail';
 
 export interface BuildEventOptions {
   /** When the event happened; defaults to the job's own timestamp for started/terminal events. */
   readonly now?: Date | undefined;
   /** URL of output n at index n, e.g. long-lived signed BlobStore URLs. */
   readonly outputUrls?: readonly (string | undefined)[] | undefined;
+  /** For video jobs: the URLs of clip n's files at index n. */
+  readonly clipUrls?: readonly (ClipUrls | undefined)[] | undefined;
 }
 
 /** True when the job's webhook subscribes to `type` (all types when it lists none). */
@@ -121,8 +148,18 @@ function eventData(job: GenerationJob, options: BuildEventOptions): GenerationEv
         ? Math.round((1000 * data.progress.step) / data.progress.total) / 10
         : 0,
   };
-  const outputs = data.outputs?.map((o) => {
+  const outputs = data.outputs?.map((o): EventOutput => {
     const url = options.outputUrls?.[o.index];
+    const clip = o.video;
+    const urls = options.clipUrls?.[o.index];
+    const file = (name: ClipFile, f: StoredFile): EventFile => {
+      const at = urls?.[name];
+      return {
+        content_type: f.contentType,
+        bytes: f.bytes,
+        ...(at === undefined ? {} : { url: at }),
+      };
+    };
     return {
       index: o.index,
       seed: o.seed,
@@ -131,6 +168,17 @@ function eventData(job: GenerationJob, options: BuildEventOptions): GenerationEv
       width: o.width,
       height: o.height,
       ...(url === undefined ? {} : { url }),
+      ...(clip && {
+        video: {
+          frames: clip.frames,
+          fps: clip.fps,
+          duration_seconds: clip.durationSeconds,
+          ...(clip.mp4 && { mp4: file('mp4', clip.mp4) }),
+          webp: file('webp', clip.webp),
+          thumbnail: file('thumbnail', clip.thumbnail),
+          ...(clip.note === undefined ? {} : { note: clip.note }),
+        },
+      }),
     };
   });
   return {

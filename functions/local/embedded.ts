@@ -17,6 +17,7 @@ import { openSampler } from '../../gpu-worker/src/worker/open-sampler.ts';
 import { warnRunnerFallbacks, type Sampler } from '../../gpu-worker/src/worker/sampler-port.ts';
 import type { WorkerListener } from '../../gpu-worker/src/worker/state.ts';
 import { startSweeper } from '../../gpu-worker/src/worker/sweeper-loop.ts';
+import { logH264Availability } from '../../gpu-worker/src/worker/video-outputs.ts';
 import { Worker } from '../../gpu-worker/src/worker/worker.ts';
 import { createApp } from '../api/app.ts';
 import type { ApiLimits, AuthMode } from '../api/deps.ts';
@@ -77,6 +78,8 @@ export interface EmbeddedOptions {
   readonly requeueAfterSeconds?: number | undefined;
   /** How often `Prefer: wait` and SSE re-read a job (the API's default, 250 ms, when unset). */
   readonly pollIntervalMs?: number | undefined;
+  /** The ffmpeg that writes video jobs' MP4s (DITSERVE_FFMPEG). @default 'ffmpeg' on PATH */
+  readonly ffmpeg?: string | undefined;
 }
 
 export interface Embedded {
@@ -188,6 +191,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const samplers: Sampler[] = [];
   const stopping = { now: false };
   const batching = options.batching ?? DEFAULT_WORKER_SETTINGS.batching;
+  const ffmpeg = options.ffmpeg ?? DEFAULT_WORKER_SETTINGS.ffmpeg;
   const ready = (async () => {
     for (let i = 0; i < options.workers; i++) {
       const sampler = await openSampler(options.modelDirs, {
@@ -198,7 +202,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
       });
       samplers.push(sampler);
       // Every worker loads the same models: the first one speaks for all.
-      if (i === 0) warnRunnerFallbacks(sampler, options.logger);
+      if (i === 0) {
+        warnRunnerFallbacks(sampler, options.logger);
+        await logH264Availability(sampler, ffmpeg, options.logger);
+      }
       if (stopping.now) return;
       const worker = new Worker({
         jobs,
@@ -210,6 +217,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         batching,
         pollWaitSeconds: options.pollWaitSeconds ?? DEFAULT_WORKER_SETTINGS.pollWaitSeconds,
         visibilitySeconds,
+        ffmpeg,
         onEvent: onWorkerEvent,
       });
       workers.push(worker);

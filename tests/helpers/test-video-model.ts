@@ -144,6 +144,8 @@ function vaeEncoderGraph(): Uint8Array {
 export interface TestVideoModelOptions {
   /** Overrides of the "video" manifest entry (e.g. { extend: false }). */
   readonly video?: Readonly<Record<string, unknown>>;
+  /** Sizes beyond the two small ones (e.g. a large one, for a clip slow enough to cancel). */
+  readonly sizes?: readonly (readonly [number, number])[];
 }
 
 /** Writes the video test model into `dir` (created if needed) and returns `dir`. */
@@ -216,10 +218,7 @@ export async function writeTestVideoModel(
       description: 'closed-form video test model written by tests/helpers/test-video-model.ts',
       modality: 'video',
       defaults: M.defaults,
-      sizes: [
-        [M.defaults.width, M.defaults.height],
-        [12, 8],
-      ],
+      sizes: [[M.defaults.width, M.defaults.height], [12, 8], ...(options.sizes ?? [])],
       video: { ...M.video, ...options.video },
       vocabulary: {},
       variants: { cpu: 'model.onnx', cuda: 'model.fp16.onnx' },

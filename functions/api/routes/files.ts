@@ -4,16 +4,18 @@ import { NotFoundError, UrlExpiredError } from '../errors.ts';
 import { createRouter } from '../router.ts';
 import { NOT_FOUND } from '../schemas/problem.ts';
 import { TAG } from '../schemas/tags.ts';
+import { byteRange } from '../services/byte-range.ts';
 
 const file = createRoute({
   method: 'get',
   path: '/v1/files/{key}',
   tags: [TAG.files],
   operationId: 'getFile',
-  summary: 'An output image behind a signed, expiring URL (local deployments)',
+  summary: 'An output file behind a signed, expiring URL (local deployments)',
   // The URL's signature authorizes it, not an API key.
   security: [],
-  description: 'On AWS, outputs are presigned S3 URLs instead; this route exists only locally.',
+  description:
+    'On AWS, outputs are presigned S3 URLs instead; this route exists only locally. A single `Range` (`bytes=a-b`, `a-`, `-n`) is answered with 206 and `Content-Range`, so that browsers can seek in videos; one past the end with 416.',
   request: {
     params: z.object({
       key: z.string().openapi({
@@ -28,9 +30,20 @@ const file = createRoute({
   },
   responses: {
     200: {
-      description: 'The image.',
-      content: { 'image/*': { schema: z.string().openapi({ format: 'binary' }) } },
+      description: 'The file (an image, or a clip: MP4, animated WebP, PNG thumbnail).',
+      content: {
+        'image/*': { schema: z.string().openapi({ format: 'binary' }) },
+        'video/mp4': { schema: z.string().openapi({ format: 'binary' }) },
+      },
     },
+    206: {
+      description: 'The part of the file a `Range` header asked for.',
+      content: {
+        'image/*': { schema: z.string().openapi({ format: 'binary' }) },
+        'video/mp4': { schema: z.string().openapi({ format: 'binary' }) },
+      },
+    },
+    416: { description: 'The range starts past the end of the file.' },
     403: { description: 'Expired or forged URL.' },
     ...NOT_FOUND,
   },
@@ -55,10 +68,27 @@ export function filesRoutes() {
     }
     try {
       const blob = await blobs.get(key);
-      return c.body(blob.bytes as Uint8Array<ArrayBuffer>, 200, {
+      const bytes = blob.bytes as Uint8Array<ArrayBuffer>;
+      const size = bytes.byteLength;
+      const headers = {
         'content-type': blob.contentType,
         'cache-control': 'private, max-age=3600, immutable',
-      });
+        // Browsers seek in a video only where the server answers ranges (S3's URLs do).
+        'accept-ranges': 'bytes',
+      };
+      const range = byteRange(c.req.header('range'), size);
+      switch (range.kind) {
+        case 'whole':
+          return c.body(bytes, 200, { ...headers, 'content-length': String(size) });
+        case 'unsatisfiable':
+          return c.body(null, 416, { ...headers, 'content-range': `bytes */${size}` });
+        case 'part':
+          return c.body(bytes.subarray(range.start, range.end + 1), 206, {
+            ...headers,
+            'content-length': String(range.end - range.start + 1),
+            'content-range': `bytes ${range.start}-${range.end}/${size}`,
+          });
+      }
     } catch (error) {
       if (error instanceof BlobNotFoundError) throw new NotFoundError('no such file');
       throw error;

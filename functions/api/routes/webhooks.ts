@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { GenerationData } from '../../../core/generation.ts';
 import { redeliverWebhook } from '../../../core/webhooks/outbox.ts';
+import { signEventUrls } from '../../../core/webhooks/event-urls.ts';
 import { NotFoundError } from '../errors.ts';
 import { createRouter, notFoundHook } from '../router.ts';
 import { IdParam } from '../schemas/generation.ts';
@@ -160,15 +161,14 @@ export function webhooksRoutes() {
       if (!deps.outbox) throw new NotFoundError('this deployment has no webhook outbox');
       const id = c.req.valid('param').id;
       const job = await deps.jobs.get<GenerationData>(tenant, id);
-      const outputUrls = await Promise.all(
-        (job.data.outputs ?? []).map(
-          async (o) => (await deps.blobs.signedUrl(o.key, limits.urlTtlSeconds)).url,
-        ),
-      );
+      const urls = await signEventUrls(deps.blobs, job.data.outputs ?? [], limits.urlTtlSeconds);
       await ensureWebhookSecret(deps.keys, tenant, now(c));
-      const event = await redeliverWebhook({ jobs: deps.jobs, outbox: deps.outbox }, tenant, id, {
-        outputUrls,
-      });
+      const event = await redeliverWebhook(
+        { jobs: deps.jobs, outbox: deps.outbox },
+        tenant,
+        id,
+        urls,
+      );
       return c.json({ webhook_id: event.id, type: event.type }, 202);
     },
     notFoundHook,

@@ -1,8 +1,13 @@
 import type { GenerationParams } from '../../../core/generation.ts';
+import { samplerFrames } from './video-inputs.ts';
 
-/** Jobs can share one sampler batch when the model, size, steps and sampler agree. */
+/**
+ * Jobs can share one sampler batch when the model, size, steps and sampler agree, and for clips
+ * the frames the sampler makes (an extension's context counted: samplerFrames).
+ */
 export function batchKey(p: GenerationParams): string {
-  return [p.model, p.width, p.height, p.steps, p.sampler].join('|');
+  const frames = p.modality === 'video' ? samplerFrames(p) : 'image';
+  return [p.model, p.width, p.height, p.steps, p.sampler, frames].join('|');
 }
 
 /**

@@ -39,6 +39,8 @@ export interface WorkerSettings {
   readonly webhookUrlTtlSeconds: number;
   /** Backoff before a transient failure is retried, times the attempts so far. */
   readonly retryDelaySeconds: number;
+  /** The ffmpeg that writes video jobs' MP4s (DITSERVE_FFMPEG); without libx264, WebP only. */
+  readonly ffmpeg: string;
 }
 
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
@@ -51,6 +53,7 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   progressWebhookIntervalMs: 5000,
   webhookUrlTtlSeconds: 86_400,
   retryDelaySeconds: SETTINGS.retryDelaySeconds.default,
+  ffmpeg: SETTINGS.ffmpeg.default,
 };
 
 /** What every part of the worker works with: the ports, the settings, a clock and a reporter. */

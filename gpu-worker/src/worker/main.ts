@@ -11,6 +11,7 @@ import { openSampler } from './open-sampler.ts';
 import { warnRunnerFallbacks, type Sampler } from './sampler-port.ts';
 import type { WorkerEvent, WorkerState } from './state.ts';
 import { startSweeper } from './sweeper-loop.ts';
+import { logH264Availability } from './video-outputs.ts';
 import { Worker } from './worker.ts';
 
 /** Resolves on the first SIGTERM or SIGINT; installed before anything slow starts. */
@@ -78,6 +79,8 @@ async function main(env = process.env): Promise<void> {
   }
   const sampler = first;
   warnRunnerFallbacks(sampler, logger);
+  const ffmpeg = read(env, SETTINGS.ffmpeg);
+  await logH264Availability(sampler, ffmpeg, logger);
   const worker = new Worker({
     jobs: backend.jobs,
     queue: backend.queue,
@@ -90,6 +93,7 @@ async function main(env = process.env): Promise<void> {
     pollWaitSeconds: read(env, SETTINGS.pollSeconds),
     maxAttempts,
     retryDelaySeconds: read(env, SETTINGS.retryDelaySeconds),
+    ffmpeg,
     onEvent: log,
   });
   current.worker = worker;

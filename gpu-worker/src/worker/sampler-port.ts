@@ -1,18 +1,18 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../../../core/logger.ts';
+import type { Modality } from '../model-contract/index.ts';
 import type { RunnerKind } from '../runner/index.ts';
-import type {
-  DitModel,
-  GenerateOptions,
-  GenerationRequest,
-  GenerationResult,
-} from '../sampler/index.ts';
-import { generate } from '../sampler/index.ts';
+import type { GenerateOptions, GenerationRequest, GenerationResult } from '../sampler/index.ts';
+import { generate, InvalidRequestError } from '../sampler/index.ts';
+import { generateVideos, type VideoClipRequest, type VideoResult } from '../sampler/video/index.ts';
+import type { LoadedImageModel, LoadedModel, LoadedVideoModel } from './load-models.ts';
 
 /** What the worker needs to know of a model it serves (provenance written into images). */
 export interface SamplerModel {
   readonly name: string;
   readonly version: string;
+  /** What it makes: images (generate) or clips (generateVideos). */
+  readonly modality: Modality;
   /** The binding its graphs run through. */
   readonly runner: RunnerKind;
   /** Why it runs on the stock binding although the native one was asked for; else null. */
@@ -20,15 +20,13 @@ export interface SamplerModel {
 }
 
 /** What the worker is told about a loaded model. */
-export function samplerModelOf(
-  name: string,
-  model: DitModel & { runnerFallback?: string | null },
-): SamplerModel {
+export function samplerModelOf(name: string, model: LoadedModel): SamplerModel {
   return {
     name,
     version: model.config.manifest.version,
+    modality: model.modality,
     runner: model.runner,
-    runnerFallback: model.runnerFallback ?? null,
+    runnerFallback: model.runnerFallback,
   };
 }
 
@@ -45,6 +43,12 @@ export interface Sampler {
     requests: readonly GenerationRequest[],
     options?: GenerateOptions,
   ): Promise<GenerationResult[]>;
+  /** The clips of a video model, as generateVideos() makes them (same progress and cancel). */
+  generateVideos(
+    model: string,
+    clips: readonly VideoClipRequest[],
+    options?: GenerateOptions,
+  ): Promise<VideoResult[]>;
   /** Frees what it holds (sessions, threads); unusable afterwards. */
   release(): Promise<void>;
 }
@@ -54,31 +58,44 @@ export interface Sampler {
  * the thread sampler; release() stops them at their next step and waits for them before it
  * frees the sessions they run on.
  */
-export function inProcessSampler(models: ReadonlyMap<string, DitModel>): Sampler {
+export function inProcessSampler(models: ReadonlyMap<string, LoadedModel>): Sampler {
   const released = new AbortController();
   // Each call in flight listens for the release (they run concurrently): not a leak.
   setMaxListeners(0, released.signal);
   const inFlight = new Set<Promise<unknown>>();
   let releasing: Promise<void> | undefined;
+  const run = <T>(
+    call: (signal: AbortSignal) => Promise<T>,
+    options: GenerateOptions,
+  ): Promise<T> => {
+    if (released.signal.aborted) {
+      return Promise.reject(new Error('the sampler has been released'));
+    }
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, released.signal])
+      : released.signal;
+    const running = call(signal);
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+    return running;
+  };
   return {
     models: new Map([...models].map(([name, m]) => [name, samplerModelOf(name, m)])),
     generate(model, requests, options = {}) {
-      if (released.signal.aborted) {
-        return Promise.reject(new Error('the sampler has been released'));
-      }
-      const loaded = models.get(model);
-      if (!loaded) return Promise.reject(new Error(`model ${model} is not loaded`));
-      const signal = options.signal
-        ? AbortSignal.any([options.signal, released.signal])
-        : released.signal;
-      const call = generate(loaded, requests, { ...options, signal });
-      const settled = call.then(
-        () => undefined,
-        () => undefined,
+      return run(
+        async (signal) => generate(imageModel(models, model), requests, { ...options, signal }),
+        options,
       );
-      inFlight.add(settled);
-      void settled.then(() => inFlight.delete(settled));
-      return call;
+    },
+    generateVideos(model, clips, options = {}) {
+      return run(
+        async (signal) => generateVideos(videoModel(models, model), clips, { ...options, signal }),
+        options,
+      );
     },
     release() {
       releasing ??= (async () => {
@@ -89,6 +106,36 @@ export function inProcessSampler(models: ReadonlyMap<string, DitModel>): Sampler
       return releasing;
     },
   };
+}
+
+function loaded(models: ReadonlyMap<string, LoadedModel>, name: string): LoadedModel {
+  const model = models.get(name);
+  if (!model) throw new Error(`model ${name} is not loaded`);
+  return model;
+}
+
+/** The image model `name`; a video model asked for images is the request's mistake. */
+export function imageModel(
+  models: ReadonlyMap<string, LoadedModel>,
+  name: string,
+): LoadedImageModel {
+  const model = loaded(models, name);
+  if (model.modality !== 'image') {
+    throw new InvalidRequestError(`model ${name} makes videos, not images`);
+  }
+  return model;
+}
+
+/** The video model `name`; an image model asked for clips is the request's mistake. */
+export function videoModel(
+  models: ReadonlyMap<string, LoadedModel>,
+  name: string,
+): LoadedVideoModel {
+  const model = loaded(models, name);
+  if (model.modality !== 'video') {
+    throw new InvalidRequestError(`model ${name} makes images, not videos`);
+  }
+  return model;
 }
 
 /** Says once, for each model that asked for the native runner but got the stock one, why. */

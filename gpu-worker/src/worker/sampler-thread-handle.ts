@@ -6,10 +6,12 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DitserveError } from '../../../core/errors.ts';
-import type { GenerateOptions, GenerationRequest, GenerationResult } from '../sampler/index.ts';
+import type { GenerateOptions } from '../sampler/index.ts';
 import {
   fromWire,
   type FromThread,
+  type SamplerOutput,
+  type SamplerWork,
   type ThreadData,
   type ToThread,
 } from './sampler-thread-protocol.ts';
@@ -45,19 +47,22 @@ function spawn(data: ThreadData): Worker {
   return new Worker(TSX_BOOTSTRAP, { eval: true, workerData: { ...data, bootstrap } });
 }
 
-/** A generate() call: settled once, either by the thread's answer or earlier by the caller. */
+/**
+ * A generate() or generateVideos() call: settled once, either by the thread's answer or earlier
+ * by the caller.
+ */
 export class Call {
   /** Shared with the thread: [0] = 1 asks it to stop at the next step. */
   readonly cancel = new Int32Array(new SharedArrayBuffer(4));
-  readonly promise: Promise<GenerationResult[]>;
+  readonly promise: Promise<SamplerOutput>;
   #settled = false;
   readonly #onSettle: (() => void)[] = [];
-  #resolve!: (results: GenerationResult[]) => void;
+  #resolve!: (output: SamplerOutput) => void;
   #reject!: (error: unknown) => void;
 
   constructor(
     readonly model: string,
-    readonly requests: readonly GenerationRequest[],
+    readonly work: SamplerWork,
     readonly options: GenerateOptions,
   ) {
     this.promise = new Promise((resolve, reject) => {
@@ -75,8 +80,8 @@ export class Call {
     this.#onSettle.push(f);
   }
 
-  resolve(results: GenerationResult[]): void {
-    if (this.#settle()) this.#resolve(results);
+  resolve(output: SamplerOutput): void {
+    if (this.#settle()) this.#resolve(output);
   }
 
   reject(error: unknown): void {
@@ -159,7 +164,7 @@ export class ThreadHandle {
       type: 'generate',
       id,
       model: call.model,
-      requests: call.requests,
+      work: call.work,
       cancel: call.cancel.buffer,
     };
     return new Promise((done) => {
@@ -229,7 +234,7 @@ export class ThreadHandle {
       return;
     }
     if (m.type === 'result') {
-      call.resolve(m.results);
+      call.resolve(m.output);
     } else {
       const { signal } = call.options;
       call.reject(fromWire(m.error, signal?.aborted ? { cause: signal.reason } : undefined));

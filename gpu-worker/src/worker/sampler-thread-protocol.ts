@@ -6,6 +6,7 @@ import type { RunnerChoice } from '../runner/index.ts';
  */
 import { DitserveError, type ErrorCode } from '../../../core/errors.ts';
 import type { DeviceOption, GenerationRequest, GenerationResult } from '../sampler/index.ts';
+import type { VideoClipRequest, VideoResult } from '../sampler/video/index.ts';
 import * as samplerErrors from '../sampler/errors.ts';
 import type { SamplerModel } from './sampler-port.ts';
 
@@ -20,12 +21,22 @@ export interface ThreadData {
   readonly exitAfterStepForTests?: number | undefined;
 }
 
+/** What one call asks of the thread: images of an image model, or clips of a video model. */
+export type SamplerWork =
+  | { readonly kind: 'images'; readonly requests: readonly GenerationRequest[] }
+  | { readonly kind: 'videos'; readonly clips: readonly VideoClipRequest[] };
+
+/** A call's answer, of its work's kind. */
+export type SamplerOutput =
+  | { readonly kind: 'images'; readonly results: GenerationResult[] }
+  | { readonly kind: 'videos'; readonly clips: VideoResult[] };
+
 export type ToThread =
   | {
       readonly type: 'generate';
       readonly id: number;
       readonly model: string;
-      readonly requests: readonly GenerationRequest[];
+      readonly work: SamplerWork;
       /** Int32Array over it: [0] becomes non-zero when the caller aborts (read with Atomics). */
       readonly cancel: SharedArrayBuffer;
     }
@@ -41,7 +52,7 @@ export type FromThread =
       readonly total: number;
       readonly elapsedMs: number;
     }
-  | { readonly type: 'result'; readonly id: number; readonly results: GenerationResult[] }
+  | { readonly type: 'result'; readonly id: number; readonly output: SamplerOutput }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError }
   | { readonly type: 'released' };
 
@@ -95,4 +106,13 @@ export function fromWire(wire: WireError, options?: ErrorOptions): Error {
   // The thread's stack is where it went wrong; the main side's would only show the message pump.
   if (wire.stack) error.stack = wire.stack;
   return error;
+}
+
+/** The pixel buffers of an answer, to transfer rather than copy (a set: frames may share one). */
+export function buffersOf(output: SamplerOutput): ArrayBuffer[] {
+  const views =
+    output.kind === 'images'
+      ? output.results.map((r) => r.pixels)
+      : output.clips.flatMap((c) => c.frames);
+  return [...new Set(views.map((v) => v.buffer as ArrayBuffer))];
 }

@@ -3,11 +3,15 @@
  * loads and warms the models, then runs the main thread's generate() calls, any number at once.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { generate, type DitModel } from '../sampler/index.ts';
-import { loadModels } from './load-models.ts';
-import { samplerModelOf } from './sampler-port.ts';
+import { generate, type GenerateOptions } from '../sampler/index.ts';
+import { generateVideos } from '../sampler/video/index.ts';
+import { loadModels, type LoadedModel } from './load-models.ts';
+import { imageModel, samplerModelOf, videoModel } from './sampler-port.ts';
 import {
+  buffersOf,
   toWire,
+  type SamplerOutput,
+  type SamplerWork,
   type FromThread,
   type ThreadData,
   type ToThread,
@@ -33,8 +37,27 @@ const pollCancels = () => {
   for (const poll of cancelPolls) poll();
 };
 
+/** Runs a call's work on the model it names, which must make that kind of output. */
+async function perform(
+  models: ReadonlyMap<string, LoadedModel>,
+  name: string,
+  work: SamplerWork,
+  options: GenerateOptions,
+): Promise<SamplerOutput> {
+  if (work.kind === 'images') {
+    return {
+      kind: 'images',
+      results: await generate(imageModel(models, name), work.requests, options),
+    };
+  }
+  return {
+    kind: 'videos',
+    clips: await generateVideos(videoModel(models, name), work.clips, options),
+  };
+}
+
 async function run(
-  models: ReadonlyMap<string, DitModel>,
+  models: ReadonlyMap<string, LoadedModel>,
   message: Extract<ToThread, { type: 'generate' }>,
 ): Promise<void> {
   const { id } = message;
@@ -48,10 +71,8 @@ async function run(
   };
   cancelPolls.add(poll);
   try {
-    const model = models.get(message.model);
-    if (!model) throw new Error(`model ${message.model} is not loaded`);
     poll();
-    const results = await generate(model, message.requests, {
+    const output = await perform(models, message.model, message.work, {
       signal: abort.signal,
       onProgress(step, total, elapsedMs) {
         send({ type: 'progress', id, step, total, elapsedMs });
@@ -60,9 +81,8 @@ async function run(
         pollCancels();
       },
     });
-    // Transferred, not copied; a set because two images could share one buffer.
-    const buffers = new Set(results.map((r) => r.pixels.buffer as ArrayBuffer));
-    send({ type: 'result', id, results }, [...buffers]);
+    // Transferred, not copied.
+    send({ type: 'result', id, output }, buffersOf(output));
   } catch (error) {
     send({ type: 'error', id, error: toWire(error) });
   } finally {
@@ -71,7 +91,7 @@ async function run(
 }
 
 /** Every call at once; a release waits for them: it must not free sessions a step runs on. */
-function serve(models: ReadonlyMap<string, DitModel>): void {
+function serve(models: ReadonlyMap<string, LoadedModel>): void {
   send({
     type: 'ready',
     models: [...models].map(([name, m]) => samplerModelOf(name, m)),
@@ -102,7 +122,7 @@ function serve(models: ReadonlyMap<string, DitModel>): void {
   });
 }
 
-let loaded: Map<string, DitModel> | undefined;
+let loaded: Map<string, LoadedModel> | undefined;
 try {
   loaded = await loadModels(data.modelDirs, {
     device: data.device,

@@ -16,8 +16,9 @@ import type {
   GenerationRequest,
   GenerationResult,
 } from '../sampler/index.ts';
+import type { VideoClipRequest, VideoResult } from '../sampler/video/index.ts';
 import { Call, SamplerThreadLostError, ThreadHandle } from './sampler-thread-handle.ts';
-import type { ThreadData } from './sampler-thread-protocol.ts';
+import type { SamplerOutput, SamplerWork, ThreadData } from './sampler-thread-protocol.ts';
 import type { Sampler, SamplerModel } from './sampler-port.ts';
 
 export { SamplerThreadLostError };
@@ -59,18 +60,34 @@ class ThreadSampler implements Sampler {
   /**
    * Calls run on the thread at once, not one after another: the sampler shares each denoising
    * step among the calls on one model (continuous batching), and on a model without a step
-   * graph the calls' steps interleave.
+   * graph (every video model) the calls' steps interleave.
    */
-  generate(
+  async generate(
     model: string,
     requests: readonly GenerationRequest[],
     options: GenerateOptions = {},
   ): Promise<GenerationResult[]> {
+    const output = await this.#call(model, { kind: 'images', requests }, options);
+    if (output.kind !== 'images') throw new Error('the sampler thread answered with clips');
+    return output.results;
+  }
+
+  async generateVideos(
+    model: string,
+    clips: readonly VideoClipRequest[],
+    options: GenerateOptions = {},
+  ): Promise<VideoResult[]> {
+    const output = await this.#call(model, { kind: 'videos', clips }, options);
+    if (output.kind !== 'videos') throw new Error('the sampler thread answered with images');
+    return output.clips;
+  }
+
+  #call(model: string, work: SamplerWork, options: GenerateOptions): Promise<SamplerOutput> {
     if (this.#released) return Promise.reject(new Error('the sampler has been released'));
     if (!this.models.has(model)) return Promise.reject(new Error(`model ${model} is not loaded`));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(canceledBeforeStart(signal));
-    const call = new Call(model, requests, options);
+    const call = new Call(model, work, options);
     if (signal) {
       const onAbort = () => {
         // One that never reached a thread need not wait for one to start.
