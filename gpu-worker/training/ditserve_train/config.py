@@ -108,6 +108,67 @@ class RunConfig:
 
 
 @dataclass
+class VideoDitRun:
+    """The video model's phase 2: its text encoder and VideoMMDiT, trained jointly (video/train.py)."""
+
+    seconds: float = 0.0  # set by video/run.py from what the budget leaves
+    # A token budget: batch_size clips of 16 frames at 128x128; other buckets hold as many clips as
+    # fit the same number of tokens (a 2-frame window: 8x as many).
+    batch_size: int = flag("--batch", 64, "clips of 16 frames at 128x128 per batch (the token budget of every batch)")
+    hidden_size: int = 256
+    # Depth 5, not the image model's 6: the folder must stay under 25 MB with the VAE encoder that
+    # image-to-video needs, and a 16-frame clip has 8x the image model's tokens on the CPU.
+    depth: int = 5
+    num_heads: int = 4
+    ada_rank: int = 64
+    te_layers: int = 4
+    lr: float = 1e-3
+    ema_decay: float = 0.999
+    warmup_steps: int = 300
+    decay_frac: float = 0.4
+    echo: int = 4  # optimizer steps per rendered + encoded batch (a clip batch costs more to encode)
+    mode: str = "graph"
+    val_every_s: float = 75.0
+    patience: int = 3
+    steps: int = 24  # validation sampling steps
+    guidance: float = 4.5
+    shift: float = 3.0
+    t_shift: float = 2.0
+    # Share of training clips conditioned on their first frame (image-to-video) and on their first
+    # extend_frames frames (extension); the rest are text-only.
+    p_first_frame: float = 0.3
+    p_extend: float = 0.2
+    extend_frames: int = 4
+    # The image model's layout loss on spacetime tokens (video/layout_targets.py); 0 turns it off.
+    aux_weight: float = 0.1
+    aux_tap: int = 2
+    # Batch weight of each short window (clip_data.WINDOW_FRAMES) against FRAME_WEIGHTS' 6 for 16
+    # frames; 0: whole clips only (run 1).
+    window_weight: float = 4.0
+
+
+@dataclass
+class VideoRunConfig:
+    """The video model's one command (video/run.py): VAE -> text encoder + VideoMMDiT -> defaults
+    -> MotionEval on test prompts -> export -> card."""
+
+    out: Path = flag("--out", help="output folder: model/<name>/ to ship, training/ logs", type=Path)
+    name: str = flag("--name", "shapes-video-s", "model name (its folder under <out>/model/)")
+    seconds: float = flag("--seconds", DEFAULT_SECONDS, "wall-clock budget of the whole run")
+    seed: int = flag("--seed", 20261201, "seed of the weights and the data")
+    workers: int = flag("--workers", 10, "CPU data workers (the MotionEval pool gets the cores left)")
+    val_per_category: int = flag("--val-per-category", 16, "validation prompts per MotionEval category")
+    test_per_category: int = flag("--test-per-category", 32, "test prompts per MotionEval category")
+    vae: VaeRun = field(default_factory=VaeRun)
+    dit: VideoDitRun = field(default_factory=VideoDitRun)
+    post_training_reserve_s: float = 110.0
+    fps: int = 8
+    frames: int = 16  # the default clip
+    frame_range: tuple[int, int] = (8, 24)
+    sweep: tuple[tuple[int, float], ...] = ((16, 4.5), (24, 4.5), (24, 6.0), (32, 6.0))
+
+
+@dataclass
 class ExportPerfConfig:
     """export_perf.py: the production-scale transformer's ONNX export."""
 

@@ -10,6 +10,12 @@ Rules the captured functions follow: static shapes per capture (one capture per 
 no host synchronisation inside, random numbers only from torch's CUDA generator (graph-safe:
 each replay draws fresh values), and autocast with `cache_enabled=False` so that the bf16 weight
 casts are part of the graph and see the weights the optimizer just changed.
+
+`pool` (torch.cuda.graph_pool_handle()) lets many captures share one memory pool, so memory is the
+largest capture's, not the sum (the video model has one capture per frame count and size). That
+is safe only when each replay's outputs are consumed before another graph of the pool replays,
+as the training loops do (the loss and gradients at once; an encoded batch only by its own
+bucket's loss graph).
 """
 
 from __future__ import annotations
@@ -44,8 +50,9 @@ class GraphedLoss:
     caller clips and steps the optimizer as usual, and must not set the grads to None.
     """
 
-    def __init__(self, loss_fn: Callable[..., torch.Tensor], params: Sequence[torch.nn.Parameter], warmup: int = 3):
-        self.loss_fn, self.params, self.warmup = loss_fn, list(params), warmup
+    def __init__(self, loss_fn: Callable[..., torch.Tensor], params: Sequence[torch.nn.Parameter], warmup: int = 3,
+                 pool=None):
+        self.loss_fn, self.params, self.warmup, self.pool = loss_fn, list(params), warmup, pool
         self.graphs: dict[tuple, tuple] = {}
 
     def _capture(self, inputs: Sequence[torch.Tensor]) -> tuple:
@@ -60,7 +67,7 @@ class GraphedLoss:
         for p in self.params:
             p.grad = None
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, pool=self.pool):
             loss = self.loss_fn(*static)
             _total(loss).backward()
         grads = [p.grad for p in self.params]
@@ -83,8 +90,8 @@ class GraphedFn:
     """out = fn(*inputs) without gradients, as one CUDA graph per input shape (outputs are reused
     buffers: consume or clone them before the next call of the same shape)."""
 
-    def __init__(self, fn: Callable[..., torch.Tensor], warmup: int = 2):
-        self.fn, self.warmup = fn, warmup
+    def __init__(self, fn: Callable[..., torch.Tensor], warmup: int = 2, pool=None):
+        self.fn, self.warmup, self.pool = fn, warmup, pool
         self.graphs: dict[tuple, tuple] = {}
 
     def _capture(self, inputs: Sequence[torch.Tensor]) -> tuple:
@@ -92,7 +99,7 @@ class GraphedFn:
         with torch.no_grad():
             _warmup(lambda: self.fn(*static), self.warmup)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
+            with torch.cuda.graph(graph, pool=self.pool):
                 out = self.fn(*static)
         return graph, static, out
 

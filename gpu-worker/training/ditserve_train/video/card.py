@@ -1,0 +1,108 @@
+"""The video model's card (README.md of its folder), written from the run's results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import vocab as V
+from . import motions as M
+from .clips import CATEGORIES
+from .motion_eval import SUMMARY
+
+
+def _params(n: int) -> str:
+    return f"{n / 1e6:.2f} M"
+
+
+def _row(name: str, t: dict, extra: str = "") -> str:
+    return f"| {name} | " + " | ".join(f"{t[k]:.3f}" for k in SUMMARY) + f" |{extra}"
+
+
+def write_video_card(folder: Path, r: dict) -> None:
+    p, d, t = r["params"], r["defaults"], r["test"]
+    cats = "\n".join(f"| {c} | {t[c]:.3f} | {r['test_counts'].get(c, 0)} |" for c in CATEGORIES if c in t)
+    others = "\n".join([_row(f"{k} frames", v) for k, v in r["test_frames"].items()]
+                       + [_row(k, v) for k, v in r["test_aspect"].items()]
+                       + [_row("image-to-video (frame 0 given)", r["image_to_video"]),
+                          _row(f"extension ({r['conditioning']['extend_frames']} frames given)", r["extend"])])
+    parity = "\n".join(f"| {k} | {v['max_abs_error']:.2e} | {v['max_abs_value']:.2f} |" if "max_abs_error" in v
+                       else f"| {k} | not run on CPU: {v['error']} | |" for k, v in r["parity"].items())
+    i2v = r["image_to_video"]
+    text = f"""# {r['name']} — a small Sora-style video DiT for moving shapes
+
+ditserve's video model: trained from scratch in one GPU command (`{r['command']}`,
+{r['wall_s'] / 60:.1f} min on {r['device']}), shipped in the repository ({r['shipped_mb']:.1f} MB), served on
+CPU or CUDA. It animates flat-colored shapes on plain backgrounds from English captions, and knows
+nothing outside the vocabulary below.
+
+## Architecture
+| component | what | parameters |
+| --- | --- | --- |
+| tokenizer | WordLevel, {r['vocab_size']} tokens (the image model's words plus the motion words) | – |
+| text_encoder | {r['te']['num_layers']}-layer transformer, width {r['te']['hidden_size']} | {_params(p['text_encoder'])} |
+| transformer | VideoMMDiT: {r['dit']['depth']} MMDiT joint blocks (text and video streams, joint attention), width {r['dit']['hidden_size']}, {r['dit']['num_heads']} heads; spacetime patches of {r['dit']['temporal_patch']} frames × {r['dit']['patch_size']}×{r['dit']['patch_size']} latent pixels, 3-D sin-cos positions for any (frames, height, width) grid; given frames enter as extra channels (clean latent + mask) | {_params(p['transformer'])} |
+| vae_encoder / vae_decoder | the image model's per-frame VAE architecture (8× spatial, {r['vae']['latent_channels']} channels), trained in this run | {_params(p['vae_encoder'])} / {_params(p['vae_decoder'])} |
+
+Why a per-frame VAE and no temporal compression: these clips are rigid shapes moving on flat
+backgrounds, so the temporal redundancy is taken by the transformer's 2-frame patches (a 16-frame
+128×128 clip is 512 tokens); and image-to-video needs a given frame to come back exactly, which a
+per-frame latent does (frame 0 after decode: {i2v['frame0_psnr_db']:.1f} dB PSNR against the given
+image; the VAE round trip alone: {i2v['vae_round_trip_psnr_db']:.1f} dB).
+
+Defaults: {d['frames']} frames at {d['fps']} fps ({d['frames'] / d['fps']:g} s), {d['width']}×{d['height']}, {d['steps']} Euler steps
+(flow matching, shift {r['shift']}), guidance {d['guidance_scale']}. Frames: any even count from
+{min(M.FRAME_COUNTS)} to {max(M.FRAME_COUNTS)}. Sizes: {', '.join(f'{w}×{h}' for w, h in V.SIZES_PX)}.
+
+## Vocabulary
+- objects: 1–2 of the image model's shapes ({', '.join(V.SHAPES)}), colors ({', '.join(V.COLORS)}),
+  sizes ({', '.join(V.SIZES)}); backgrounds {', '.join(V.BACKGROUNDS)} (white when unsaid).
+- motions: moving {', '.join(M.DIRECTIONS)} (moving, sliding, going, drifting, traveling); paths
+  "from the <place> to the <place>" between the image model's nine places; speed words
+  {', '.join(w for ws in M.SPEED_WORDS.values() for w in ws)} (they set the distance travelled over the
+  clip: {', '.join(f'{k} {v:.0%}' for k, v in M.SPEEDS.items())} of the frame); standing still; growing and
+  shrinking; a color change ("turning blue"); two objects moving apart or towards each other.
+- conditioning: image-to-video (the given image is frame 0) and extension (a clip's last
+  {r['conditioning']['extend_frames']} frames become the first frames of the next).
+
+## What it cannot do
+No camera motion, rotation, occlusion, bouncing, curved paths, more than two objects, counting
+words, text, or anything outside the vocabulary (unknown words are ignored). Speed is the
+distance over the whole clip, not per second. Image-to-video works on images of this world (the
+image model's outputs, or similar flat shapes); other pictures come back as frame 0 but do not move
+sensibly.
+
+## Data and split
+Clips are rendered on the GPU on the fly from sampled clip specifications (no files), with
+captions from several templates with paraphrases. Caption combinations are split by a hash of
+their canonical content into train (80%), validation (10%) and test (10%); validation picks the
+checkpoint and the defaults (sweep: {', '.join(f'{k}: {v:.3f}' for k, v in r['guidance_sweep'].items())}).
+Training conditions {r['conditioning']['first_frame']:.0%} of clips on their first frame and
+{r['conditioning']['extend']:.0%} on their first {r['conditioning']['extend_frames']} frames (the loss skips given frames).
+
+## MotionEval (held-out test prompts, {r['test_prompts']} clips, defaults)
+A deterministic tracker: the image model's ShapesEval detector on every frame, tracks linked
+across frames. A clip passes when every frame shows exactly the prompt's objects, the motion is
+the one asked for (direction and extent, path end points, still, radius ratio, distance change),
+and the tracks are temporally consistent (nothing vanishes, flickers or jumps). Ground-truth clips
+of the validation prompts score {r['ground_truth_val']['overall']:.3f}.
+
+| category | score | clips |
+| --- | --- | --- |
+{cats}
+| **overall** | **{t['overall']:.3f}** | |
+| direction of motion | {t['direction']:.3f} | |
+| temporal consistency | {t['consistency']:.3f} | |
+| objects in every frame | {t['objects']:.3f} | |
+
+Same prompts, other settings:
+
+| setting | {' | '.join(SUMMARY)} |
+| --- | {' | '.join('---' for _ in SUMMARY)} |
+{others}
+
+## ONNX parity (onnxruntime CPU against PyTorch fp32)
+| graph | max abs error | max abs value |
+| --- | --- | --- |
+{parity}
+"""
+    (folder / "README.md").write_text(text)

@@ -1,0 +1,46 @@
+"""The video model folder's non-ONNX files: model_index.json, scheduler and tokenizer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..manifest import VERSION
+from ..tokenizer import WordTokenizer
+from ..vocab import SIZES_PX, manifest_vocabulary
+from . import motions as M
+
+
+def motion_vocabulary() -> dict:
+    return {"directions": list(M.DIRECTIONS), "speeds": [s for s in M.SPEEDS if s != "normal"],
+            "motions": ["move", "path", "still", "grow", "shrink", "color change", "apart", "together"]}
+
+
+def write_video_manifest(folder: Path, name: str, tok: WordTokenizer, shift: float, defaults: dict,
+                         description: str, extend_frames: int) -> None:
+    (folder / "scheduler").mkdir(parents=True, exist_ok=True)
+    (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps(
+        {"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": 1000, "shift": shift}, indent=2) + "\n")
+    tok.save(folder / "tokenizer")
+    index = {
+        "_class_name": "DitserveVideoPipeline",
+        "scheduler": ["ditserve", "FlowMatchEulerDiscreteScheduler"],
+        "tokenizer": ["ditserve", "WordLevelTokenizer"],
+        "text_encoder": ["ditserve", "TextEncoder"],
+        "transformer": ["ditserve", "VideoMMDiT"],
+        "vae_decoder": ["ditserve", "VaeDecoder"],
+        "vae_encoder": ["ditserve", "VaeEncoder"],
+        "ditserve": {
+            "name": name,
+            "version": VERSION,
+            "description": description,
+            "modality": "video",
+            "defaults": defaults,
+            "sizes": [list(s) for s in SIZES_PX],
+            "video": {"frames": {"min": min(M.FRAME_COUNTS), "max": max(M.FRAME_COUNTS), "multiple_of": 2},
+                      "fps": M.FPS, "image_to_video": True, "extend": True, "extend_context_frames": extend_frames},
+            "vocabulary": {**manifest_vocabulary(), **motion_vocabulary()},
+            "variants": {"cpu": "model.onnx", "cuda": "model.fp16.onnx"},
+        },
+    }
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")

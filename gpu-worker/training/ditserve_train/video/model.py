@@ -1,0 +1,125 @@
+"""VideoMMDiT: the image MMDiT's joint blocks over spacetime patches of a per-frame latent video.
+
+A clip's latent [C, F, h, w] is cut into patches of `temporal_patch` frames x `patch_size`^2 latent
+pixels; each patch is one token, placed by 3-D sin-cos positions, so any (frames, height, width)
+grid runs. Conditioning frames (image-to-video, extension) enter as extra input channels: their
+clean latents and a mask channel, concatenated to the noisy latent before patchifying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models.mmdit import JointBlock, modulate, timestep_embedding
+
+
+@dataclass
+class VideoMMDiTConfig:
+    in_channels: int = 16
+    out_channels: int = 16
+    patch_size: int = 2
+    temporal_patch: int = 2
+    hidden_size: int = 256
+    depth: int = 6
+    num_heads: int = 4
+    mlp_ratio: float = 3.0
+    joint_attention_dim: int = 256
+    pooled_projection_dim: int = 256
+    num_train_timesteps: int = 1000
+    ada_rank: int = 64
+
+    @property
+    def cond_channels(self) -> int:
+        """Input channels per latent pixel: noisy latent + clean conditioning latent + mask."""
+        return 2 * self.in_channels + 1
+
+    def to_json(self) -> dict:
+        return {"_class_name": "VideoMMDiT", **asdict(self)}
+
+
+def _axis(n, dim: int, device: torch.device) -> torch.Tensor:
+    """sin-cos of centred positions 0..n-1 over dim channels (dim even) -> [n, dim]."""
+    half = dim // 2
+    omega = 1.0 / (10000 ** (torch.arange(half, device=device, dtype=torch.float32) / half))
+    pos = torch.arange(n, device=device, dtype=torch.float32)
+    a = (pos - pos.mean())[:, None] * omega[None]
+    return torch.cat([a.sin(), a.cos()], dim=1)
+
+
+def sincos_3d(f, h, w, dim: int, device: torch.device) -> torch.Tensor:
+    """3-D positions [f*h*w, dim]: a quarter of the channels for time, the rest split by y and x."""
+    dt = (dim // 4) // 2 * 2
+    dy = ((dim - dt) // 2) // 2 * 2
+    dx = dim - dt - dy
+    pt, py, px = _axis(f, dt, device), _axis(h, dy, device), _axis(w, dx, device)
+    return torch.cat([pt[:, None, None].expand(-1, h, w, -1), py[None, :, None].expand(f, -1, w, -1),
+                      px[None, None, :].expand(f, h, -1, -1)], dim=-1).reshape(-1, dim)
+
+
+class VideoMMDiT(nn.Module):
+    """(hidden_states [B,C,F,h,w], timestep [B] 0..1000, text [B,L,Dt], pooled [B,Dp],
+    cond_latents [B,C,F,h,w], cond_mask [B,F]) -> velocity [B,C,F,h,w]."""
+
+    def __init__(self, cfg: VideoMMDiTConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, p, pt = cfg.hidden_size, cfg.patch_size, cfg.temporal_patch
+        self.patch = nn.Linear(cfg.cond_channels * pt * p * p, d)
+        self.t_embed = nn.Sequential(nn.Linear(256, d), nn.SiLU(), nn.Linear(d, d))
+        self.pooled_embed = nn.Sequential(nn.Linear(cfg.pooled_projection_dim, d), nn.SiLU(), nn.Linear(d, d))
+        self.context_embed = nn.Linear(cfg.joint_attention_dim, d)
+        self.blocks = nn.ModuleList(
+            JointBlock(d, cfg.num_heads, cfg.mlp_ratio, context_pre_only=(i == cfg.depth - 1), ada_rank=cfg.ada_rank)
+            for i in range(cfg.depth)
+        )
+        self.final_ada = nn.Linear(d, 2 * d)
+        self.final_norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
+        self.final = nn.Linear(d, pt * p * p * cfg.out_channels)
+        for blk in self.blocks:  # adaLN-Zero, as the image model
+            for s in (blk.context, blk.image):
+                last = s.ada if isinstance(s.ada, nn.Linear) else s.ada[-1]
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
+        for m in (self.final_ada, self.final):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, cond_latents, cond_mask):
+        return self.forward_features(hidden_states, timestep, encoder_hidden_states, pooled_projections,
+                                     cond_latents, cond_mask)[0]
+
+    def forward_features(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, cond_latents,
+                         cond_mask, tap: int = -1):
+        cfg, p, pt = self.cfg, self.cfg.patch_size, self.cfg.temporal_patch
+        b, c, f, h, w = hidden_states.shape
+        gf, gh, gw = f // pt, h // p, w // p
+        mask = cond_mask.to(hidden_states.dtype)[:, None, :, None, None].expand(b, 1, f, h, w)
+        x = torch.cat([hidden_states, cond_latents.to(hidden_states.dtype), mask], dim=1)
+        ci = x.shape[1]
+        x = x.reshape(b, ci, gf, pt, gh, p, gw, p).permute(0, 2, 4, 6, 1, 3, 5, 7).reshape(b, gf * gh * gw, ci * pt * p * p)
+        x = self.patch(x) + sincos_3d(gf, gh, gw, cfg.hidden_size, x.device).to(x.dtype)[None]
+        cvec = self.t_embed(timestep_embedding(timestep).to(x.dtype)) + self.pooled_embed(pooled_projections)
+        ctx = self.context_embed(encoder_hidden_states)
+        feats = None
+        for i, blk in enumerate(self.blocks):
+            ctx, x = blk(ctx, x, cvec)
+            if i + 1 == tap:
+                feats = x
+        shift, scale = self.final_ada(F.silu(cvec)).chunk(2, dim=-1)
+        x = self.final(modulate(self.final_norm(x), shift, scale))  # [B, N, pt*p*p*C]
+        x = x.view(b, gf, gh, gw, cfg.out_channels, pt, p, p).permute(0, 4, 1, 5, 2, 6, 3, 7)
+        return x.reshape(b, cfg.out_channels, f, h, w), feats
+
+
+def given_frame_velocity(v: torch.Tensor, hidden_states: torch.Tensor, timestep: torch.Tensor,
+                         cond_latents: torch.Tensor, cond_mask: torch.Tensor) -> torch.Tensor:
+    """v with the exact rectified-flow velocity towards the given frames where cond_mask is 1:
+    (x - cond) / sigma, so that any Euler-style sampler lands on the given latents at sigma 0 and
+    the sampler needs no special case (the exported graph ends with this)."""
+    m = cond_mask.to(v.dtype)[:, None, :, None, None]
+    sigma = (timestep.to(v.dtype) / 1000.0).clamp(min=1e-4)[:, None, None, None, None]
+    return v * (1 - m) + (hidden_states - cond_latents) / sigma * m

@@ -1,0 +1,177 @@
+"""The video model's one command: VAE -> text encoder + VideoMMDiT -> defaults -> MotionEval on
+test prompts (text-to-video, image-to-video, extension) -> ONNX export -> parity -> card.
+
+    python3 -m ditserve_train.video.run --out /tmp/vrun --seconds 500   (retrain_video.sh)
+
+Everything lands in <out>/model/<name>/ (the folder to ship) and <out>/training/ (logs).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import random
+import shutil
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import DEFAULT_SECONDS, VideoRunConfig, parse_args
+from ..detector import init_worker
+from ..log import Log
+from ..shared_weights import round_to_fp16
+from ..train_vae import train_vae
+from ..vocab import SIZES_PX
+from . import clips as C
+from .card import write_video_card
+from .clip_data import render_clips
+from .export import export_video, parity
+from .manifest import write_video_manifest
+from .motion_eval import evaluate, format_table
+from .pipeline import ClipRequest
+from .tokenizer import video_tokenizer
+from .train import train_video_dit, validate
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def _vae_round_trip(vae, clips: list[np.ndarray], device) -> float:
+    """Mean PSNR of VAE round trips of ground-truth frames (what image-to-video's frame 0 can reach)."""
+    frames = np.concatenate([c[:1] for c in clips])
+    x = torch.as_tensor(frames, device=device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        rec = vae.decode_latents(vae.encode_latents(x))
+    rec = ((rec.float() + 1) / 2).clamp(0, 1).mul(255).add(0.5).floor().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return float(np.mean([psnr(a, b) for a, b in zip(frames, rec)]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    train(parse_args(VideoRunConfig, argv, __doc__))
+    return 0
+
+
+def train(cfg: VideoRunConfig) -> dict:
+    t_start = time.time()
+    pool = mp.get_context("fork").Pool(max(2, (mp.cpu_count() or 4) - cfg.workers - 1), initializer=init_worker)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    log = Log(cfg.out / "training")
+    log.event("start", argv=sys.argv, device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+              torch=torch.__version__)
+
+    tok = video_tokenizer()
+    vae = train_vae(device, cfg.vae, cfg.seed, cfg.workers, log)
+    val = C.eval_prompts("val", cfg.val_per_category, seed=7)
+    gt_val = render_clips([s for s, _ in val], cfg.frames, 128, 128, seed=11)
+    ceiling = evaluate(val, gt_val, pool)
+    log.event("ground_truth_val", **ceiling)
+
+    run = replace(cfg.dit, seconds=cfg.seconds - (time.time() - t_start) - cfg.post_training_reserve_s)
+    te, dit, pipe = train_video_dit(vae, tok, val, device, run, cfg.seed, cfg.workers, pool, log)
+    round_to_fp16(te, dit, vae)  # every number below is the shipped (fp16-stored) model's
+    torch.save({"text_encoder": te.state_dict(), "transformer": dit.state_dict(), "vae": vae.state_dict(),
+                "configs": {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae": vae.cfg.to_json()}},
+               cfg.out / "checkpoint.pt")
+
+    sweep = {}
+    for steps, g in cfg.sweep:
+        scores = [validate(pipe, val, pool, steps, g, cfg.frames, seed0=s)["overall"] for s in (0, 10_000)]
+        sweep[f"{steps}@{g}"] = sum(scores) / len(scores)
+    steps, guidance = max(cfg.sweep, key=lambda c: (round(sweep[f"{c[0]}@{c[1]}"], 6), -c[0]))
+    defaults = {"steps": steps, "guidance_scale": guidance, "width": 128, "height": 128, "sampler": "euler",
+                "frames": cfg.frames, "fps": cfg.fps}
+    log.event("guidance_sweep", **sweep, chosen=f"{steps}@{guidance}")
+
+    # Test prompts, text to video, at the defaults; then other lengths and sizes, image-to-video
+    # (frame 0 given) and extension (the first run.extend_frames frames given).
+    test = C.eval_prompts("test", cfg.test_per_category)
+    counts = {c: sum(1 for s, _ in test if s.category == c) for c in C.CATEGORIES}
+    reqs = [ClipRequest(c, 1000 + i, guidance) for i, (_, c) in enumerate(test)]
+    clips = pipe(reqs, cfg.frames, 128, 128, steps)
+    table = evaluate(test, clips, pool)
+    log.event("test", **table)
+    lengths = {}
+    for frames in sorted({cfg.frame_range[0], cfg.frame_range[1]}):
+        lengths[str(frames)] = evaluate(test, pipe(reqs, frames, 128, 128, steps), pool)
+        log.event("test_frames", frames=frames, **lengths[str(frames)])
+    aspect = {}
+    for w, h in SIZES_PX[1:]:
+        aspect[f"{w}x{h}"] = evaluate(test, pipe(reqs, cfg.frames, w, h, steps), pool)
+        log.event("test_aspect", size=f"{w}x{h}", **aspect[f"{w}x{h}"])
+    gt = render_clips([s for s, _ in test], cfg.frames, 128, 128, seed=23)
+    i2v_clips = pipe([replace(r, given=g[:1]) for r, g in zip(reqs, gt)], cfg.frames, 128, 128, steps)
+    i2v = {**evaluate(test, i2v_clips, pool),
+           "frame0_psnr_db": float(np.mean([psnr(c[0], g[0]) for c, g in zip(i2v_clips, gt)])),
+           "vae_round_trip_psnr_db": _vae_round_trip(vae, gt, device)}
+    log.event("test_image_to_video", **i2v)
+    k = run.extend_frames
+    ext_clips = pipe([replace(r, given=g[:k]) for r, g in zip(reqs, gt)], cfg.frames, 128, 128, steps)
+    extend = {**evaluate(test, ext_clips, pool),
+              "context_psnr_db": float(np.mean([psnr(c[:k], g[:k]) for c, g in zip(ext_clips, gt)]))}
+    log.event("test_extend", **extend)
+    save_strips(clips[:: max(1, len(clips) // 12)][:12], [c for _, c in test][:: max(1, len(test) // 12)][:12],
+                cfg.out / "samples")
+
+    model_dir = cfg.out / "model" / cfg.name
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    desc = "Sora-style spacetime-patch MMDiT trained from scratch on procedural moving-shapes clips."
+    write_video_manifest(model_dir, cfg.name, tok, run.shift, defaults, desc, run.extend_frames)
+    params, files = export_video(te, dit, vae, model_dir, device if device.type == "cuda" else None)
+    log.event("export", **files)
+    par = parity(te, dit, vae, model_dir)
+    log.event("parity", **par)
+    log.write_curves()
+    shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
+    budget = "" if cfg.seconds == DEFAULT_SECONDS else f"DITSERVE_TRAIN_SECONDS={cfg.seconds:g} "
+    results = {
+        "name": cfg.name, "command": budget + "bash gpu-worker/training/retrain_video.sh", "seed": cfg.seed,
+        "wall_s": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "te": te.cfg.to_json(),
+        "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift, "defaults": defaults,
+        "batch_size": run.batch_size, "lr": run.lr, "t_shift": run.t_shift, "echo": run.echo,
+        "conditioning": {"first_frame": run.p_first_frame, "extend": run.p_extend, "extend_frames": run.extend_frames},
+        "ground_truth_val": ceiling, "guidance_sweep": sweep, "test": table, "test_counts": counts,
+        "test_prompts": len(test), "test_frames": lengths, "test_aspect": aspect, "image_to_video": i2v,
+        "extend": extend, "parity": par, "shipped_mb": shipped / 1e6,
+    }
+    (cfg.out / "training" / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    train_dir = model_dir / "training"
+    train_dir.mkdir(exist_ok=True)
+    for f in ("dit_curve.csv", "vae_curve.csv", "val_curve.csv", "results.json", "samples.png", "samples.txt"):
+        src = cfg.out / "training" / f if f.endswith((".csv", ".json")) else cfg.out / f
+        if src.exists():
+            shutil.copy(src, train_dir / f)
+    write_video_card(model_dir, results)
+    print("\nMotionEval (held-out test prompts, text to video)\n" + format_table(table, counts), flush=True)
+    pool.terminate()
+    return results
+
+
+def save_strips(clips: list[np.ndarray], captions: list[str], stem: Path, every: int = 3) -> None:
+    """A contact sheet: one row per clip, every `every`-th frame (PNG), and the captions (TXT)."""
+    from PIL import Image
+
+    rows = [np.concatenate(list(c[::every]), axis=1) for c in clips]
+    width = max(r.shape[1] for r in rows)
+    sheet = np.full((sum(r.shape[0] + 2 for r in rows), width, 3), 255, np.uint8)
+    y = 0
+    for r in rows:
+        sheet[y : y + r.shape[0], : r.shape[1]] = r
+        y += r.shape[0] + 2
+    Image.fromarray(sheet).save(stem.with_suffix(".png"))
+    stem.with_suffix(".txt").write_text("\n".join(f"{i}: {c}" for i, c in enumerate(captions)) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
