@@ -1,6 +1,7 @@
 """Joins the GPU-engine benchmark's raw files into summary.json (docs/performance.md).
 
     python3 bench/gpu/summarize_engine.py --dir bench/gpu/results/<run> --out bench/gpu/results/summary.json
+    (--sd3-dir <other run>: the SD3 files from a run of their own; every ratio pairs figures of one call)
 
 Reads what the device calls wrote (each one optional; a missing figure is null):
   torch_a.json, torch_b.json   bench/gpu/torch_peer.py --only peak,sd3 / --stage b (SD3 eager, compile)
@@ -51,13 +52,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--sd3-dir", type=Path, help="where torch_a.json, torch_b.json and sd3.log are (default: --dir)")
     a = ap.parse_args()
     d = a.dir
-    ta, tb, ts = load(d / "torch_a.json"), load(d / "torch_b.json"), load(d / "torch_shipped.json")
+    s3 = a.sd3_dir or d
+    ta, tb, ts = load(s3 / "torch_a.json"), load(s3 / "torch_b.json"), load(d / "torch_shipped.json")
     sd3 = ta.get("sd3", {})
     eager = sd3.get("eager", {}).get("ms_per_step")
     compile_ms = tb.get("sd3_compile", {}).get("ms_per_step")
-    native = [r for r in lines(d / "sd3.log") if r.get("part") == "sd3-native" and "msPerStep" in r]
+    native = [r for r in lines(s3 / "sd3.log") if r.get("part") == "sd3-native" and "msPerStep" in r]
     best = min(native, key=lambda r: r["msPerStep"], default=None)
     steps = lines(d / "step-engine.log")
 
@@ -95,6 +98,8 @@ def main() -> None:
             "worker_event_loop_p99_ms": {k: v.get("eventLoopDelayP99Ms") for k, v in over.items() if isinstance(v, dict) and "eventLoopDelayP99Ms" in v},
         },
         "raw": sorted(p.name for p in d.iterdir() if p.is_file()),
+        "raw_dir": d.name,
+        "sd3_raw_dir": s3.name,
     }
     a.out.write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
