@@ -48,7 +48,7 @@ export const KEYS = {
   videoOutput: (tenant: string, id: string, index: number, file: keyof typeof CLIP_FILES) =>
     `${PREFIXES.jobs}${tenant}/${id}/out/${index}.${CLIP_FILES[file]}`,
   /** What a client sent along with a job (written by the API, read by the worker). */
-  input: (tenant: string, id: string, name: 'init.png') =>
+  input: (tenant: string, id: string, name: `init.${'png' | 'jpeg' | 'webp'}`) =>
     `${PREFIXES.jobs}${tenant}/${id}/in/${name}`,
   tenantIndex: (tenant: string) => `${PREFIXES.index}${tenant}/`,
   indexEntry: (tenant: string, name: string) => `${PREFIXES.index}${tenant}/${name}`,

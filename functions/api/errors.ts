@@ -131,7 +131,3 @@ export class ReferencedGenerationError extends DitserveError {
   }
 }
 
-/** sharp, which decodes uploaded images, could not be loaded (501, the deployment's fault). */
-export class ImageDecoderUnavailableError extends DitserveError {
-  readonly code = 'encoder_unavailable';
-}

@@ -121,17 +121,27 @@ describe('POST /v1/generations with a video model', () => {
         .jpeg()
         .toBuffer()
     ).toString('base64');
-    for (const init_image of [`data:image/png;base64,${png}`, jpeg]) {
+    const webp = (
+      await sharp({ create: { width: 24, height: 20, channels: 3, background: '#0f0' } })
+        .webp()
+        .toBuffer()
+    ).toString('base64');
+    for (const [init_image, sent, ext, type] of [
+      [`data:image/png;base64,${png}`, png, 'png', 'image/png'],
+      [jpeg, jpeg, 'jpeg', 'image/jpeg'],
+      [`data:image/webp;base64,${webp}`, webp, 'webp', 'image/webp'],
+    ] as const) {
       const r = await api.call(api.alice, 'POST', GEN, { ...VIDEO, init_image });
       expect(r.status, await r.clone().text()).toBe(202);
       const view = (await r.json()) as GenerationView;
       expect(view.input.image_to_video).toBe(true);
       const p = await params(api, view.id);
       if (p.modality !== 'video') throw new Error('not video');
-      expect(p.initImageKey).toBe(`jobs/tenant-alice/${view.id}/in/init.png`);
+      // Stored as sent: the worker decodes it (the API's Lambda has no native image library).
+      expect(p.initImageKey).toBe(`jobs/tenant-alice/${view.id}/in/init.${ext}`);
       const stored = await api.blobs.get(p.initImageKey ?? '');
-      expect(stored.contentType).toBe('image/png');
-      expect((await sharp(Buffer.from(stored.bytes)).metadata()).format).toBe('png');
+      expect(stored.contentType).toBe(type);
+      expect(Buffer.from(stored.bytes).toString('base64')).toBe(sent);
     }
   });
 
@@ -142,15 +152,19 @@ describe('POST /v1/generations with a video model', () => {
     });
     const gif = Buffer.from('R0lGODlhAQABAAAAACw=', 'base64').toString('base64');
     const big = Buffer.from(await pngOf(400, 400)).toString('base64');
-    const truncated = Buffer.from(await pngOf(32, 32))
-      .subarray(0, 60)
+    // A PNG header that claims 4096 × 8 pixels (the API reads sizes from headers).
+    const wide = Buffer.from(await pngOf(8, 8));
+    wide.writeUInt32BE(4096, 16);
+    const cut = Buffer.from(await pngOf(8, 8))
+      .subarray(0, 20)
       .toString('base64');
     for (const [init_image, message] of [
       ['not base64!', 'is not valid base64'],
       ['data:image/gif;base64,R0lGODlh', 'is image/gif'],
       [gif, 'not an image that can be read'],
       [`data:image/png;base64,${big}`, 'is too large'],
-      [truncated, 'image'],
+      [wide.toString('base64'), 'is 4096x8'],
+      [cut, 'not an image that can be read'],
     ] as const) {
       const body = await expectProblem(
         await api.call(api.alice, 'POST', GEN, { ...VIDEO, init_image }),

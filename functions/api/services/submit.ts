@@ -164,8 +164,9 @@ export async function submitGeneration(
     // Stored before the job, so that a worker that gets the job can always read it.
     let initImageKey: string | undefined;
     if (inputs?.initImage) {
-      initImageKey = KEYS.input(caller.tenant, jobId, 'init.png');
-      await deps.blobs.put(initImageKey, inputs.initImage, 'image/png');
+      const { bytes, contentType, ext } = inputs.initImage;
+      initImageKey = KEYS.input(caller.tenant, jobId, `init.${ext}`);
+      await deps.blobs.put(initImageKey, bytes, contentType);
     }
     params = { ...params, initImageKey, extendOf: inputs?.extendOf };
   }

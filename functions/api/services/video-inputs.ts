@@ -7,13 +7,13 @@ import type { VideoCapabilities } from '../../../core/model-catalog.ts';
 import { JobNotFoundError, type JobStore } from '../../../core/ports/job-store.ts';
 import { ReferencedGenerationError, ValidationError } from '../errors.ts';
 import type { GenerationCreateBody } from '../schemas/generation.ts';
-import { decodeInitImage } from './init-image.ts';
+import { decodeInitImage, type InitImageFile } from './init-image.ts';
 import { visibleJob } from './visible-job.ts';
 
 /** What a video request brings besides its parameters, checked before anything is stored. */
 export interface VideoInputs {
-  /** The init image, decoded and re-encoded as PNG, to store under KEYS.input. */
-  readonly initImage?: Uint8Array | undefined;
+  /** The init image file as sent (its header checked), to store under KEYS.input. */
+  readonly initImage?: InitImageFile | undefined;
   readonly extendOf?: ExtendSource | undefined;
   /** The parameters with an extension's size taken from its source. */
   readonly params: VideoGenerationParams;
@@ -101,7 +101,7 @@ export async function videoInputs(
   if (body.init_image !== undefined) {
     return {
       params,
-      initImage: await decodeInitImage(body.init_image, 'init_image', maxInitImageBytes),
+      initImage: decodeInitImage(body.init_image, 'init_image', maxInitImageBytes),
     };
   }
   if (body.extend !== undefined) {

@@ -6,14 +6,16 @@ const firstLine = (error: unknown) =>
 
 /**
  * An init image file (PNG, JPEG, WebP, …) as RGB pixels, through sharp (imported here only, so
- * that text-to-video runs where sharp is not installed). Alpha is flattened onto black. Bytes
+ * that text-to-video runs where sharp is not installed). EXIF orientation is applied and alpha
+ * flattened onto white (the clips' usual background), as a browser shows such a file. Bytes
  * sharp cannot read are the request's fault: InvalidRequestError naming initImage.
  */
 export async function decodeInitImage(bytes: Uint8Array, where = 'request'): Promise<RgbImage> {
   const { default: sharp } = await import('sharp');
   try {
     const { data, info } = await sharp(bytes)
-      .flatten({ background: '#000000' })
+      .rotate()
+      .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .removeAlpha()
       .raw()
