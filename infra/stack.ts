@@ -376,15 +376,22 @@ export class DitserveStack extends Stack {
 
   /**
    * The API: creates and reads jobs (records, listing and unfinished indexes, idempotency
-   * claims), reads API key hashes, creates/rotates webhook secrets, reads delivery logs; enqueues
-   * jobs and webhook events (cancel, redeliver) and reads the jobs queue's depth (queue position).
+   * claims), stores a video job's init image beside it (tagged for expiry as outputs are) and
+   * deletes a deleted video's files, reads API key hashes, creates/rotates webhook secrets, reads
+   * delivery logs; enqueues jobs and webhook events (cancel, redeliver) and reads the jobs
+   * queue's depth (queue position).
    */
   public grantApi(grantee: iam.IGrantable): void {
     const { storage } = this;
     storage.grantObjects(
       grantee,
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-      ['jobs', 'index', 'unfinished', 'idempotency', 'webhookSecrets'],
+      ['index', 'unfinished', 'idempotency', 'webhookSecrets'],
+    );
+    storage.grantObjects(
+      grantee,
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:PutObjectTagging'],
+      ['jobs'],
     );
     storage.grantObjects(grantee, ['s3:GetObject'], ['keys', 'webhooks']);
     this.jobs.queue.grantSendMessages(grantee);

@@ -422,6 +422,14 @@ describe('DitserveStack (defaults)', () => {
       expect(dispatcher).not.toMatch(/\/jobs\/|\/keys\//);
     });
 
+    it('the API may tag what it writes under jobs/ (init images expire like outputs), nothing else', () => {
+      const tagging = statementsOfRole(template, 'ApiRole').filter((s) =>
+        actions(s).includes('s3:PutObjectTagging'),
+      );
+      expect(tagging.map(resources).join(' ')).toMatch(/\/jobs\/\*/);
+      expect(tagging.map(resources).join(' ')).not.toMatch(/index\/|keys\/|webhook/);
+    });
+
     it('the API reads keys but cannot write them', () => {
       const keyStatements = statementsOfRole(template, 'ApiRole').filter((s) =>
         resources(s).includes('/keys/*'),
