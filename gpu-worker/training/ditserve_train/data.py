@@ -29,9 +29,7 @@ class SceneBatches(IterableDataset):
         self.batch_size, self.seed, self.dropout, self.buckets = batch_size, seed, caption_dropout, buckets
 
     def __iter__(self) -> Iterator[dict]:
-        info = get_worker_info()
-        wid = info.id if info else 0
-        rng = random.Random(self.seed * 1000 + wid)
+        rng = worker_rng(self.seed)
         tok = WordTokenizer()
         weights = BUCKET_WEIGHTS[: len(self.buckets)]
         while True:
@@ -47,11 +45,21 @@ class SceneBatches(IterableDataset):
             yield {"arrays": to_arrays(scenes), "ids": tok.batch(texts), "size": (w, h)}
 
 
-def batches(batch_size: int, seed: int, workers: int, **kw) -> Iterator[dict]:
-    ds = SceneBatches(batch_size, seed, **kw)
+def worker_rng(seed: int) -> random.Random:
+    """This data worker's own stream (worker 0 in the main process): workers never repeat a batch."""
+    info = get_worker_info()
+    return random.Random(seed * 1000 + (info.id if info else 0))
+
+
+def endless(ds: IterableDataset, workers: int) -> Iterator[dict]:
+    """The dataset's already-batched items, produced by `workers` CPU processes (0: in this one)."""
     loader = DataLoader(ds, batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None,
                         persistent_workers=bool(workers))
     return iter(loader)
+
+
+def batches(batch_size: int, seed: int, workers: int, **kw) -> Iterator[dict]:
+    return endless(SceneBatches(batch_size, seed, **kw), workers)
 
 
 ARRAY_KEYS = ("shape", "rgb", "geom", "present", "bg", "color")

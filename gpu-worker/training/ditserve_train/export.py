@@ -71,8 +71,8 @@ def example_inputs(te, dit, vae, batch: int = 2, h: int = 16, w: int = 16, seed:
     }
 
 
-def export_one(module: nn.Module, name: str, args: tuple, path: Path) -> None:
-    spec = SPECS[name]
+def export_one(module: nn.Module, name: str, args: tuple, path: Path, specs: dict = SPECS) -> None:
+    spec = specs[name]
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(module, args, str(path), input_names=spec["inputs"], output_names=spec["outputs"],
                       dynamic_axes=spec["dynamic"], opset_version=OPSET, dynamo=False)
@@ -99,18 +99,25 @@ def export_all(te, dit, vae, folder: Path, fp16_device: torch.device | None) -> 
 
 def parity(te, dit, vae, folder: Path) -> dict:
     """Max abs error of onnxruntime (CPU) vs PyTorch fp32 (CPU), per component and variant."""
+    modules = {"text_encoder": te, "transformer": dit, "vae_decoder": _Decoder(vae)}
+    cpu = {name: copy.deepcopy(mod).float().cpu().eval() for name, mod in modules.items()}
+    return ort_parity(folder, SPECS, cpu, lambda shape: example_inputs(te, dit, vae, *shape, seed=sum(shape)),
+                      ((3, 16, 16), (2, 16, 24), (1, 24, 16)))
+
+
+def ort_parity(folder: Path, specs: dict, modules: dict[str, nn.Module], inputs, shapes) -> dict:
+    """{"<component>/<variant>": max abs error and max abs value} of each exported variant in
+    folder against the fp32 CPU modules, over inputs(shape)[component] for every shape."""
     import onnxruntime as ort
 
-    modules = {"text_encoder": te, "transformer": dit, "vae_decoder": _Decoder(vae)}
     report: dict = {}
     for name, mod in modules.items():
-        cpu = copy.deepcopy(mod).float().cpu().eval()
-        for shape in ((3, 16, 16), (2, 16, 24), (1, 24, 16)):
-            args = example_inputs(te, dit, vae, *shape, seed=sum(shape))[name]
+        for shape in shapes:
+            args = inputs(shape)[name]
             with torch.no_grad():
-                ref = cpu(*args)
+                ref = mod(*args)
             ref = [r.numpy() for r in (ref if isinstance(ref, tuple) else (ref,))]
-            feeds = {k: a.numpy() for k, a in zip(SPECS[name]["inputs"], args)}
+            feeds = {k: a.numpy() for k, a in zip(specs[name]["inputs"], args)}
             for variant in ("model.onnx", "model.fp16.onnx"):
                 path = folder / name / variant
                 if not path.exists():

@@ -11,11 +11,16 @@ from .vocab import SIZES_PX, manifest_vocabulary
 VERSION = "1.0.0"
 
 
-def write_manifest(folder: Path, name: str, tok: WordTokenizer, shift: float, defaults: dict, description: str) -> None:
+def write_scheduler_and_tokenizer(folder: Path, tok: WordTokenizer, shift: float) -> None:
+    """The two model-folder parts that the image and the video pipelines read alike."""
     (folder / "scheduler").mkdir(parents=True, exist_ok=True)
     (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps(
         {"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": 1000, "shift": shift}, indent=2) + "\n")
     tok.save(folder / "tokenizer")
+
+
+def write_manifest(folder: Path, name: str, tok: WordTokenizer, shift: float, defaults: dict, description: str) -> None:
+    write_scheduler_and_tokenizer(folder, tok, shift)
     index = {
         "_class_name": "DitservePipeline",
         "scheduler": ["ditserve", "FlowMatchEulerDiscreteScheduler"],

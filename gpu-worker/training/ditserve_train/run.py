@@ -8,10 +8,7 @@ Everything lands in <out>/model/<name>/ (the folder to ship) and <out>/golden/ (
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import random
 import shutil
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,17 +18,16 @@ import torch
 
 from . import scenes
 from .card import write_card
-from .config import DEFAULT_SECONDS, RunConfig, parse_args
+from .config import RunConfig, parse_args
 from .export import export_all, parity
 from .step_graph import write_step_graphs
 from .flow import to_uint8
 from .golden import write_golden
-from .detector import init_worker
 from .ground_truth import render_specs
 from .layout_loss import GROUP_NAMES as LAYOUT_GROUPS
-from .log import Log
 from .manifest import write_manifest
 from .ort_pipeline import OrtPipeline
+from .runs import device_name, pick_defaults, retrain_command, save_checkpoint, start, write_results
 from .shared_weights import round_to_fp16
 from .shapes_eval import detect_all, diagnose, evaluate, format_table, table_of
 from .tokenizer import WordTokenizer
@@ -58,15 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 def train(cfg: RunConfig) -> dict:
     """The whole run; returns the results that training/results.json and the model card hold."""
     t_start = time.time()
-    # The detector pool is forked before CUDA starts, so its workers never touch the GPU.
-    pool = mp.get_context("fork").Pool(max(2, (mp.cpu_count() or 4) - cfg.workers - 1), initializer=init_worker)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    torch.backends.cuda.matmul.allow_tf32 = False  # evaluation and export are fp32
-    torch.backends.cudnn.allow_tf32 = False
-    log = Log(cfg.out / "training")
-    log.event("start", argv=sys.argv, device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu", torch=torch.__version__)
+    pool, device, log = start(cfg)
 
     tok = WordTokenizer()
     vae = train_vae(device, cfg.vae, cfg.seed, cfg.workers, log)
@@ -86,19 +74,11 @@ def train(cfg: RunConfig) -> dict:
     train_fit = validate(pipe, scenes.eval_prompts("train", cfg.val_per_category, seed=7), run, pool)
     log.event("train_fit", **train_fit)
 
-    torch.save({"text_encoder": te.state_dict(), "transformer": dit.state_dict(), "vae": vae.state_dict(),
-                "configs": {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae": vae.cfg.to_json()}},
-               cfg.out / "checkpoint.pt")
+    save_checkpoint(cfg.out, te, dit, vae)
 
-    # Default steps and guidance, picked on validation prompts only (two seeds each: one seed of
-    # ~100 prompts moves by ±0.05). More steps cost CPU time per image, so a tie keeps fewer.
-    sweep = {}
-    for steps, g in cfg.sweep:
-        scores = [validate(pipe, val, run, pool, guidance=g, steps=steps, seed0=s)["overall"] for s in (0, 10_000)]
-        sweep[f"{steps}@{g}"] = sum(scores) / len(scores)
-    steps, guidance = max(cfg.sweep, key=lambda c: (round(sweep[f"{c[0]}@{c[1]}"], 6), -c[0]))
+    sweep, steps, guidance = pick_defaults(
+        cfg.sweep, lambda steps, g, s: validate(pipe, val, run, pool, guidance=g, steps=steps, seed0=s)["overall"], log)
     defaults = {"steps": steps, "guidance_scale": guidance, "width": 128, "height": 128, "sampler": "euler"}
-    log.event("guidance_sweep", **sweep, chosen=f"{steps}@{guidance}")
 
     # Test prompts: scored once, with the chosen defaults.
     test = scenes.eval_prompts("test", cfg.test_per_category)
@@ -147,11 +127,9 @@ def train(cfg: RunConfig) -> dict:
 
     log.write_curves()
     shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
-    budget = "" if cfg.seconds == DEFAULT_SECONDS else f"DITSERVE_TRAIN_SECONDS={cfg.seconds:g} "
-    command = budget + "bash gpu-worker/training/retrain.sh"
     results = {
-        "name": cfg.name, "command": command, "seed": cfg.seed,
-        "wall_s": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "name": cfg.name, "command": retrain_command(cfg.seconds, "retrain.sh"), "seed": cfg.seed,
+        "wall_s": time.time() - t_start, "device": device_name(device),
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "max_length": tok.max_length,
         "te": te.cfg.to_json(), "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift,
         "defaults": defaults, "ema_decay": run.ema_decay, "batch_size": run.batch_size,
@@ -165,13 +143,7 @@ def train(cfg: RunConfig) -> dict:
         "test_seeds": cfg.test_seeds, "test_images": len(prompts), "test_aspect": aspect, "test_onnx": test_onnx,
         "test_torch_seed0": test_torch_seed0, "parity": par, "golden": golden, "shipped_mb": shipped / 1e6,
     }
-    (cfg.out / "training" / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    train_dir = model_dir / "training"
-    train_dir.mkdir(exist_ok=True)
-    for f in ("dit_curve.csv", "vae_curve.csv", "val_curve.csv", "results.json", "samples.png", "samples.txt"):
-        src = cfg.out / "training" / f if f.endswith((".csv", ".json")) else cfg.out / f
-        if src.exists():
-            shutil.copy(src, train_dir / f)
+    write_results(cfg.out, model_dir, results)
     write_card(model_dir, results)
     print("\nShapesEval (held-out test prompts)\n" + format_table(table, counts), flush=True)
     pool.terminate()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from functools import partial
 
 from . import vocab as V
 
@@ -180,14 +181,21 @@ def eval_prompts(split: str, per_category: int, seed: int = 2026) -> list[tuple[
     """A fixed list of distinct (spec, caption) pairs of a held-out split, per category."""
     rng = random.Random(seed)
     out: list[tuple[SceneSpec, str]] = []
-    for cat in CATEGORIES:
-        seen: set[str] = set()
-        tries = 0
-        while len(seen) < per_category and tries < 200_000:
-            tries += 1
-            spec = sample_eval_spec(cat, rng)
-            if split_of(spec) != split or spec.key() in seen:
-                continue
-            seen.add(spec.key())
-            out.append((spec, caption(spec, rng)))
+    for cat in CATEGORIES:  # distinct within each category: a spec's key does not hold its category
+        out += draw_distinct(partial(sample_eval_spec, cat), split_of, caption, split, per_category, rng, set())
+    return out
+
+
+def draw_distinct(sample, split_of, caption, split: str, n: int, rng: random.Random, seen: set[str]) -> list[tuple]:
+    """Up to n (spec, caption) pairs of sample(rng) specs in `split` whose key() is not in seen
+    (each one's is added): the caller's seen set says across what the pairs are distinct."""
+    out: list[tuple] = []
+    tries = 0
+    while len(out) < n and tries < 200_000:
+        tries += 1
+        spec = sample(rng)
+        if split_of(spec) != split or spec.key() in seen:
+            continue
+        seen.add(spec.key())
+        out.append((spec, caption(spec, rng)))
     return out

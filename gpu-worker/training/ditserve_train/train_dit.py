@@ -7,8 +7,6 @@ training; the best EMA weights are kept, and training stops early when validatio
 from __future__ import annotations
 
 import copy
-import math
-import time
 
 import torch
 
@@ -24,11 +22,7 @@ from .models.vae import Vae
 from .pipeline import TorchPipeline
 from .shapes_eval import evaluate
 from .tokenizer import WordTokenizer
-
-
-def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    with torch.no_grad():  # one fused kernel per dtype instead of one per parameter
-        torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
+from .train_loop import train_loop
 
 
 def validate(pipe: TorchPipeline, prompts, run: DitRun, pool, guidance: float | None = None, steps: int | None = None,
@@ -124,52 +118,7 @@ def train_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: DitR
                 mode = "eager"
             return train_step(arrays, ids, size, True)
 
-    best = {"score": -1.0, "state": None, "step": 0}
-    t0, step, last_val, stale, loss_sum = time.time(), 0, time.time(), 0, None
-    t_log = t0
     encoded = None  # (latents, layout targets) of the current batch, reused for `echo` steps
-    while True:  # at least one step and one validation, whatever the budget
-        elapsed = time.time() - t0
-        # Warm-up, then constant, then a cosine decay over the last part of the time budget.
-        frac = min(elapsed / max(run.seconds, 1e-6), 1.0)
-        start = 1.0 - run.decay_frac
-        lr = run.lr * min(1.0, (step + 1) / run.warmup_steps) * (
-            1.0 if frac < start else 0.5 + 0.5 * math.cos(math.pi * (frac - start) / run.decay_frac))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        fresh = step % run.echo == 0
-        if fresh:
-            arrays, ids, size = unpack(next(it), device)
-        loss = train_step(arrays, ids, size, fresh)
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        decay = min(run.ema_decay, (1 + step) / (10 + step))
-        _ema_update(ema_te, te, decay)
-        _ema_update(ema_dit, dit, decay)
-        step += 1
-        loss_sum = loss.detach().clone() if loss_sum is None else loss_sum + loss.detach()  # no per-step sync
-        if step % 100 == 0:
-            _, flow, aux = (loss_sum / 100).tolist()
-            log.scalar("dit", step=step, t=round(elapsed, 1), loss=round(flow, 5), aux=round(aux, 4), lr=round(lr, 6),
-                       samples_per_s=round(100 * run.batch_size / (time.time() - t_log), 1))
-            loss_sum, t_log = None, time.time()
-        done = time.time() - t0 >= run.seconds
-        if done or time.time() - last_val > run.val_every_s:
-            table = validate(pipe, val, run, pool)
-            last_val = time.time()
-            log.scalar("val", step=step, t=round(elapsed, 1), **{k: round(v, 4) for k, v in table.items()})
-            if table["overall"] > best["score"]:
-                best = {"score": table["overall"], "step": step,
-                        "state": (copy.deepcopy(ema_te.state_dict()), copy.deepcopy(ema_dit.state_dict()))}
-                stale = 0
-            else:
-                stale += 1
-                if stale >= run.patience and frac > 0.5:
-                    log.event("early_stop", step=step)
-                    break
-        if done:
-            break
-    ema_te.load_state_dict(best["state"][0])
-    ema_dit.load_state_dict(best["state"][1])
-    log.event("dit_done", steps=step, best_step=best["step"], best_val=best["score"], seconds=round(time.time() - t0, 1))
+    train_loop(run, opt, params, (te, dit), (ema_te, ema_dit), lambda: unpack(next(it), device), train_step,
+               lambda: validate(pipe, val, run, pool), log, samples_per_step=run.batch_size)
     return ema_te, ema_dit, pipe

@@ -123,14 +123,14 @@ class JointBlock(nn.Module):
         return ctx, x
 
 
-class MMDiT(nn.Module):
-    """(hidden_states [B,C,h,w], timestep [B] in 0..1000, text [B,L,Dt], pooled [B,Dp]) -> velocity."""
+class JointTransformer(nn.Module):
+    """What every MMDiT here has, whatever its tokens: the timestep, pooled-text and context
+    embeddings, the joint blocks and the final adaLN layer, adaLN-Zero initialised. A subclass
+    sets its patch embedding first, then calls _build(): the attributes (state_dict keys, ONNX
+    names) and the order of their random initialisation are the image MMDiT's."""
 
-    def __init__(self, cfg: MMDiTConfig):
-        super().__init__()
-        self.cfg = cfg
-        d, p = cfg.hidden_size, cfg.patch_size
-        self.patch = nn.Conv2d(cfg.in_channels, d, p, stride=p)
+    def _build(self, cfg, out_per_token: int) -> None:
+        d = cfg.hidden_size
         self.t_embed = nn.Sequential(nn.Linear(256, d), nn.SiLU(), nn.Linear(d, d))
         self.pooled_embed = nn.Sequential(nn.Linear(cfg.pooled_projection_dim, d), nn.SiLU(), nn.Linear(d, d))
         self.context_embed = nn.Linear(cfg.joint_attention_dim, d)
@@ -140,7 +140,7 @@ class MMDiT(nn.Module):
         )
         self.final_ada = nn.Linear(d, 2 * d)
         self.final_norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.final = nn.Linear(d, p * p * cfg.out_channels)
+        self.final = nn.Linear(d, out_per_token)
         self._zero_init()
 
     def _zero_init(self) -> None:
@@ -153,6 +153,30 @@ class MMDiT(nn.Module):
         for m in (self.final_ada, self.final):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
+
+    def _joint(self, x: torch.Tensor, timestep, encoder_hidden_states, pooled_projections, tap: int):
+        """(per-token outputs [B, N, out_per_token], tokens [B, N, D] after `tap` blocks or None)
+        of the embedded, positioned tokens x [B, N, D]."""
+        c = self.t_embed(timestep_embedding(timestep).to(x.dtype)) + self.pooled_embed(pooled_projections)
+        ctx = self.context_embed(encoder_hidden_states)
+        feats = None
+        for i, blk in enumerate(self.blocks):
+            ctx, x = blk(ctx, x, c)
+            if i + 1 == tap:
+                feats = x
+        shift, scale = self.final_ada(F.silu(c)).chunk(2, dim=-1)
+        return self.final(modulate(self.final_norm(x), shift, scale)), feats
+
+
+class MMDiT(JointTransformer):
+    """(hidden_states [B,C,h,w], timestep [B] in 0..1000, text [B,L,Dt], pooled [B,Dp]) -> velocity."""
+
+    def __init__(self, cfg: MMDiTConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, p = cfg.hidden_size, cfg.patch_size
+        self.patch = nn.Conv2d(cfg.in_channels, d, p, stride=p)
+        self._build(cfg, p * p * cfg.out_channels)
 
     def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections):
         return self.forward_features(hidden_states, timestep, encoder_hidden_states, pooled_projections)[0]
@@ -170,14 +194,6 @@ class MMDiT(nn.Module):
         x = F.linear(patches, self.patch.weight.reshape(self.patch.weight.shape[0], -1), self.patch.bias)  # [B, gh*gw, D]
         pos = sincos_2d(gh, gw, cfg.hidden_size, x.device)
         x = x + pos.to(x.dtype)[None]
-        c = self.t_embed(timestep_embedding(timestep).to(x.dtype)) + self.pooled_embed(pooled_projections)
-        ctx = self.context_embed(encoder_hidden_states)
-        feats = None
-        for i, blk in enumerate(self.blocks):
-            ctx, x = blk(ctx, x, c)
-            if i + 1 == tap:
-                feats = x
-        shift, scale = self.final_ada(F.silu(c)).chunk(2, dim=-1)
-        x = self.final(modulate(self.final_norm(x), shift, scale))  # [B, gh*gw, p*p*C]
+        x, feats = self._joint(x, timestep, encoder_hidden_states, pooled_projections, tap)  # [B, gh*gw, p*p*C]
         x = x.view(b, gh, gw, p, p, cfg.out_channels).permute(0, 5, 1, 3, 2, 4)
         return x.reshape(b, cfg.out_channels, gh * p, gw * p), feats

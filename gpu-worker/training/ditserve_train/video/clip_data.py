@@ -11,10 +11,10 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset
 
 from .. import vocab as V
-from ..data import BUCKET_WEIGHTS
+from ..data import ARRAY_KEYS, BUCKET_WEIGHTS, endless, unpack, worker_rng
 from ..flow import to_uint8
 from ..layout import LayoutError
 from ..render import render
@@ -34,8 +34,6 @@ WINDOW_FRAMES = (2, 4)
 def tokens_per_clip(frames: int, width: int, height: int, temporal_patch: int = 2, token_px: int = 16) -> int:
     """Transformer tokens of one clip: spacetime patches of temporal_patch frames x token_px^2 pixels."""
     return max(1, frames // temporal_patch) * (height // token_px) * (width // token_px)
-ARRAY_KEYS = ("shape", "rgb", "geom", "present", "bg", "color")
-
 
 class ClipBatches(IterableDataset):
     def __init__(self, batch_size: int, seed: int, caption_dropout: float = 0.1, buckets=V.SIZES_PX,
@@ -52,9 +50,7 @@ class ClipBatches(IterableDataset):
         return max(1, self.tokens_per_batch // tokens_per_clip(frames, w, h))
 
     def __iter__(self) -> Iterator[dict]:
-        info = get_worker_info()
-        wid = info.id if info else 0
-        rng = random.Random(self.seed * 1000 + wid)
+        rng = worker_rng(self.seed)
         tok = video_tokenizer()
         weights = BUCKET_WEIGHTS[: len(self.buckets)]
         counts, fweights = list(self.frame_weights), list(self.frame_weights.values())
@@ -79,18 +75,13 @@ class ClipBatches(IterableDataset):
 
 def clip_batches(batch_size: int, seed: int, workers: int, caption_dropout: float = 0.1, **kw) -> Iterator[dict]:
     """Endless batches: {"arrays": to_clip_arrays() output, "ids": [B,L], "size": (w, h), "frames": F}."""
-    ds = ClipBatches(batch_size, seed, caption_dropout, **kw)
-    loader = DataLoader(ds, batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None,
-                        persistent_workers=bool(workers))
-    return iter(loader)
+    return endless(ClipBatches(batch_size, seed, caption_dropout, **kw), workers)
 
 
 def unpack_clips(batch: dict, device: torch.device) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, tuple[int, int], int]:
     """(layout arrays in ARRAY_KEYS order, input_ids [B,L], (width, height), frames), on the device."""
-    w, h = (int(v) for v in batch["size"])
-    arrays = tuple(torch.as_tensor(np.asarray(batch["arrays"][k])).to(device, non_blocking=True) for k in ARRAY_KEYS)
-    ids = torch.as_tensor(np.asarray(batch["ids"])).to(device, non_blocking=True)
-    return arrays, ids, (w, h), int(batch["frames"])
+    arrays, ids, size = unpack(batch, device)
+    return arrays, ids, size, int(batch["frames"])
 
 
 def render_clip_arrays(arrays: tuple[torch.Tensor, ...], width: int, height: int, frames: int) -> torch.Tensor:

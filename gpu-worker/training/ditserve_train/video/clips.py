@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from functools import partial
 
 from .. import vocab as V
-from ..scenes import all_caption_words
+from ..scenes import all_caption_words, draw_distinct
 from . import motions as M
 
 CATEGORIES = ("move", "speed", "path", "still", "transform", "two_object")
@@ -260,15 +261,7 @@ def eval_prompts(split: str, per_category: int, seed: int = 2026) -> list[tuple[
     """A fixed list of distinct (spec, caption) pairs of a split, per category."""
     rng = random.Random(seed)
     out: list[tuple[ClipSpec, str]] = []
-    seen: set[str] = set()
+    seen: set[str] = set()  # distinct across categories: no clip is in two categories' lists
     for cat in CATEGORIES:
-        n = tries = 0
-        while n < per_category and tries < 200_000:
-            tries += 1
-            spec = sample_eval_spec(cat, rng)
-            if split_of(spec) != split or spec.key() in seen:
-                continue
-            seen.add(spec.key())
-            out.append((spec, caption(spec, rng)))
-            n += 1
+        out += draw_distinct(partial(sample_eval_spec, cat), split_of, caption, split, per_category, rng, seen)
     return out

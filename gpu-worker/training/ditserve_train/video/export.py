@@ -12,11 +12,10 @@ import copy
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..export import OPSET, SPECS as IMAGE_SPECS, _Decoder, _Fp16Edges
+from ..export import SPECS as IMAGE_SPECS, _Decoder, _Fp16Edges, export_one, ort_parity
 from ..shared_weights import share_weights
 from .model import given_frame_velocity
 
@@ -98,11 +97,7 @@ def export_video(te, dit, vae, folder: Path, fp16_device: torch.device | None) -
         dev = fp16_device if half else torch.device("cpu")
         for name, mod in _modules(te, dit, vae, half, fp16_device).items():
             args = tuple(a.to(dev) for a in example_inputs(te, dit, vae)[name])
-            spec = SPECS[name]
-            path = folder / name / variant
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.onnx.export(mod, args, str(path), input_names=spec["inputs"], output_names=spec["outputs"],
-                              dynamic_axes=spec["dynamic"], opset_version=OPSET, dynamo=False)
+            export_one(mod, name, args, folder / name / variant, SPECS)
     files, sizes = {}, {}
     params = {"text_encoder": te, "transformer": dit, "vae_decoder": vae.decoder, "vae_encoder": vae.encoder}
     for name in SPECS:
@@ -114,30 +109,6 @@ def export_video(te, dit, vae, folder: Path, fp16_device: torch.device | None) -
 
 def parity(te, dit, vae, folder: Path) -> dict:
     """Max abs error of onnxruntime (CPU) against PyTorch fp32 (CPU), per component and variant."""
-    import onnxruntime as ort
-
-    ref_mods = _modules(te, dit, vae, False, None)
-    report: dict = {}
-    for name, mod in ref_mods.items():
-        for shape in ((3, 4, 16, 16), (2, 8, 16, 24), (1, 2, 24, 16)):
-            args = example_inputs(te, dit, vae, *shape, seed=sum(shape))[name]
-            with torch.no_grad():
-                ref = mod(*args)
-            ref = [r.numpy() for r in (ref if isinstance(ref, tuple) else (ref,))]
-            feeds = {k: a.numpy() for k, a in zip(SPECS[name]["inputs"], args)}
-            for variant in ("model.onnx", "model.fp16.onnx"):
-                path = folder / name / variant
-                if not path.exists():
-                    continue
-                key = f"{name}/{variant}"
-                try:
-                    outs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
-                except Exception as exc:  # fp16 kernels are missing on some CPU builds
-                    report[key] = {"error": str(exc).splitlines()[0][:200]}
-                    continue
-                err = max(float(np.abs(o - r).max()) for o, r in zip(outs, ref))
-                scale = max(float(np.abs(r).max()) for r in ref)
-                prev = report.get(key, {"max_abs_error": 0.0, "max_abs_value": 0.0})
-                report[key] = {"max_abs_error": max(prev["max_abs_error"], err),
-                               "max_abs_value": max(prev["max_abs_value"], scale)}
-    return report
+    return ort_parity(folder, SPECS, _modules(te, dit, vae, False, None),
+                      lambda shape: example_inputs(te, dit, vae, *shape, seed=sum(shape)),
+                      ((3, 4, 16, 16), (2, 8, 16, 24), (1, 2, 24, 16)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..manifest import VERSION
+from ..manifest import VERSION, write_scheduler_and_tokenizer
 from ..tokenizer import WordTokenizer
 from ..vocab import SIZES_PX, manifest_vocabulary
 from . import motions as M
@@ -18,10 +18,7 @@ def motion_vocabulary() -> dict:
 
 def write_video_manifest(folder: Path, name: str, tok: WordTokenizer, shift: float, defaults: dict,
                          description: str, extend_frames: int) -> None:
-    (folder / "scheduler").mkdir(parents=True, exist_ok=True)
-    (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps(
-        {"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": 1000, "shift": shift}, indent=2) + "\n")
-    tok.save(folder / "tokenizer")
+    write_scheduler_and_tokenizer(folder, tok, shift)
     index = {
         "_class_name": "DitserveVideoPipeline",
         "scheduler": ["ditserve", "FlowMatchEulerDiscreteScheduler"],

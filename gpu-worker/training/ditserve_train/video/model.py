@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..models.mmdit import JointBlock, modulate, timestep_embedding
+from ..models.mmdit import JointTransformer
 
 
 @dataclass
@@ -60,7 +59,7 @@ def sincos_3d(f, h, w, dim: int, device: torch.device) -> torch.Tensor:
                       px[None, None, :].expand(f, h, -1, -1)], dim=-1).reshape(-1, dim)
 
 
-class VideoMMDiT(nn.Module):
+class VideoMMDiT(JointTransformer):
     """(hidden_states [B,C,F,h,w], timestep [B] 0..1000, text [B,L,Dt], pooled [B,Dp],
     cond_latents [B,C,F,h,w], cond_mask [B,F]) -> velocity [B,C,F,h,w]."""
 
@@ -69,24 +68,7 @@ class VideoMMDiT(nn.Module):
         self.cfg = cfg
         d, p, pt = cfg.hidden_size, cfg.patch_size, cfg.temporal_patch
         self.patch = nn.Linear(cfg.cond_channels * pt * p * p, d)
-        self.t_embed = nn.Sequential(nn.Linear(256, d), nn.SiLU(), nn.Linear(d, d))
-        self.pooled_embed = nn.Sequential(nn.Linear(cfg.pooled_projection_dim, d), nn.SiLU(), nn.Linear(d, d))
-        self.context_embed = nn.Linear(cfg.joint_attention_dim, d)
-        self.blocks = nn.ModuleList(
-            JointBlock(d, cfg.num_heads, cfg.mlp_ratio, context_pre_only=(i == cfg.depth - 1), ada_rank=cfg.ada_rank)
-            for i in range(cfg.depth)
-        )
-        self.final_ada = nn.Linear(d, 2 * d)
-        self.final_norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
-        self.final = nn.Linear(d, pt * p * p * cfg.out_channels)
-        for blk in self.blocks:  # adaLN-Zero, as the image model
-            for s in (blk.context, blk.image):
-                last = s.ada if isinstance(s.ada, nn.Linear) else s.ada[-1]
-                nn.init.zeros_(last.weight)
-                nn.init.zeros_(last.bias)
-        for m in (self.final_ada, self.final):
-            nn.init.zeros_(m.weight)
-            nn.init.zeros_(m.bias)
+        self._build(cfg, pt * p * p * cfg.out_channels)
 
     def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, cond_latents, cond_mask):
         return self.forward_features(hidden_states, timestep, encoder_hidden_states, pooled_projections,
@@ -102,15 +84,7 @@ class VideoMMDiT(nn.Module):
         ci = x.shape[1]
         x = x.reshape(b, ci, gf, pt, gh, p, gw, p).permute(0, 2, 4, 6, 1, 3, 5, 7).reshape(b, gf * gh * gw, ci * pt * p * p)
         x = self.patch(x) + sincos_3d(gf, gh, gw, cfg.hidden_size, x.device).to(x.dtype)[None]
-        cvec = self.t_embed(timestep_embedding(timestep).to(x.dtype)) + self.pooled_embed(pooled_projections)
-        ctx = self.context_embed(encoder_hidden_states)
-        feats = None
-        for i, blk in enumerate(self.blocks):
-            ctx, x = blk(ctx, x, cvec)
-            if i + 1 == tap:
-                feats = x
-        shift, scale = self.final_ada(F.silu(cvec)).chunk(2, dim=-1)
-        x = self.final(modulate(self.final_norm(x), shift, scale))  # [B, N, pt*p*p*C]
+        x, feats = self._joint(x, timestep, encoder_hidden_states, pooled_projections, tap)  # [B, N, pt*p*p*C]
         x = x.view(b, gf, gh, gw, cfg.out_channels, pt, p, p).permute(0, 4, 1, 5, 2, 6, 3, 7)
         return x.reshape(b, cfg.out_channels, f, h, w), feats
 

@@ -8,9 +8,6 @@ Everything lands in <out>/model/<name>/ (the folder to ship) and <out>/training/
 
 from __future__ import annotations
 
-import json
-import multiprocessing as mp
-import random
 import shutil
 import sys
 import time
@@ -20,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import DEFAULT_SECONDS, VideoRunConfig, parse_args
-from ..detector import init_worker
-from ..log import Log
+from ..config import VideoRunConfig, parse_args
+from ..runs import device_name, pick_defaults, retrain_command, save_checkpoint, start, write_results
 from ..shared_weights import round_to_fp16
 from ..train_vae import train_vae
 from ..vocab import SIZES_PX
@@ -59,15 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def train(cfg: VideoRunConfig) -> dict:
     t_start = time.time()
-    pool = mp.get_context("fork").Pool(max(2, (mp.cpu_count() or 4) - cfg.workers - 1), initializer=init_worker)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    log = Log(cfg.out / "training")
-    log.event("start", argv=sys.argv, device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-              torch=torch.__version__)
+    pool, device, log = start(cfg)
 
     tok = video_tokenizer()
     vae = train_vae(device, cfg.vae, cfg.seed, cfg.workers, log)
@@ -79,18 +67,12 @@ def train(cfg: VideoRunConfig) -> dict:
     run = replace(cfg.dit, seconds=cfg.seconds - (time.time() - t_start) - cfg.post_training_reserve_s)
     te, dit, pipe = train_video_dit(vae, tok, val, device, run, cfg.seed, cfg.workers, pool, log)
     round_to_fp16(te, dit, vae)  # every number below is the shipped (fp16-stored) model's
-    torch.save({"text_encoder": te.state_dict(), "transformer": dit.state_dict(), "vae": vae.state_dict(),
-                "configs": {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae": vae.cfg.to_json()}},
-               cfg.out / "checkpoint.pt")
+    save_checkpoint(cfg.out, te, dit, vae)
 
-    sweep = {}
-    for steps, g in cfg.sweep:
-        scores = [validate(pipe, val, pool, steps, g, cfg.frames, seed0=s)["overall"] for s in (0, 10_000)]
-        sweep[f"{steps}@{g}"] = sum(scores) / len(scores)
-    steps, guidance = max(cfg.sweep, key=lambda c: (round(sweep[f"{c[0]}@{c[1]}"], 6), -c[0]))
+    sweep, steps, guidance = pick_defaults(
+        cfg.sweep, lambda steps, g, s: validate(pipe, val, pool, steps, g, cfg.frames, seed0=s)["overall"], log)
     defaults = {"steps": steps, "guidance_scale": guidance, "width": 128, "height": 128, "sampler": "euler",
                 "frames": cfg.frames, "fps": cfg.fps}
-    log.event("guidance_sweep", **sweep, chosen=f"{steps}@{guidance}")
 
     # Test prompts, text to video, at the defaults; then other lengths and sizes, image-to-video
     # (frame 0 given) and extension (the first run.extend_frames frames given).
@@ -133,10 +115,9 @@ def train(cfg: VideoRunConfig) -> dict:
     log.event("parity", **par)
     log.write_curves()
     shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
-    budget = "" if cfg.seconds == DEFAULT_SECONDS else f"DITSERVE_TRAIN_SECONDS={cfg.seconds:g} "
     results = {
-        "name": cfg.name, "command": budget + "bash gpu-worker/training/retrain_video.sh", "seed": cfg.seed,
-        "wall_s": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "name": cfg.name, "command": retrain_command(cfg.seconds, "retrain_video.sh"), "seed": cfg.seed,
+        "wall_s": time.time() - t_start, "device": device_name(device),
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "te": te.cfg.to_json(),
         "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift, "defaults": defaults,
         "batch_size": run.batch_size, "lr": run.lr, "t_shift": run.t_shift, "echo": run.echo,
@@ -145,13 +126,7 @@ def train(cfg: VideoRunConfig) -> dict:
         "test_prompts": len(test), "test_frames": lengths, "test_aspect": aspect, "image_to_video": i2v,
         "extend": extend, "parity": par, "shipped_mb": shipped / 1e6,
     }
-    (cfg.out / "training" / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    train_dir = model_dir / "training"
-    train_dir.mkdir(exist_ok=True)
-    for f in ("dit_curve.csv", "vae_curve.csv", "val_curve.csv", "results.json", "samples.png", "samples.txt"):
-        src = cfg.out / "training" / f if f.endswith((".csv", ".json")) else cfg.out / f
-        if src.exists():
-            shutil.copy(src, train_dir / f)
+    write_results(cfg.out, model_dir, results)
     write_video_card(model_dir, results)
     print("\nMotionEval (held-out test prompts, text to video)\n" + format_table(table, counts), flush=True)
     pool.terminate()

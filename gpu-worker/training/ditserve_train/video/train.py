@@ -10,8 +10,6 @@ best EMA weights are kept.
 from __future__ import annotations
 
 import copy
-import math
-import time
 
 import torch
 
@@ -23,16 +21,12 @@ from ..log import Log
 from ..models.text_encoder import TextEncoder, TextEncoderConfig
 from ..models.vae import Vae
 from ..tokenizer import WordTokenizer
+from ..train_loop import train_loop
 from .clip_data import WINDOW_FRAMES, FRAME_WEIGHTS, clip_batches, render_clip_arrays, tokens_per_clip, unpack_clips
 from .layout_targets import clip_token_targets
 from .model import VideoMMDiT, VideoMMDiTConfig
 from .pipeline import ClipRequest, VideoPipeline
 from .motion_eval import evaluate
-
-
-def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    with torch.no_grad():
-        torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
 
 
 def cond_mask(b: int, frames: int, run: VideoDitRun, device: torch.device) -> torch.Tensor:
@@ -140,50 +134,7 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
             torch.cuda.empty_cache()
             return train_step(arrays, ids, size, frames, True)
 
-    best = {"score": -1.0, "state": None, "step": 0}
-    t0 = t_log = last_val = time.time()
-    step, stale, loss_sum, encoded = 0, 0, None, None
-    while True:
-        elapsed = time.time() - t0
-        frac = min(elapsed / max(run.seconds, 1e-6), 1.0)
-        start = 1.0 - run.decay_frac
-        lr = run.lr * min(1.0, (step + 1) / run.warmup_steps) * (
-            1.0 if frac < start else 0.5 + 0.5 * math.cos(math.pi * (frac - start) / run.decay_frac))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        fresh = step % run.echo == 0
-        if fresh:
-            arrays, ids, size, frames = unpack_clips(next(it), device)
-        loss = train_step(arrays, ids, size, frames, fresh)
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        decay = min(run.ema_decay, (1 + step) / (10 + step))
-        _ema_update(ema_te, te, decay)
-        _ema_update(ema_dit, dit, decay)
-        step += 1
-        loss_sum = loss.detach().clone() if loss_sum is None else loss_sum + loss.detach()
-        if step % 100 == 0:
-            _, flow, aux = (loss_sum / 100).tolist()
-            log.scalar("dit", step=step, t=round(elapsed, 1), loss=round(flow, 5), aux=round(aux, 4), lr=round(lr, 6),
-                       steps_per_s=round(100 / (time.time() - t_log), 1))
-            loss_sum, t_log = None, time.time()
-        done = time.time() - t0 >= run.seconds
-        if done or time.time() - last_val > run.val_every_s:
-            table = validate(pipe, val, pool, run.steps, run.guidance)
-            last_val = time.time()
-            log.scalar("val", step=step, t=round(elapsed, 1), **{k: round(v, 4) for k, v in table.items()})
-            if table["overall"] > best["score"]:
-                best = {"score": table["overall"], "step": step,
-                        "state": (copy.deepcopy(ema_te.state_dict()), copy.deepcopy(ema_dit.state_dict()))}
-                stale = 0
-            else:
-                stale += 1
-                if stale >= run.patience and frac > 0.5:
-                    log.event("early_stop", step=step)
-                    break
-        if done:
-            break
-    ema_te.load_state_dict(best["state"][0])
-    ema_dit.load_state_dict(best["state"][1])
-    log.event("dit_done", steps=step, best_step=best["step"], best_val=best["score"], seconds=round(time.time() - t0, 1))
+    encoded = None
+    train_loop(run, opt, params, (te, dit), (ema_te, ema_dit), lambda: unpack_clips(next(it), device), train_step,
+               lambda: validate(pipe, val, pool, run.steps, run.guidance), log)
     return ema_te, ema_dit, pipe
