@@ -86,7 +86,7 @@ export default defineConfig(
             },
             {
               regex:
-                '/sampler/(index|execution|model|components|generate|encode|png|pixels|guidance)\\.ts$',
+                '/sampler/(index|execution|model|open-model|components|generate|encode|png|pixels|guidance)\\.ts$',
               message:
                 'These sampler files load onnxruntime; the contract takes only the onnxruntime-free ones.',
             },

@@ -40,7 +40,12 @@ for (let i = 0; i < rounds; i += 1) {
   clipMs.push(
     await timeMs(async () => {
       const r = await generateVideo(video, clip);
-      resolved = { frames: r.frames.length, width: r.width, height: r.height, steps: r.request.steps };
+      resolved = {
+        frames: r.frames.length,
+        width: r.width,
+        height: r.height,
+        steps: r.request.steps,
+      };
     }),
   );
   imageMs.push(await timeMs(() => generate(image, [picture])));

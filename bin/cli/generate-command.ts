@@ -10,47 +10,15 @@ import {
   generate,
   metadataFor,
   ModelNotFoundError,
+  perImageRequests,
   readModelConfig,
   type ImageFormat,
 } from '../../gpu-worker/src/sampler/index.ts';
 import { loadWithFallback } from '../../gpu-worker/src/worker/load-models.ts';
 import { GENERATE_HELP, parseGenerateArgs, type GenerateArgs } from './generate-args.ts';
+import { localTimings, printReport, sampleHere, type WrittenImage } from './generate-report.ts';
 import { openFiles } from './open-files.ts';
 import { DEFAULT_MODEL_DIR } from './package-paths.ts';
-import { ProgressBar } from './progress-bar.ts';
-
-/** One written image in `ditserve generate --json`. */
-export interface WrittenImage {
-  readonly path: string;
-  readonly bytes: number;
-  readonly seed: number;
-}
-
-/** What `ditserve generate --json` prints (one JSON object on stdout). */
-export interface GenerateReport {
-  /** The generation's id, when a running ditserve made it. */
-  readonly id?: string;
-  /** The first image's path, bytes and seed (the only one unless --n). */
-  readonly path: string;
-  readonly bytes: number;
-  readonly seed: number;
-  readonly images: readonly WrittenImage[];
-  readonly format: string;
-  readonly prompt: string;
-  readonly negativePrompt: string;
-  readonly steps: number;
-  readonly guidanceScale: number;
-  readonly sampler: string;
-  readonly width: number;
-  readonly height: number;
-  readonly model: { readonly name: string; readonly version: string; readonly dir?: string };
-  readonly device: string;
-  readonly deviceFallback: string | null;
-  readonly warnings: readonly string[];
-  readonly timings: Readonly<Record<string, number>>;
-}
-
-const round = (ms: number) => Math.round(ms * 10) / 10;
 
 async function readConfig(dir: string) {
   try {
@@ -91,23 +59,6 @@ export async function writeImage(path: string, bytes: Uint8Array): Promise<void>
   await writeFile(path, bytes);
 }
 
-/** Prints the report: JSON on stdout with --json, else warnings and a summary on stderr. */
-export function printReport(args: GenerateArgs, report: GenerateReport, where: string): void {
-  if (args.json) {
-    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    return;
-  }
-  for (const warning of report.warnings) process.stderr.write(`ditserve: warning: ${warning}\n`);
-  const seconds = ((report.timings.generateMs ?? 0) / 1000).toFixed(2);
-  for (const image of report.images) {
-    process.stderr.write(
-      `wrote ${image.path} (${report.width}x${report.height}, seed ${image.seed}, ` +
-        `${report.steps} ${report.sampler} steps)\n`,
-    );
-  }
-  process.stderr.write(`${report.images.length} image(s) in ${seconds} s on ${where}\n`);
-}
-
 /** `ditserve generate` on this machine: the request checked as the API does, then sampled here. */
 async function generateHere(args: GenerateArgs): Promise<number> {
   const t0 = performance.now();
@@ -135,28 +86,9 @@ async function generateHere(args: GenerateArgs): Promise<number> {
     );
   }
   const t1 = performance.now();
-  const bar = new ProgressBar(process.stderr);
-  let results;
-  try {
-    const requests = Array.from({ length: params.numImages }, (_, i) => ({
-      prompt: params.prompt,
-      negativePrompt: params.negativePrompt,
-      seed: params.seed + i,
-      steps: params.steps,
-      guidanceScale: params.guidanceScale,
-      width: params.width,
-      height: params.height,
-      sampler: params.sampler,
-    }));
-    results = await generate(model, requests, {
-      onProgress: (step, total, elapsed) => {
-        bar.update(step, total, elapsed);
-      },
-    });
-  } finally {
-    bar.clear();
-    await model.release();
-  }
+  const results = await sampleHere(model, (onProgress) =>
+    generate(model, perImageRequests(params), { onProgress }),
+  );
   const t2 = performance.now();
   const { name, version } = model.config.manifest;
   const images: WrittenImage[] = [];
@@ -191,12 +123,7 @@ async function generateHere(args: GenerateArgs): Promise<number> {
       device: model.device,
       deviceFallback: model.fallbackReason,
       warnings,
-      timings: {
-        loadMs: round(t1 - t0),
-        generateMs: round(t2 - t1),
-        encodeMs: round(t3 - t2),
-        totalMs: round(t3 - t0),
-      },
+      timings: localTimings(t0, t1, t2, t3),
     },
     model.device,
   );

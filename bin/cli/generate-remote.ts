@@ -1,7 +1,8 @@
 import { UsageError } from '../../core/config.ts';
 import type { GenerateParams, Generation } from '../../sdk/client/index.ts';
 import type { GenerateArgs } from './generate-args.ts';
-import { outputPath, printReport, writeImage, type WrittenImage } from './generate-command.ts';
+import { outputPath, writeImage } from './generate-command.ts';
+import { printReport, type WrittenImage } from './generate-report.ts';
 import { openFiles } from './open-files.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { clientFor } from './remote-client.ts';

@@ -4,10 +4,15 @@ import { StaticModelCatalog } from '../../core/model-catalog.ts';
 import { SETTINGS } from '../../core/settings.ts';
 import { parseGeneration } from '../../functions/api/services/parse-generation.ts';
 import { modelInfoFrom } from '../../gpu-worker/src/model-contract/index.ts';
-import { encodeAnimatedWebp, encodeMp4, h264Encoder } from '../../gpu-worker/src/media/index.ts';
+import {
+  clipMetadata,
+  encodeAnimatedWebp,
+  encodeMp4,
+  h264Encoder,
+} from '../../gpu-worker/src/media/index.ts';
 import {
   EncoderUnavailableError,
-  metadataFor,
+  perImageRequests,
   resolveRunner,
   type ModelConfig,
 } from '../../gpu-worker/src/sampler/index.ts';
@@ -17,12 +22,17 @@ import {
   loadVideoModel,
   type RgbImage,
   type VideoClipRequest,
-  type VideoResult,
 } from '../../gpu-worker/src/sampler/video/index.ts';
 import type { GenerateArgs } from './generate-args.ts';
-import { outputPath, writeImage, type WrittenImage } from './generate-command.ts';
+import { outputPath, writeImage } from './generate-command.ts';
+import {
+  localTimings,
+  printRunReport,
+  sampleHere,
+  type RunReport,
+  type WrittenImage,
+} from './generate-report.ts';
 import { openFiles } from './open-files.ts';
-import { ProgressBar } from './progress-bar.ts';
 
 type ClipFileFormat = 'mp4' | 'webp';
 
@@ -32,30 +42,14 @@ export interface WrittenClip extends WrittenImage {
 }
 
 /** What `ditserve generate --json` prints for a video model. */
-export interface VideoReport {
-  readonly path: string;
-  readonly bytes: number;
-  readonly seed: number;
+export interface VideoReport extends RunReport {
   readonly clips: readonly WrittenClip[];
   readonly format: ClipFileFormat;
-  readonly prompt: string;
-  readonly negativePrompt: string;
-  readonly steps: number;
-  readonly guidanceScale: number;
-  readonly sampler: string;
-  readonly width: number;
-  readonly height: number;
   readonly frames: number;
   readonly fps: number;
   readonly mode: string;
   readonly model: { readonly name: string; readonly version: string; readonly dir: string };
-  readonly device: string;
-  readonly deviceFallback: string | null;
-  readonly warnings: readonly string[];
-  readonly timings: Readonly<Record<string, number>>;
 }
-
-const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /**
  * The clip's file format: .mp4 or .webp (--output or --format), else MP4 where ffmpeg can write
@@ -118,15 +112,8 @@ export async function generateVideoHere(
   const initImage = await readInitImage(args.initImage);
   const frames = params.modality === 'video' ? params.frames : undefined;
   // Clip i uses seed + i, as image i does.
-  const requests: VideoClipRequest[] = Array.from({ length: params.numImages }, (_, i) => ({
-    prompt: params.prompt,
-    negativePrompt: params.negativePrompt,
-    seed: params.seed + i,
-    steps: params.steps,
-    guidanceScale: params.guidanceScale,
-    width: params.width,
-    height: params.height,
-    sampler: params.sampler,
+  const requests: VideoClipRequest[] = perImageRequests(params).map((request) => ({
+    ...request,
     frames,
     initImage,
   }));
@@ -136,29 +123,14 @@ export async function generateVideoHere(
     ...(args.threads === undefined ? {} : { threads: args.threads }),
   });
   const t1 = performance.now();
-  const bar = new ProgressBar(process.stderr);
-  let results: VideoResult[];
-  try {
-    results = await generateVideos(model, requests, {
-      onProgress: (step, total, elapsed) => {
-        bar.update(step, total, elapsed);
-      },
-    });
-  } finally {
-    bar.clear();
-    await model.release();
-  }
+  const results = await sampleHere(model, (onProgress) =>
+    generateVideos(model, requests, { onProgress }),
+  );
   const t2 = performance.now();
   const { name, version } = config.manifest;
   const clips: WrittenClip[] = [];
   for (const result of results) {
-    const r = result.request;
-    const metadata = {
-      ...metadataFor({ ...r, model: `${name}@${version}` }),
-      frames: String(result.frames.length),
-      fps: String(result.fps),
-      mode: r.mode,
-    };
+    const metadata = clipMetadata(result, `${name}@${version}`);
     const clip = { width: result.width, height: result.height, fps: result.fps, metadata };
     const file =
       format === 'mp4'
@@ -194,12 +166,7 @@ export async function generateVideoHere(
     device: model.device,
     deviceFallback: model.fallbackReason,
     warnings,
-    timings: {
-      loadMs: round(t1 - t0),
-      generateMs: round(t2 - t1),
-      encodeMs: round(t3 - t2),
-      totalMs: round(t3 - t0),
-    },
+    timings: localTimings(t0, t1, t2, t3),
   };
   printVideoReport(args, report);
   if (args.open) openFiles(clips.map((c) => c.path));
@@ -207,17 +174,15 @@ export async function generateVideoHere(
 }
 
 function printVideoReport(args: GenerateArgs, report: VideoReport): void {
-  if (args.json) {
-    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    return;
-  }
-  for (const warning of report.warnings) process.stderr.write(`ditserve: warning: ${warning}\n`);
-  for (const clip of report.clips) {
-    process.stderr.write(
-      `wrote ${clip.path} (${report.width}x${report.height}, ${clip.frames} frames at ${report.fps} fps, ` +
-        `seed ${clip.seed}, ${report.steps} ${report.sampler} steps)\n`,
-    );
-  }
-  const seconds = ((report.timings.generateMs ?? 0) / 1000).toFixed(2);
-  process.stderr.write(`${report.clips.length} clip(s) in ${seconds} s on ${report.device}\n`);
+  printRunReport(
+    args,
+    report,
+    report.clips.map(
+      (clip) =>
+        `${clip.path} (${report.width}x${report.height}, ${clip.frames} frames at ${report.fps} fps, ` +
+        `seed ${clip.seed}, ${report.steps} ${report.sampler} steps)`,
+    ),
+    `${report.clips.length} clip(s)`,
+    report.device,
+  );
 }

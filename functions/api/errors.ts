@@ -130,4 +130,3 @@ export class ReferencedGenerationError extends DitserveError {
     this.code = code;
   }
 }
-

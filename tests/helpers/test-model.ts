@@ -1,7 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { upsampleNearest, writeJson, writeModelFolder, type Component } from './model-folder.ts';
 import { attr, DataType, GraphBuilder } from './onnx-builder.ts';
-import { wordLevelTokenizer } from './tokenizer-fixture.ts';
+
+export { writeJson } from './model-folder.ts';
 
 /**
  * A complete model folder (docs/model-format.md) whose graphs compute closed-form functions, so
@@ -80,17 +81,7 @@ function transformerGraph(): Uint8Array {
 function vaeDecoderGraph(): Uint8Array {
   const g = new GraphBuilder('vae_decoder');
   const z = g.input('latent_sample', 'float32', ['B', D, 'h', 'w']);
-  const f = TEST_MODEL.downsampleFactor;
-  g.node(
-    'Resize',
-    [z, '', g.constant('float32', [4], [1, 1, f, f])],
-    {
-      mode: attr.string('nearest'),
-      coordinate_transformation_mode: attr.string('asymmetric'),
-      nearest_mode: attr.string('floor'),
-    },
-    'sample',
-  );
+  upsampleNearest(g, z, TEST_MODEL.downsampleFactor);
   g.output('sample', 'float32', ['B', 3, 'H', 'W']);
   return g.toBytes();
 }
@@ -100,16 +91,12 @@ export interface TestModelOptions {
   readonly pixelSpace?: boolean;
 }
 
-export async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFile(path, JSON.stringify(value, null, 2) + '\n');
-}
-
 /** Writes the test model into `dir` (created if needed) and returns `dir`. */
 export async function writeTestModel(
   dir: string,
   { pixelSpace = false }: TestModelOptions = {},
 ): Promise<string> {
-  const components: [string, Uint8Array, Record<string, number>][] = [
+  const components: Component[] = [
     [
       'text_encoder',
       textEncoderGraph(),
@@ -148,49 +135,35 @@ export async function writeTestModel(
       },
     ]);
   }
-  for (const [name, onnx, config] of components) {
-    await mkdir(join(dir, name), { recursive: true });
-    await writeJson(join(dir, name, 'config.json'), config);
-    // Both variants take and return float32, so the fp16 file may be the same graph here.
-    await writeFile(join(dir, name, 'model.onnx'), onnx);
-    await writeFile(join(dir, name, 'model.fp16.onnx'), onnx);
-  }
-  await mkdir(join(dir, 'tokenizer'), { recursive: true });
-  await writeJson(join(dir, 'tokenizer', 'tokenizer.json'), wordLevelTokenizer());
-  await writeJson(join(dir, 'tokenizer', 'tokenizer_config.json'), {
-    model_max_length: TEST_MODEL.maxLength,
-    tokenizer_class: 'PreTrainedTokenizerFast',
-  });
-  await mkdir(join(dir, 'scheduler'), { recursive: true });
-  await writeJson(join(dir, 'scheduler', 'scheduler_config.json'), {
-    _class_name: 'FlowMatchEulerDiscreteScheduler',
-    num_train_timesteps: TEST_MODEL.numTrainTimesteps,
-    shift: TEST_MODEL.shift,
-  });
   const size = pixelSpace
     ? TEST_MODEL.patchSize
     : TEST_MODEL.downsampleFactor * TEST_MODEL.patchSize;
-  await writeJson(join(dir, 'model_index.json'), {
-    _class_name: 'DitservePipeline',
-    scheduler: ['ditserve', 'FlowMatchEulerDiscreteScheduler'],
-    tokenizer: ['ditserve', 'WordLevelTokenizer'],
-    text_encoder: ['ditserve', 'TextEncoder'],
-    transformer: ['ditserve', 'MMDiT'],
-    vae_decoder: pixelSpace ? [null, null] : ['ditserve', 'VaeDecoder'],
-    ditserve: {
-      name: pixelSpace ? 'test-pixels' : 'test-latents',
-      version: '0.0.1',
-      description: 'closed-form test model written by tests/helpers/test-model.ts',
-      defaults: TEST_MODEL.defaults,
-      sizes: [
-        [TEST_MODEL.defaults.width, TEST_MODEL.defaults.height],
-        [size, size],
-      ],
-      vocabulary: {},
-      variants: { cpu: 'model.onnx', cuda: 'model.fp16.onnx' },
+  return writeModelFolder(dir, {
+    components,
+    maxLength: TEST_MODEL.maxLength,
+    numTrainTimesteps: TEST_MODEL.numTrainTimesteps,
+    shift: TEST_MODEL.shift,
+    modelIndex: {
+      _class_name: 'DitservePipeline',
+      scheduler: ['ditserve', 'FlowMatchEulerDiscreteScheduler'],
+      tokenizer: ['ditserve', 'WordLevelTokenizer'],
+      text_encoder: ['ditserve', 'TextEncoder'],
+      transformer: ['ditserve', 'MMDiT'],
+      vae_decoder: pixelSpace ? [null, null] : ['ditserve', 'VaeDecoder'],
+      ditserve: {
+        name: pixelSpace ? 'test-pixels' : 'test-latents',
+        version: '0.0.1',
+        description: 'closed-form test model written by tests/helpers/test-model.ts',
+        defaults: TEST_MODEL.defaults,
+        sizes: [
+          [TEST_MODEL.defaults.width, TEST_MODEL.defaults.height],
+          [size, size],
+        ],
+        vocabulary: {},
+        variants: { cpu: 'model.onnx', cuda: 'model.fp16.onnx' },
+      },
     },
   });
-  return dir;
 }
 
 /** Rewrites one JSON file of a model folder (for tests of broken models). */

@@ -1,8 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { upsampleNearest, writeModelFolder, type Component } from './model-folder.ts';
 import { attr, GraphBuilder } from './onnx-builder.ts';
-import { textEncoderGraph, writeJson } from './test-model.ts';
-import { wordLevelTokenizer } from './tokenizer-fixture.ts';
+import { TEST_MODEL, textEncoderGraph } from './test-model.ts';
 
 /**
  * A complete video model folder (the image layout plus vae_encoder, transformer IO of the video
@@ -23,20 +21,14 @@ import { wordLevelTokenizer } from './tokenizer-fixture.ts';
  * linear in c, so the uncond half must get the same cond_latents for the result to match.
  */
 export const TEST_VIDEO_MODEL = {
+  // The image test model's flow (alpha), scheduler, VAE factors and patch size.
+  ...TEST_MODEL,
   channels: 16,
-  maxLength: 8,
   /** Text width D = latent channels C (the transformer adds pooled[b, k] to channel k). */
   weights: [
     0.3, -0.2, 0.1, 0.05, -0.15, 0.25, 0.0, -0.05, 0.12, -0.08, 0.2, -0.1, 0.03, 0.07, -0.12, 0.15,
   ],
-  alpha: 0.5,
   beta: 0.8,
-  shift: 3,
-  numTrainTimesteps: 1000,
-  scalingFactor: 2,
-  shiftFactor: 0.1,
-  downsampleFactor: 2,
-  patchSize: 2,
   temporalPatch: 2,
   defaults: {
     steps: 3,
@@ -55,6 +47,23 @@ export const TEST_VIDEO_MODEL = {
     extend_context_frames: 2,
   },
 } as const;
+
+/**
+ * The clip limits the sampler reads from that manifest (videoLimits), written out by hand: the
+ * camelCase names, the default frames and the two small sizes of writeTestVideoModel.
+ */
+export const TEST_VIDEO_LIMITS = {
+  frames: { min: 4, max: 12, multipleOf: 2 },
+  defaultFrames: 6,
+  fps: 8,
+  imageToVideo: true,
+  extend: true,
+  extendContextFrames: 2,
+  sizes: [
+    [8, 8],
+    [12, 8],
+  ],
+};
 
 const M = TEST_VIDEO_MODEL;
 const C = M.channels;
@@ -103,17 +112,7 @@ function vaeDecoderGraph(): Uint8Array {
     g.constant('int64', [1], [3]),
     g.constant('int64', [1], [1]),
   ]);
-  const f = M.downsampleFactor;
-  g.node(
-    'Resize',
-    [rgb, '', g.constant('float32', [4], [1, 1, f, f])],
-    {
-      mode: attr.string('nearest'),
-      coordinate_transformation_mode: attr.string('asymmetric'),
-      nearest_mode: attr.string('floor'),
-    },
-    'sample',
-  );
+  upsampleNearest(g, rgb, M.downsampleFactor);
   g.output('sample', 'float32', ['N', 3, 'H', 'W']);
   return g.toBytes();
 }
@@ -159,7 +158,7 @@ export async function writeTestVideoModel(
     scaling_factor: M.scalingFactor,
     shift_factor: M.shiftFactor,
   };
-  const components: [string, Uint8Array, Record<string, number | string>][] = [
+  const components: Component[] = [
     [
       'text_encoder',
       textEncoderGraph(M.weights),
@@ -185,44 +184,30 @@ export async function writeTestVideoModel(
     ['vae_decoder', vaeDecoderGraph(), vae],
     ['vae_encoder', vaeEncoderGraph(), vae],
   ];
-  for (const [name, onnx, config] of components) {
-    await mkdir(join(dir, name), { recursive: true });
-    await writeJson(join(dir, name, 'config.json'), config);
-    // Both variants take and return float32, so the fp16 file may be the same graph here.
-    await writeFile(join(dir, name, 'model.onnx'), onnx);
-    await writeFile(join(dir, name, 'model.fp16.onnx'), onnx);
-  }
-  await mkdir(join(dir, 'tokenizer'), { recursive: true });
-  await writeJson(join(dir, 'tokenizer', 'tokenizer.json'), wordLevelTokenizer());
-  await writeJson(join(dir, 'tokenizer', 'tokenizer_config.json'), {
-    model_max_length: M.maxLength,
-    tokenizer_class: 'PreTrainedTokenizerFast',
-  });
-  await mkdir(join(dir, 'scheduler'), { recursive: true });
-  await writeJson(join(dir, 'scheduler', 'scheduler_config.json'), {
-    _class_name: 'FlowMatchEulerDiscreteScheduler',
-    num_train_timesteps: M.numTrainTimesteps,
+  return writeModelFolder(dir, {
+    components,
+    maxLength: M.maxLength,
+    numTrainTimesteps: M.numTrainTimesteps,
     shift: M.shift,
-  });
-  await writeJson(join(dir, 'model_index.json'), {
-    _class_name: 'DitserveVideoPipeline',
-    scheduler: ['ditserve', 'FlowMatchEulerDiscreteScheduler'],
-    tokenizer: ['ditserve', 'WordLevelTokenizer'],
-    text_encoder: ['ditserve', 'TextEncoder'],
-    transformer: ['ditserve', 'VideoMMDiT'],
-    vae_decoder: ['ditserve', 'VaeDecoder'],
-    vae_encoder: ['ditserve', 'VaeEncoder'],
-    ditserve: {
-      name: 'test-video',
-      version: '0.0.1',
-      description: 'closed-form video test model written by tests/helpers/test-video-model.ts',
-      modality: 'video',
-      defaults: M.defaults,
-      sizes: [[M.defaults.width, M.defaults.height], [12, 8], ...(options.sizes ?? [])],
-      video: { ...M.video, ...options.video },
-      vocabulary: {},
-      variants: { cpu: 'model.onnx', cuda: 'model.fp16.onnx' },
+    modelIndex: {
+      _class_name: 'DitserveVideoPipeline',
+      scheduler: ['ditserve', 'FlowMatchEulerDiscreteScheduler'],
+      tokenizer: ['ditserve', 'WordLevelTokenizer'],
+      text_encoder: ['ditserve', 'TextEncoder'],
+      transformer: ['ditserve', 'VideoMMDiT'],
+      vae_decoder: ['ditserve', 'VaeDecoder'],
+      vae_encoder: ['ditserve', 'VaeEncoder'],
+      ditserve: {
+        name: 'test-video',
+        version: '0.0.1',
+        description: 'closed-form video test model written by tests/helpers/test-video-model.ts',
+        modality: 'video',
+        defaults: M.defaults,
+        sizes: [[M.defaults.width, M.defaults.height], [12, 8], ...(options.sizes ?? [])],
+        video: { ...M.video, ...options.video },
+        vocabulary: {},
+        variants: { cpu: 'model.onnx', cuda: 'model.fp16.onnx' },
+      },
     },
   });
-  return dir;
 }

@@ -1,11 +1,7 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  GenerationData,
-  VideoGenerationParams,
-  WebhookEventMessage,
-} from '../../core/generation.ts';
+import type { GenerationData, VideoGenerationParams } from '../../core/generation.ts';
 import { KEYS } from '../../core/storage-layout.ts';
 import type { GenerationEventData } from '../../core/webhooks/events.ts';
 import { loadModelCatalog } from '../../gpu-worker/src/model-contract/index.ts';
@@ -20,6 +16,7 @@ import { tempDir } from '../helpers/temp-dir.ts';
 import { TEST_VIDEO_MODEL, writeTestVideoModel } from '../helpers/test-video-model.ts';
 import { ffprobe } from '../media/probe.ts';
 import { fakeSampler, stepGate } from './fake-sampler.ts';
+import { drainOutbox } from './worker-harness.ts';
 
 const MODEL = 'test-video';
 const K = TEST_VIDEO_MODEL.video.extend_context_frames;
@@ -74,17 +71,7 @@ async function setup(worker: Partial<WorkerOptions> = {}) {
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const outboxEvents = async () => {
-    const seen: WebhookEventMessage[] = [];
-    for (;;) {
-      const batch = await api.outbox.receive({ maxMessages: 10, waitSeconds: 0 });
-      if (batch.length === 0) return seen;
-      for (const d of batch) {
-        seen.push(d.body);
-        await api.outbox.delete(d.receipt);
-      }
-    }
-  };
+  const outboxEvents = () => drainOutbox(api.outbox);
   return { api, worker: makeWorker(), makeWorker, events, submit, read, ended, outboxEvents };
 }
 

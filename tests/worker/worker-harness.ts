@@ -60,6 +60,21 @@ function logged<T>(queue: MessageQueue<T>, ops: Ops, name: string, describe: (b:
   return wrapped;
 }
 
+/** Every event in the outbox so far, taken out of it (so the next call sees only newer ones). */
+export async function drainOutbox(
+  outbox: MessageQueue<WebhookEventMessage>,
+): Promise<WebhookEventMessage[]> {
+  const seen: WebhookEventMessage[] = [];
+  for (;;) {
+    const batch = await outbox.receive({ maxMessages: 10, waitSeconds: 0 });
+    if (batch.length === 0) return seen;
+    for (const d of batch) {
+      seen.push(d.body);
+      await outbox.delete(d.receipt);
+    }
+  }
+}
+
 /** The API (memory adapters) and workers over a fake Sampler, with the workers' events kept. */
 export async function setup(sampler: FakeSamplerOptions = {}, worker: Partial<WorkerOptions> = {}) {
   const api = await makeApi({ limits: { requestsPerSecond: 1000, burst: 1000 } });
@@ -123,17 +138,7 @@ export async function setup(sampler: FakeSamplerOptions = {}, worker: Partial<Wo
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const outboxEvents = async () => {
-    const seen: WebhookEventMessage[] = [];
-    for (;;) {
-      const batch = await api.outbox.receive({ maxMessages: 10, waitSeconds: 0 });
-      if (batch.length === 0) return seen;
-      for (const d of batch) {
-        seen.push(d.body);
-        await api.outbox.delete(d.receipt);
-      }
-    }
-  };
+  const outboxEvents = () => drainOutbox(api.outbox);
   return {
     api,
     fake,

@@ -3,7 +3,7 @@ export { encodeClipOutputs, type ClipOutputOptions, type ClipOutputs } from './c
 export { VideoEncodeError } from './errors.ts';
 export { checkFrames, type ClipFormat, type Frames } from './frames.ts';
 export { h264Encoder, type H264Encoder } from './h264-encoder.ts';
-export { parametersJson, type ClipMetadata } from './metadata.ts';
+export { clipMetadata, parametersJson, type ClipMetadata } from './metadata.ts';
 export { encodeMp4, MP4_MIME_TYPE, type Mp4Options } from './mp4.ts';
 export { thumbnailPng, type ThumbnailOptions } from './thumbnail.ts';
 export { encodeAnimatedWebp, frameDelays, type AnimatedWebpOptions } from './webp.ts';

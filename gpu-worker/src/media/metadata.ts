@@ -1,3 +1,6 @@
+import { metadataFor } from '../sampler/encode.ts';
+import type { VideoResult } from '../sampler/video/index.ts';
+
 /**
  * The generation parameters a clip's files carry: either the key/value map the PNG encoder
  * writes as text chunks (sampler/encode.ts metadataFor), or one JSON string the caller made.
@@ -18,12 +21,16 @@ export function pngText(metadata: ClipMetadata): Readonly<Record<string, string>
 }
 
 /**
- * JSON text with every non-ASCII character as a \u escape: EXIF ASCII fields hold 7-bit text
- * only, and outside strings JSON has no such characters, so the value parses the same.
+ * The parameters a clip's files carry: an image's (metadataFor), plus what only a clip has. The
+ * worker's stored clips and `ditserve generate` files both take theirs from here, so the two
+ * carry the same keys.
  */
-export function asciiJson(json: string): string {
-  return json.replace(
-    /[\u007f-\uffff]/g,
-    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+export function clipMetadata(clip: VideoResult, modelLabel: string): Record<string, string> {
+  const r = clip.request;
+  return {
+    ...metadataFor({ ...r, model: modelLabel }),
+    frames: String(clip.frames.length),
+    fps: String(clip.fps),
+    mode: r.mode,
+  };
 }

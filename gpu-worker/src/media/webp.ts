@@ -1,7 +1,7 @@
-import type { Sharp, SharpOptions } from 'sharp';
-import { EncoderUnavailableError } from '../sampler/errors.ts';
+import { asciiJson } from '../sampler/encode.ts';
+import { loadSharp } from '../sampler/sharp.ts';
 import { checkFrames, stackFrames, type ClipFormat, type Frames } from './frames.ts';
-import { asciiJson, parametersJson, type ClipMetadata } from './metadata.ts';
+import { parametersJson, type ClipMetadata } from './metadata.ts';
 
 export interface AnimatedWebpOptions extends ClipFormat {
   /** In EXIF ImageDescription (JSON), as still WebP images carry theirs. */
@@ -10,23 +10,11 @@ export interface AnimatedWebpOptions extends ClipFormat {
   readonly quality?: number;
 }
 
-type SharpFactory = (input: Uint8Array, options: SharpOptions) => Sharp;
-let sharpModule: Promise<SharpFactory> | undefined;
-
-// Lazily, as sampler/encode.ts does: MP4 and the PNG thumbnail work where sharp cannot load.
-function loadSharp(): Promise<SharpFactory> {
-  sharpModule ??= import('sharp').then(
-    (m) => m.default,
-    (error: unknown) => {
-      sharpModule = undefined;
-      throw new EncoderUnavailableError(
-        `animated WebP needs the "sharp" package, which cannot be loaded here (${(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''})`,
-        { cause: error },
-      );
-    },
+// Lazily, as images load it: MP4 and the PNG thumbnail work where sharp cannot load.
+const sharpForClips = () =>
+  loadSharp(
+    (reason) => `animated WebP needs the "sharp" package, which cannot be loaded here (${reason})`,
   );
-  return sharpModule;
-}
 
 /**
  * Each frame's delay in whole milliseconds (what WebP stores), 1000/fps on average: rounded so
@@ -48,7 +36,7 @@ export async function encodeAnimatedWebp(
 ): Promise<Buffer> {
   checkFrames(frames, opts);
   const { width, height, fps, metadata, quality = 90 } = opts;
-  const sharp = await loadSharp();
+  const sharp = await sharpForClips();
   const animation = sharp(stackFrames(frames), {
     raw: { width, height: height * frames.length, channels: 3, pageHeight: height },
   }).webp({ quality, loop: 0, delay: frameDelays(fps, frames.length) });

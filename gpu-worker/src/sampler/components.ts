@@ -1,11 +1,13 @@
-import type { Runner, RunnerTensor } from '../runner/runner.ts';
+import type { Runner, RunnerTensor, TensorMap } from '../runner/runner.ts';
 
 /**
  * Typed calls into the three ONNX graphs, by the input/output names and shapes of the model
- * contract (docs/model-format.md). This is the only file that knows those names.
+ * contract (docs/model-format.md). This is the only file that knows those names, but for the
+ * inputs a video transformer adds and the video encoder (video/components.ts).
  */
 
-function output(result: Readonly<Record<string, RunnerTensor>>, name: string): Float32Array {
+/** The float32 output `name` of a graph's run, or an error naming it. */
+export function output(result: Readonly<Record<string, RunnerTensor>>, name: string): Float32Array {
   const tensor = result[name];
   if (tensor?.type !== 'float32') {
     throw new Error(`the ONNX graph did not return a float32 "${name}"`);
@@ -33,27 +35,32 @@ export async function encodeText(
   return { hidden: output(result, 'last_hidden_state'), pooled: output(result, 'pooled_output') };
 }
 
-export interface TransformerInputs {
-  /** float32 [B, C, h, w] */
+/** What every transformer takes, image or clip: noisy latents, their timesteps and the text. */
+export interface TransformerTextInputs {
+  /** float32 [B, …] of the shape the caller passes as `dims` */
   readonly latents: Float32Array;
   /** float32 [B]: σ × num_train_timesteps per sample */
   readonly timestep: Float32Array;
   readonly text: TextEmbeddings;
   readonly batch: number;
-  /** [C, h, w] of one sample */
-  readonly latentShape: readonly [number, number, number];
   readonly textLength: number;
   readonly textWidth: number;
 }
 
-/** transformer: the velocity `sample` [B, C, h, w] for the given latents, timesteps and text. */
-export async function predictVelocity(
+/**
+ * transformer: the velocity `sample` (the latents' shape, `dims`) for the latents, timesteps and
+ * text, with the inputs a video transformer adds in `extra`. Shared by the image and the clip
+ * transformer, which differ only in the latents' rank and those inputs.
+ */
+export async function runTransformer(
   session: Runner,
-  x: TransformerInputs,
+  x: TransformerTextInputs,
+  dims: readonly number[],
+  extra: TensorMap = {},
 ): Promise<Float32Array> {
   const b = x.batch;
   const result = await session.run({
-    hidden_states: { type: 'float32', data: x.latents, dims: [b, ...x.latentShape] },
+    hidden_states: { type: 'float32', data: x.latents, dims },
     timestep: { type: 'float32', data: x.timestep, dims: [b] },
     encoder_hidden_states: {
       type: 'float32',
@@ -61,6 +68,7 @@ export async function predictVelocity(
       dims: [b, x.textLength, x.textWidth],
     },
     pooled_projections: { type: 'float32', data: x.text.pooled, dims: [b, x.textWidth] },
+    ...extra,
   });
   const v = output(result, 'sample');
   if (v.length !== x.latents.length) {
@@ -68,6 +76,18 @@ export async function predictVelocity(
     throw new Error(`transformer returned ${v.length} values for ${x.latents.length} latents`);
   }
   return v;
+}
+
+export interface TransformerInputs extends TransformerTextInputs {
+  /** float32 [B, C, h, w] */
+  readonly latents: Float32Array;
+  /** [C, h, w] of one sample */
+  readonly latentShape: readonly [number, number, number];
+}
+
+/** transformer: the velocity `sample` [B, C, h, w] for the given latents, timesteps and text. */
+export function predictVelocity(session: Runner, x: TransformerInputs): Promise<Float32Array> {
+  return runTransformer(session, x, [x.batch, ...x.latentShape]);
 }
 
 /** vae_decoder: latent_sample [B, C, h, w] (already unscaled) → RGB `sample` [B, 3, H, W]. */

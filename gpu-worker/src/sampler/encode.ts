@@ -1,6 +1,5 @@
-import type { Sharp, SharpOptions } from 'sharp';
-import { EncoderUnavailableError } from './errors.ts';
 import { encodePng } from './png.ts';
+import { loadSharp } from './sharp.ts';
 
 export type ImageFormat = 'png' | 'webp' | 'jpeg';
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['png', 'webp', 'jpeg'];
@@ -47,9 +46,13 @@ export function metadataFor(p: ImageProvenance): Record<string, string> {
   };
 }
 
-/** JSON with every non-ASCII character escaped: EXIF ASCII fields hold 7-bit text only. */
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(
+/**
+ * JSON text with every non-ASCII character as a \u escape: EXIF ASCII fields hold 7-bit text
+ * only, and outside strings JSON has no such characters, so the value parses the same. Images
+ * and animated WebP clips (media/webp.ts) write their EXIF description through this one.
+ */
+export function asciiJson(json: string): string {
+  return json.replace(
     /[\u007f-\uffff]/g,
     (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
@@ -60,33 +63,19 @@ export interface EncodeOptions {
   readonly quality?: number;
 }
 
-const firstLine = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0];
-
-type SharpFactory = (input: Uint8Array, options: SharpOptions) => Sharp;
-let sharpModule: Promise<SharpFactory> | undefined;
-
 /**
  * Loads sharp (once) for WebP/JPEG. It is imported lazily so that PNG output works where sharp
  * is not installed (the GPU machine's bundle); call this before expensive work to fail early.
  */
 export async function ensureEncoder(format: ImageFormat): Promise<void> {
-  if (format !== 'png') await loadSharp();
+  if (format !== 'png') await sharpForImages();
 }
 
-function loadSharp(): Promise<SharpFactory> {
-  sharpModule ??= import('sharp').then(
-    (m) => m.default,
-    (error: unknown) => {
-      sharpModule = undefined;
-      throw new EncoderUnavailableError(
-        `WebP and JPEG output need the "sharp" package, which cannot be loaded here; write PNG instead (${firstLine(error)})`,
-        { cause: error },
-      );
-    },
+const sharpForImages = () =>
+  loadSharp(
+    (reason) =>
+      `WebP and JPEG output need the "sharp" package, which cannot be loaded here; write PNG instead (${reason})`,
   );
-  return sharpModule;
-}
 
 /**
  * Encodes an image with its metadata. PNG output is deterministic (same input → same bytes).
@@ -99,11 +88,13 @@ export async function encodeImage(
   { quality = 90 }: EncodeOptions = {},
 ): Promise<Buffer> {
   if (format === 'png') return encodePng(image.pixels, image.width, image.height, metadata);
-  const sharp = await loadSharp();
+  const sharp = await sharpForImages();
   const raw = sharp(image.pixels, {
     raw: { width: image.width, height: image.height, channels: 3 },
   });
-  const exif = { IFD0: { ImageDescription: asciiJson(metadata), Software: 'ditserve' } };
+  const exif = {
+    IFD0: { ImageDescription: asciiJson(JSON.stringify(metadata)), Software: 'ditserve' },
+  };
   const encoded = format === 'webp' ? raw.webp({ quality }) : raw.jpeg({ quality, mozjpeg: true });
   return encoded.withExif(exif).toBuffer();
 }

@@ -8,7 +8,12 @@ export {
   type GenerationResult,
   type ProgressCallback,
 } from './generate.ts';
-export { LIMITS, type GenerationRequest, type ResolvedRequest } from './request.ts';
+export {
+  LIMITS,
+  perImageRequests,
+  type GenerationRequest,
+  type ResolvedRequest,
+} from './request.ts';
 export {
   encodeImage,
   ensureEncoder,

@@ -1,11 +1,10 @@
-import type { RunnerKind } from '../runner/index.ts';
 import type { Runner } from '../runner/runner.ts';
-import { decodeLatents, encodeText, predictVelocity } from './components.ts';
-import { ModelConfigError, ModelFileMissingError } from './errors.ts';
-import { openSessions, type Device, type ExecutionOptions } from './execution.ts';
-import { readModelConfig, type ModelConfig } from './model-config.ts';
+import { decodeLatents, predictVelocity } from './components.ts';
+import { ModelConfigError } from './errors.ts';
+import type { ExecutionOptions } from './execution.ts';
+import { readModelConfig } from './model-config.ts';
+import { openModel, warmUpText, type LoadedModel } from './open-model.ts';
 import { openStepping, type Stepping } from './stepping/stepping.ts';
-import { PromptTokenizer } from './tokenizer.ts';
 
 export interface LoadOptions extends ExecutionOptions {
   /** Run each graph once on a tiny input so the first request does not pay for it (default true). */
@@ -18,24 +17,12 @@ export interface LoadOptions extends ExecutionOptions {
   readonly stepGraph?: boolean;
 }
 
-/** A loaded model: its checked configs, tokenizer and one ONNX session per component. */
-export interface DitModel {
-  readonly config: ModelConfig;
-  readonly tokenizer: PromptTokenizer;
-  readonly device: Device;
-  /** Why device 'auto' ended on the CPU; null otherwise. */
-  readonly fallbackReason: string | null;
-  /** The binding its graphs run through (LoadOptions.runner). */
-  readonly runner: RunnerKind;
-  /** One Runner per graph (LoadOptions.runner picks the binding). */
-  readonly textEncoder: Runner;
-  readonly transformer: Runner;
+/** A loaded image model: its checked configs, tokenizer and one ONNX session per component. */
+export interface DitModel extends LoadedModel {
   /** null for pixel-space models. */
   readonly vaeDecoder: Runner | null;
   /** The step loops (null: no step graph, or LoadOptions.stepGraph false). */
   readonly stepping: Stepping | null;
-  /** Frees the native sessions; the model is unusable afterwards. */
-  release(): Promise<void>;
 }
 
 /**
@@ -46,12 +33,7 @@ export interface DitModel {
 async function warmUp(model: DitModel): Promise<void> {
   const { config, tokenizer } = model;
   const length = tokenizer.maxLength;
-  const text = await encodeText(
-    model.textEncoder,
-    tokenizer.toInputIds([tokenizer.encode('')]),
-    1,
-    length,
-  );
+  const text = await warmUpText(model);
   const p = config.transformer.patchSize;
   const latentShape = [config.transformer.inChannels, p, p] as const;
   const latents = new Float32Array(latentShape[0] * p * p);
@@ -106,23 +88,18 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
       `${config.dir} is a ${config.manifest.modality} model: load it with loadVideoModel (gpu-worker/src/sampler/video)`,
     );
   }
-  const tokenizer = new PromptTokenizer(config.tokenizerJson, config.tokenizerConfig);
-  const { device, sessions, fallbackReason } = await openSessions(config, options);
-  const { text_encoder: textEncoder, transformer, vae_decoder: vaeDecoder = null } = sessions;
-  if (!textEncoder || !transformer) {
-    // readModelConfig requires both; this only guards the types.
-    throw new ModelFileMissingError(`${config.dir}: text_encoder and transformer are required`);
-  }
+  const opened = await openModel(config, ['text_encoder', 'transformer'], options);
+  const { tokenizer, device, fallbackReason, runner, releaseSessions } = opened;
   let stepping: Stepping | null = null;
   if (options.stepGraph ?? true) {
     try {
       stepping = await openStepping(config, tokenizer.maxLength, {
         device,
-        runner: options.runner ?? 'stock',
+        runner,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
       });
     } catch (error) {
-      await Promise.all(Object.values(sessions).map((session) => session.release()));
+      await releaseSessions();
       throw error;
     }
   }
@@ -131,14 +108,14 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     tokenizer,
     device,
     fallbackReason,
-    runner: options.runner ?? 'stock',
-    textEncoder,
-    transformer,
-    vaeDecoder,
+    runner,
+    textEncoder: opened.required.text_encoder,
+    transformer: opened.required.transformer,
+    vaeDecoder: opened.sessions.vae_decoder ?? null,
     stepping,
     async release() {
       await stepping?.release();
-      await Promise.all(Object.values(sessions).map((session) => session.release()));
+      await releaseSessions();
     },
   };
   if (options.warmup ?? true) await warmUp(model);

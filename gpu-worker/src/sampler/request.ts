@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import type { GenerationParams } from '../../../core/generation.ts';
 import { InvalidRequestError } from './errors.ts';
 import type { ModelConfig } from './model-config.ts';
 import { MAX_SEED } from './noise.ts';
@@ -29,6 +30,24 @@ export interface ResolvedRequest {
   readonly width: number;
   readonly height: number;
   readonly sampler: SamplerName;
+}
+
+/**
+ * The sampler's requests for a checked generation, one per image (or clip): image n uses
+ * seed + n, so each is reproducible alone. The worker and `ditserve generate` both make theirs
+ * here; a clip's request adds its frames and given frames to each.
+ */
+export function perImageRequests(p: GenerationParams): GenerationRequest[] {
+  return Array.from({ length: p.numImages }, (_, n) => ({
+    prompt: p.prompt,
+    negativePrompt: p.negativePrompt,
+    seed: p.seed + n,
+    steps: p.steps,
+    guidanceScale: p.guidanceScale,
+    width: p.width,
+    height: p.height,
+    sampler: p.sampler,
+  }));
 }
 
 /** Bounds that keep one request from monopolizing a worker; the model sets the size grid. */

@@ -1,6 +1,11 @@
 import type { GenerationJob, JobMessage } from '../../../core/generation.ts';
 import type { Delivery } from '../../../core/ports/message-queue.ts';
-import type { GenerateOptions, GenerationRequest, GenerationResult } from '../sampler/index.ts';
+import {
+  perImageRequests,
+  type GenerateOptions,
+  type GenerationRequest,
+  type GenerationResult,
+} from '../sampler/index.ts';
 import type { VideoClipRequest, VideoResult } from '../sampler/video/index.ts';
 import type { WorkerContext } from './context.ts';
 import type { Claimed, JobActions } from './job-actions.ts';
@@ -37,21 +42,7 @@ interface BatchKind<Request, Result> {
 }
 
 const IMAGES: BatchKind<GenerationRequest, GenerationResult> = {
-  requestsOf: (_c, job) => {
-    const p = job.data.params;
-    return Promise.resolve(
-      Array.from({ length: p.numImages }, (_, n) => ({
-        prompt: p.prompt,
-        negativePrompt: p.negativePrompt,
-        seed: p.seed + n,
-        steps: p.steps,
-        guidanceScale: p.guidanceScale,
-        width: p.width,
-        height: p.height,
-        sampler: p.sampler,
-      })),
-    );
-  },
+  requestsOf: (_c, job) => Promise.resolve(perImageRequests(job.data.params)),
   sample: (c, model, requests, options) => c.sampler.generate(model, requests, options),
   store: (c, job, results, label) => storeOutputs(c.blobs, job, results, label),
 };

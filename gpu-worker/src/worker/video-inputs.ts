@@ -1,7 +1,7 @@
 import type { OutputInfo } from 'sharp';
 import type { GenerationJob, VideoGenerationParams } from '../../../core/generation.ts';
 import { BlobNotFoundError, type BlobStore } from '../../../core/ports/blob-store.ts';
-import { InvalidRequestError } from '../sampler/index.ts';
+import { InvalidRequestError, perImageRequests } from '../sampler/index.ts';
 import { decodeInitImage, type RgbImage, type VideoClipRequest } from '../sampler/video/index.ts';
 
 /**
@@ -108,16 +108,5 @@ export async function videoClipsOf(
   p: VideoGenerationParams,
 ): Promise<VideoClipRequest[]> {
   const given = await givenFrames(blobs, job, p);
-  return Array.from({ length: p.numImages }, (_, n) => ({
-    prompt: p.prompt,
-    negativePrompt: p.negativePrompt,
-    seed: p.seed + n,
-    steps: p.steps,
-    guidanceScale: p.guidanceScale,
-    width: p.width,
-    height: p.height,
-    sampler: p.sampler,
-    frames: samplerFrames(p),
-    ...given,
-  }));
+  return perImageRequests(p).map((request) => ({ ...request, frames: samplerFrames(p), ...given }));
 }

@@ -2,27 +2,11 @@ import type { GenerationJob, GenerationOutput, StoredFile } from '../../../core/
 import type { BlobStore } from '../../../core/ports/blob-store.ts';
 import { KEYS } from '../../../core/storage-layout.ts';
 import type { Logger } from '../../../core/logger.ts';
-import {
-  encodeClipOutputs,
-  h264Encoder,
-  MP4_MIME_TYPE,
-  type ClipMetadata,
-} from '../media/index.ts';
-import { metadataFor, MIME_TYPES } from '../sampler/index.ts';
+import { clipMetadata, encodeClipOutputs, h264Encoder, MP4_MIME_TYPE } from '../media/index.ts';
+import { MIME_TYPES } from '../sampler/index.ts';
 import type { VideoResult } from '../sampler/video/index.ts';
 import type { StoredOutputs } from './outputs.ts';
 import type { Sampler } from './sampler-port.ts';
-
-/** The parameters a clip's files carry: an image's, plus what only a clip has. */
-export function clipMetadata(clip: VideoResult, modelLabel: string): ClipMetadata {
-  const r = clip.request;
-  return {
-    ...metadataFor({ ...r, model: modelLabel }),
-    frames: String(clip.frames.length),
-    fps: String(clip.fps),
-    mode: r.mode,
-  };
-}
 
 /**
  * Encodes each clip of a job (MP4 where an H.264 encoder exists, animated WebP and thumbnail

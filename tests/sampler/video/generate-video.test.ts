@@ -12,7 +12,7 @@ import {
 } from '../../../gpu-worker/src/sampler/video/index.ts';
 import { maxAbsDiff } from '../../helpers/closed-form.ts';
 import { tempDir } from '../../helpers/temp-dir.ts';
-import { TEST_VIDEO_MODEL } from '../../helpers/test-video-model.ts';
+import { TEST_VIDEO_LIMITS, TEST_VIDEO_MODEL } from '../../helpers/test-video-model.ts';
 import { writeTestVideoModel } from '../../helpers/test-video-model.ts';
 import { TEST_VOCAB } from '../../helpers/tokenizer-fixture.ts';
 import {
@@ -379,17 +379,6 @@ describe('progress and cancellation', () => {
 
 describe('videoLimits()', () => {
   it('gives the frames range, fps, flags and sizes of the manifest', () => {
-    expect(videoLimits(model)).toEqual({
-      frames: { min: 4, max: 12, multipleOf: 2 },
-      defaultFrames: 6,
-      fps: 8,
-      imageToVideo: true,
-      extend: true,
-      extendContextFrames: 2,
-      sizes: [
-        [8, 8],
-        [12, 8],
-      ],
-    });
+    expect(videoLimits(model)).toEqual(TEST_VIDEO_LIMITS);
   });
 });

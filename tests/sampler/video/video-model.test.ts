@@ -19,7 +19,7 @@ import {
 } from '../../../gpu-worker/src/sampler/video/index.ts';
 import { tempDir } from '../../helpers/temp-dir.ts';
 import { patchJson, writeTestModel } from '../../helpers/test-model.ts';
-import { writeTestVideoModel } from '../../helpers/test-video-model.ts';
+import { TEST_VIDEO_LIMITS, writeTestVideoModel } from '../../helpers/test-video-model.ts';
 
 let root: string;
 let model: VideoModel;
@@ -40,19 +40,10 @@ describe('the video manifest (model_index.json ditserve.modality / video)', () =
   it('is read with the image configs: modality, frames range, fps, flags, vae_encoder', async () => {
     const config = await readModelConfig(join(root, 'video'));
     expect(config.manifest.modality).toBe('video');
-    expect(config.manifest.video).toEqual({
-      frames: { min: 4, max: 12, multipleOf: 2 },
-      defaultFrames: 6,
-      fps: 8,
-      imageToVideo: true,
-      extend: true,
-      extendContextFrames: 2,
-    });
+    const { sizes, ...video } = TEST_VIDEO_LIMITS;
+    expect(config.manifest.video).toEqual(video);
     expect(config.componentDirs.vae_encoder).toBe(join(root, 'video', 'vae_encoder'));
-    expect(videoLimitsOf(config.manifest)?.sizes).toEqual([
-      [8, 8],
-      [12, 8],
-    ]);
+    expect(videoLimitsOf(config.manifest)?.sizes).toEqual(sizes);
   });
 
   it('is absent for an image model (modality "image")', async () => {

@@ -1,11 +1,10 @@
 import type { VideoManifest } from '../../model-contract/video-manifest.ts';
-import type { RunnerKind } from '../../runner/index.ts';
 import type { Runner } from '../../runner/runner.ts';
-import { decodeLatents, encodeText } from '../components.ts';
-import { ModelConfigError, ModelFileMissingError } from '../errors.ts';
-import { openSessions, type Device, type ExecutionOptions } from '../execution.ts';
-import { readModelConfig, type ModelConfig } from '../model-config.ts';
-import { PromptTokenizer } from '../tokenizer.ts';
+import { decodeLatents } from '../components.ts';
+import { ModelConfigError } from '../errors.ts';
+import type { ExecutionOptions } from '../execution.ts';
+import { readModelConfig } from '../model-config.ts';
+import { openModel, warmUpText, type LoadedModel } from '../open-model.ts';
 import { encodeFrames, predictClipVelocity } from './components.ts';
 
 export interface VideoLoadOptions extends ExecutionOptions {
@@ -14,22 +13,12 @@ export interface VideoLoadOptions extends ExecutionOptions {
 }
 
 /** A loaded video model: its checked configs, tokenizer and one ONNX session per component. */
-export interface VideoModel {
-  readonly config: ModelConfig;
+export interface VideoModel extends LoadedModel {
   /** The manifest's clip limits (config.manifest.video, never null here). */
   readonly video: VideoManifest;
-  readonly tokenizer: PromptTokenizer;
-  readonly device: Device;
-  /** Why device 'auto' ended on the CPU; null otherwise. */
-  readonly fallbackReason: string | null;
-  readonly runner: RunnerKind;
-  readonly textEncoder: Runner;
-  readonly transformer: Runner;
   readonly vaeDecoder: Runner;
   /** null when the model takes no given frames (no image-to-video, no extension). */
   readonly vaeEncoder: Runner | null;
-  /** Frees the native sessions; the model is unusable afterwards. */
-  release(): Promise<void>;
 }
 
 /**
@@ -39,12 +28,7 @@ export interface VideoModel {
 async function warmUp(model: VideoModel): Promise<void> {
   const { config, tokenizer } = model;
   const length = tokenizer.maxLength;
-  const text = await encodeText(
-    model.textEncoder,
-    tokenizer.toInputIds([tokenizer.encode('')]),
-    1,
-    length,
-  );
+  const text = await warmUpText(model);
   const p = config.transformer.patchSize;
   const clip = {
     channels: config.transformer.inChannels,
@@ -88,35 +72,19 @@ export async function loadVideoModel(
       `${config.dir} is an image model (model_index.json ditserve.modality is not "video"): load it with loadModel`,
     );
   }
-  const tokenizer = new PromptTokenizer(config.tokenizerJson, config.tokenizerConfig);
-  const { device, sessions, fallbackReason } = await openSessions(config, options);
-  const release = async (): Promise<void> => {
-    await Promise.all(Object.values(sessions).map((s) => s.release()));
-  };
-  const {
-    text_encoder: textEncoder,
-    transformer,
-    vae_decoder: vaeDecoder,
-    vae_encoder: vaeEncoder = null,
-  } = sessions;
-  if (!textEncoder || !transformer || !vaeDecoder) {
-    // readModelConfig requires them for a video model; this only guards the types.
-    await release();
-    throw new ModelFileMissingError(
-      `${config.dir}: text_encoder, transformer and vae_decoder are required`,
-    );
-  }
+  const opened = await openModel(config, ['text_encoder', 'transformer', 'vae_decoder'], options);
+  const release = opened.releaseSessions;
   const model: VideoModel = {
     config,
     video,
-    tokenizer,
-    device,
-    fallbackReason,
-    runner: options.runner ?? 'stock',
-    textEncoder,
-    transformer,
-    vaeDecoder,
-    vaeEncoder,
+    tokenizer: opened.tokenizer,
+    device: opened.device,
+    fallbackReason: opened.fallbackReason,
+    runner: opened.runner,
+    textEncoder: opened.required.text_encoder,
+    transformer: opened.required.transformer,
+    vaeDecoder: opened.required.vae_decoder,
+    vaeEncoder: opened.sessions.vae_encoder ?? null,
     release,
   };
   if (options.warmup ?? true) {

@@ -3,25 +3,16 @@ import { describeFrameRange, isAllowedFrameCount } from '../../model-contract/vi
 import { InvalidRequestError } from '../errors.ts';
 import type { GenerateOptions } from '../generate.ts';
 import type { ModelConfig } from '../model-config.ts';
-import { resolveRequest, type ResolvedRequest } from '../request.ts';
+import { resolveRequest, type GenerationRequest, type ResolvedRequest } from '../request.ts';
 import type { RgbImage } from './fit-frame.ts';
 
-/** One clip to generate. Omitted fields take the model's defaults (model_index.json). */
-export interface VideoClipRequest {
-  readonly prompt: string;
-  /** Text to steer away from; "" (the default) is the plain unconditional prediction. */
-  readonly negativePrompt?: string | undefined;
-  /** Integer in [0, 2^53 − 1]; a random one is drawn (and returned) when omitted. */
-  readonly seed?: number | undefined;
-  readonly steps?: number | undefined;
-  /** Classifier-free guidance scale g; 1 disables guidance (and halves the work). */
-  readonly guidanceScale?: number | undefined;
-  /** One of the model's sizes. */
-  readonly width?: number | undefined;
-  readonly height?: number | undefined;
+/**
+ * One clip to generate: an image's request (its fields and defaults, ../request.ts), a size
+ * among the model's, and what only a clip has. Omitted fields take the model's defaults.
+ */
+export interface VideoClipRequest extends GenerationRequest {
   /** Frames of the clip (for an extension: including the context frames it starts from). */
   readonly frames?: number | undefined;
-  readonly sampler?: string | undefined;
   /** Image-to-video: frame 0, any size (scaled to cover the clip and centre-cropped). */
   readonly initImage?: RgbImage | undefined;
   /**
