@@ -21,6 +21,8 @@ import { createApp } from '../../functions/api/app.ts';
 import type { GenerationView } from '../../functions/api/schemas/generation.ts';
 import { MODEL_DIR } from '../api/harness.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { writeTestVideoModel } from '../helpers/test-video-model.ts';
+import { KEYS } from '../../core/storage-layout.ts';
 
 const NEVER = 'gen_01JD6QF8Y6T2M5VZ0K3X4W7N9B';
 
@@ -31,11 +33,14 @@ interface World {
   readonly logs: string[];
   readonly keys: Record<Caller, string | undefined>;
   readonly secrets: string[];
-  readonly jobs: { queued: string; succeeded: string };
+  /** The owner's jobs in two states, per kind (the video routes act on video jobs). */
+  readonly jobs: Record<JobKind, { queued: string; succeeded: string }>;
   call(caller: Caller, method: string, path: string, body?: unknown): Promise<Response>;
 }
 
 type Caller = 'owner' | 'other' | 'revoked' | 'forged' | 'malformed' | 'none';
+type JobKind = 'image' | 'video';
+const VIDEO_MODEL = 'test-video';
 
 async function world(): Promise<World> {
   const dataDir = await tempDir('ditserve-tenancy-');
@@ -56,7 +61,10 @@ async function world(): Promise<World> {
   };
   const app = createApp({
     ...backend,
-    models: await loadModelCatalog([MODEL_DIR]),
+    models: await loadModelCatalog([
+      MODEL_DIR,
+      await writeTestVideoModel(join(dataDir, 'video-model')),
+    ]),
     auth: { kind: 'keys' },
     logger: jsonLogger('tenancy', (line) => logs.push(line)),
     files: backend.verifyFile && { verify: backend.verifyFile },
@@ -74,60 +82,85 @@ async function world(): Promise<World> {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   };
-  const submit = async () =>
+  const submit = async (extra: Record<string, unknown> = {}) =>
     (
       (await (
         await call('owner', 'POST', '/v1/generations', {
           prompt: 'a red circle',
           webhook: { url: 'https://alice.example/hook' },
+          ...extra,
         })
       ).json()) as GenerationView
     ).id;
-  const queued = await submit();
-  const succeeded = await submit();
-  // The worker's part, on the store: run it and store one output.
-  const job = await backend.jobs.get<GenerationData>('tenant-alice', succeeded);
-  const running = transition(job, 'running', new Date());
-  await backend.jobs.put(running, job.version);
-  const key = `jobs/tenant-alice/${succeeded}/out/0.png`;
-  await backend.blobs.put(key, new Uint8Array([137, 80, 78, 71]), 'image/png');
-  const done = transition(running, 'succeeded', new Date());
-  await backend.jobs.put(
-    {
-      ...done,
-      data: {
-        ...done.data,
-        outputs: [
-          {
-            key,
-            index: 0,
-            seed: 1,
-            contentType: 'image/png',
-            bytes: 4,
-            width: running.data.params.width,
-            height: running.data.params.height,
-          },
-        ],
+  // The worker's part, on the store: run the job and store its output (a clip's three files).
+  const complete = async (id: string) => {
+    const job = await backend.jobs.get<GenerationData>('tenant-alice', id);
+    const running = transition(job, 'running', new Date());
+    await backend.jobs.put(running, job.version);
+    const p = running.data.params;
+    const file = async (key: string, contentType: string) => {
+      await backend.blobs.put(key, new Uint8Array([137, 80, 78, 71]), contentType);
+      return { key, contentType, bytes: 4 };
+    };
+    const main =
+      p.modality === 'video'
+        ? await file(KEYS.videoOutput('tenant-alice', id, 0, 'mp4'), 'video/mp4')
+        : await file(`jobs/tenant-alice/${id}/out/0.png`, 'image/png');
+    const video =
+      p.modality === 'video'
+        ? {
+            frames: p.frames,
+            fps: p.fps,
+            durationSeconds: p.frames / p.fps,
+            mp4: main,
+            webp: await file(KEYS.videoOutput('tenant-alice', id, 0, 'webp'), 'image/webp'),
+            thumbnail: await file(
+              KEYS.videoOutput('tenant-alice', id, 0, 'thumbnail'),
+              'image/png',
+            ),
+          }
+        : undefined;
+    const done = transition(running, 'succeeded', new Date());
+    await backend.jobs.put(
+      {
+        ...done,
+        data: {
+          ...done.data,
+          outputs: [{ ...main, index: 0, seed: 1, width: p.width, height: p.height, video }],
+        },
       },
+      running.version,
+    );
+  };
+  const jobs = {
+    image: { queued: await submit(), succeeded: await submit() },
+    video: {
+      queued: await submit({ model: VIDEO_MODEL }),
+      succeeded: await submit({ model: VIDEO_MODEL }),
     },
-    running.version,
-  );
+  };
+  await complete(jobs.image.succeeded);
+  await complete(jobs.video.succeeded);
   const secrets = [
     alice.key,
     bob.key,
     revoked.key,
     (await readFile(join(dataDir, 'file-signing.key'), 'utf8')).trim(),
   ];
-  return { app, backend, dataDir, logs, keys, secrets, jobs: { queued, succeeded }, call };
+  return { app, backend, dataDir, logs, keys, secrets, jobs, call };
 }
 
-/** Routes that act on one job; the table's rows. */
-const PER_JOB: readonly (readonly [string, (id: string) => string])[] = [
-  ['GET', (id) => `/v1/generations/${id}`],
-  ['POST', (id) => `/v1/generations/${id}/cancel`],
-  ['GET', (id) => `/v1/generations/${id}/events`],
-  ['GET', (id) => `/v1/generations/${id}/webhook/deliveries`],
-  ['POST', (id) => `/v1/generations/${id}/webhook/redeliver`],
+/** Routes that act on one job, and the kind of job they act on; the table's rows. DELETE comes
+ * last: the owner's call deletes the video. */
+const PER_JOB: readonly (readonly [string, (id: string) => string, JobKind])[] = [
+  ['GET', (id) => `/v1/generations/${id}`, 'image'],
+  ['POST', (id) => `/v1/generations/${id}/cancel`, 'image'],
+  ['GET', (id) => `/v1/generations/${id}/events`, 'image'],
+  ['GET', (id) => `/v1/generations/${id}/webhook/deliveries`, 'image'],
+  ['POST', (id) => `/v1/generations/${id}/webhook/redeliver`, 'image'],
+  ['GET', (id) => `/v1/videos/${id}`, 'video'],
+  ['GET', (id) => `/v1/videos/${id}/content`, 'video'],
+  ['DELETE', (id) => `/v1/videos/${id}`, 'video'],
 ];
 
 /** Tenant routes without a job id: [method, route, path, body]. */
@@ -144,6 +177,9 @@ const PER_TENANT: readonly (readonly [string, string, string, unknown?])[] = [
   ['POST', '/v1/webhooks/secret/rotate', '/v1/webhooks/secret/rotate'],
   ['GET', '/v1/models', '/v1/models'],
   ['GET', '/v1/models/:id', '/v1/models/shapes-mmdit-s'],
+  ['GET', '/v1/videos', '/v1/videos'],
+  ['POST', '/v1/videos', '/v1/videos', { prompt: 'a red circle moving left', model: VIDEO_MODEL }],
+  ['POST', '/v1/videos/extensions', '/v1/videos/extensions', { prompt: 'it goes on' }],
 ];
 
 const REFUSED: readonly Caller[] = ['revoked', 'forged', 'malformed', 'none'];
@@ -183,8 +219,8 @@ describe('keys × routes × ids', () => {
 
   it.each(REFUSED)('a %s key gets 401 on every tenant route and every id', async (caller) => {
     const answers: string[] = [];
-    for (const [method, path] of PER_JOB) {
-      for (const id of [w.jobs.queued, w.jobs.succeeded, NEVER]) {
+    for (const [method, path, kind] of PER_JOB) {
+      for (const id of [w.jobs[kind].queued, w.jobs[kind].succeeded, NEVER]) {
         const r = await w.call(caller, method, path(id));
         answers.push(
           `${method} ${path(id === NEVER ? 'never' : 'own')} ${String(r.status)} ${r.headers.get('content-type') ?? ''}`,
@@ -200,10 +236,10 @@ describe('keys × routes × ids', () => {
     expect(answers.filter((a) => !a.endsWith('401 application/problem+json'))).toEqual([]);
   });
 
-  it.each(PER_JOB.map(([m, p]) => [`${m} ${p(':id')}`, m, p] as const))(
+  it.each(PER_JOB.map(([m, p, kind]) => [`${m} ${p(':id')}`, m, p, kind] as const))(
     'another tenant gets the answer of an id that never existed: %s',
-    async (_, method, path) => {
-      for (const id of [w.jobs.queued, w.jobs.succeeded]) {
+    async (_, method, path, kind) => {
+      for (const id of [w.jobs[kind].queued, w.jobs[kind].succeeded]) {
         const before = await w.backend.jobs.get('tenant-alice', id);
         const theirs = await w.call('other', method, path(id));
         const never = await w.call('other', method, path(NEVER));
@@ -223,8 +259,16 @@ describe('keys × routes × ids', () => {
     const bobs = (await (await w.call('other', 'GET', '/v1/generations?limit=100')).json()) as {
       data: GenerationView[];
     };
-    expect(bobs.data.map((g) => g.id)).not.toContain(w.jobs.queued);
-    expect(bobs.data.map((g) => g.id)).not.toContain(w.jobs.succeeded);
+    expect(bobs.data.map((g) => g.id)).not.toContain(w.jobs.image.queued);
+    expect(bobs.data.map((g) => g.id)).not.toContain(w.jobs.image.succeeded);
+    const bobsVideos = (await (await w.call('other', 'GET', '/v1/videos?limit=100')).json()) as {
+      data: { id: string }[];
+    };
+    expect(bobsVideos.data.map((v) => v.id)).not.toContain(w.jobs.video.succeeded);
+    const alicesVideos = (await (await w.call('owner', 'GET', '/v1/videos?limit=100')).json()) as {
+      data: { id: string }[];
+    };
+    expect(alicesVideos.data.map((v) => v.id)).toContain(w.jobs.video.queued);
     const secret = async (c: Caller) =>
       ((await (await w.call(c, 'GET', '/v1/webhooks/secret')).json()) as { secret: string }).secret;
     const [a, b] = [await secret('owner'), await secret('other')];
@@ -236,7 +280,7 @@ describe('keys × routes × ids', () => {
 describe('signed file URLs', () => {
   async function outputUrl(): Promise<URL> {
     const view = (await (
-      await w.call('owner', 'GET', `/v1/generations/${w.jobs.succeeded}`)
+      await w.call('owner', 'GET', `/v1/generations/${w.jobs.image.succeeded}`)
     ).json()) as GenerationView;
     const url = view.outputs[0]?.url;
     if (!url) throw new Error('the succeeded job has no output URL');
@@ -338,7 +382,7 @@ describe('logs', () => {
       secrets.push(s.secret, ...s.previous);
     }
     const view = (await (
-      await w.call('owner', 'GET', `/v1/generations/${w.jobs.succeeded}`)
+      await w.call('owner', 'GET', `/v1/generations/${w.jobs.image.succeeded}`)
     ).json()) as GenerationView;
     secrets.push(
       new URL(view.outputs[0]?.url ?? 'http://x/?sig=none').searchParams.get('sig') ?? '',
