@@ -145,6 +145,10 @@ class VideoDitRun:
     # Batch weight of each short window (clip_data.WINDOW_FRAMES) against FRAME_WEIGHTS' 6 for 16
     # frames; 0: whole clips only (run 1).
     window_weight: float = 4.0
+    # The first part of the DiT budget trains on short windows only (appearance before motion: a
+    # window batch holds 8x the clips of a 16-frame batch). Runs 1-2 learned colors and places
+    # but not shapes (VIDEO_EXPERIMENTS.md); this curriculum is run 3's change, not yet run.
+    appearance_frac: float = 0.4
 
 
 @dataclass

@@ -10,6 +10,7 @@ best EMA weights are kept.
 from __future__ import annotations
 
 import copy
+import time
 
 import torch
 
@@ -80,8 +81,18 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
     pipe = VideoPipeline(ema_te, ema_dit, vae, tok, run.shift)
     # A token budget per batch: run.batch_size default clips' worth (frames x size buckets differ).
     weights = {**FRAME_WEIGHTS, **{f: run.window_weight for f in WINDOW_FRAMES}} if run.window_weight else FRAME_WEIGHTS
-    it = clip_batches(run.batch_size, seed + 2, workers, frame_weights=weights,
-                      tokens_per_batch=run.batch_size * tokens_per_clip(16, 128, 128))
+    budget = run.batch_size * tokens_per_clip(16, 128, 128)
+    it = clip_batches(run.batch_size, seed + 2, workers, frame_weights=weights, tokens_per_batch=budget)
+    # Windows only, for the curriculum's first part (its workers idle once their queue is full).
+    windows = (clip_batches(run.batch_size, seed + 3, max(1, workers // 2), tokens_per_batch=budget,
+                            frame_weights={f: 1.0 for f in WINDOW_FRAMES})
+               if run.appearance_frac > 0 else None)
+    t_start = time.time()
+
+    def next_batch():
+        early = (time.time() - t_start) < run.appearance_frac * run.seconds
+        return unpack_clips(next(windows if windows is not None and early else it), device)
+
     mode = run.mode if cuda else "eager"
     encoder = copy.deepcopy(vae.encoder).to(torch.bfloat16).eval() if cuda else vae.encoder
 
@@ -135,6 +146,6 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
             return train_step(arrays, ids, size, frames, True)
 
     encoded = None
-    train_loop(run, opt, params, (te, dit), (ema_te, ema_dit), lambda: unpack_clips(next(it), device), train_step,
+    train_loop(run, opt, params, (te, dit), (ema_te, ema_dit), next_batch, train_step,
                lambda: validate(pipe, val, pool, run.steps, run.guidance), log)
     return ema_te, ema_dit, pipe
