@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { GenerationData, GenerationJob, WebhookEventMessage } from '../../core/generation.ts';
 import { isTerminal } from '../../core/job.ts';
 import type { MessageQueue } from '../../core/ports/message-queue.ts';
@@ -129,6 +129,46 @@ describe('worker', () => {
     expect((await t.read(id)).version).toBe(before.version);
     expect(t.fake.calls).toHaveLength(1);
     expect(await t.api.queue.depth()).toBe(0);
+  });
+
+  it('never takes a job over from itself: a message of a job it holds is deferred, even once the lease ran out', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    // The batch stalls before its first step, so no progress write renews the 1 s lease.
+    const t = await setup(
+      { beforeStep: (step) => (step === 0 ? held : Promise.resolve()) },
+      {
+        visibilitySeconds: 1,
+      },
+    );
+    const id = await t.submit({});
+    t.worker.start();
+    await t.event((e) => e.type === 'job_started' && e.jobId === id);
+    // The store refuses the worker's lease renewals (as under the reliability suite's faults),
+    // and the lease runs out while the batch still holds the job.
+    const put = t.api.jobs.put.bind(t.api.jobs);
+    let refuse = true;
+    vi.spyOn(t.api.jobs, 'put').mockImplementation((job, expected) =>
+      refuse && job.id === id ? Promise.reject(new Error('store fault')) : put(job, expected),
+    );
+    const running = await t.read(id);
+    const past = new Date(Date.now() - 60_000).toISOString();
+    await put(
+      { ...running, version: running.version + 1, data: { ...running.data, leaseUntil: past } },
+      running.version,
+    );
+    await t.api.queue.send({ tenant: 'tenant-alice', jobId: id }); // as a lapsed visibility would
+    const skipped = await t.event(
+      (e) =>
+        e.type === 'message_skipped' && e.jobId === id && e.reason.includes('held by this worker'),
+    );
+    expect(skipped.type).toBe('message_skipped');
+    refuse = false;
+    release();
+    await t.until('succeeded', async () => (await t.read(id)).status === 'succeeded');
+    await t.worker.stop();
+    expect(t.events.filter((e) => e.type === 'job_started' && e.jobId === id)).toHaveLength(1);
+    expect((await t.read(id)).data.attempts).toBe(1);
   });
 
   it('announces an ended job whose worker died before announcing it, with its webhook-id', async () => {

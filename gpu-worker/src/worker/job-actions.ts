@@ -212,14 +212,16 @@ export class JobActions {
     });
   }
 
-  /** A second message of a job already in this receive: hidden for one visibility timeout. */
-  async deferDuplicate(delivery: Delivery<JobMessage>): Promise<void> {
+  /**
+   * A second message of a job already in this receive, or of one this worker holds: hidden for
+   * one visibility timeout.
+   */
+  async deferDuplicate(
+    delivery: Delivery<JobMessage>,
+    reason = 'duplicate message in one receive; deferred',
+  ): Promise<void> {
     await this.#c.queue.extend(delivery.receipt, this.#c.settings.visibilitySeconds);
-    this.#c.emit({
-      type: 'message_skipped',
-      jobId: delivery.body.jobId,
-      reason: 'duplicate message in one receive; deferred',
-    });
+    this.#c.emit({ type: 'message_skipped', jobId: delivery.body.jobId, reason });
   }
 
   /** A received job this worker will not start (draining): its message goes back untouched. */

@@ -142,14 +142,10 @@ async function runBatchOf<Request, Result>(
     if (writer.left.has(job.job.id)) continue;
     await actions.guard(`finishing ${job.job.id}`, async () => {
       if (images) {
-        let stored: StoredOutputs;
-        try {
-          stored = await kind.store(c, job.job, images, label);
-        } catch (error) {
-          // An encoder or the store failed: retried while attempts last, then failed.
-          await actions.fail(job, error);
-          return;
-        }
+        // A failing encoder or store throws to the guard: the message comes back after its
+        // visibility timeout, as it always has (a retry at once let one live worker start a job
+        // again and again under store faults, and end it worker_lost: tests/reliability).
+        const stored = await kind.store(c, job.job, images, label);
         const queueMs = job.job.startedAt
           ? Date.parse(job.job.startedAt) - Date.parse(job.job.createdAt)
           : undefined;

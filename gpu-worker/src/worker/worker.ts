@@ -41,6 +41,13 @@ export class Worker {
   readonly #pollAbort = new AbortController();
   /** Aborts the running batches when a drain runs out of time. */
   readonly #drainAbort = new AbortController();
+  /**
+   * Jobs (tenant/id) this worker holds: received to run, until their batch is over. A message of
+   * one of them that comes back meanwhile (its visibility lapsed under store or queue faults) is
+   * deferred here: a worker never takes a job over from itself, which would charge an attempt
+   * and could end a job worker_lost with no worker lost (tests/reliability).
+   */
+  readonly #held = new Set<string>();
   #loop: Promise<void> | undefined;
 
   constructor(options: WorkerOptions) {
@@ -216,9 +223,17 @@ export class Worker {
         continue;
       }
       seen.add(key);
+      if (this.#held.has(key)) {
+        await actions.guard(`deferring ${delivery.body.jobId}, which this worker holds`, () =>
+          actions.deferDuplicate(delivery, 'held by this worker; deferred'),
+        );
+        continue;
+      }
       await actions.guard(`triage of ${delivery.body.jobId}`, async () => {
         const job = await actions.triage(delivery);
-        if (job) runnable.push({ delivery, job, params: job.data.params });
+        if (!job) return;
+        this.#held.add(key);
+        runnable.push({ delivery, job, params: job.data.params });
       });
     }
     return batchesOf(runnable, this.#settings.maxBatchImages);
@@ -229,6 +244,19 @@ export class Worker {
    * them (static: it takes the whole capacity). One not started by a drain goes back.
    */
   async #runGroup(
+    context: WorkerContext,
+    actions: JobActions,
+    slots: ImageSlots,
+    group: readonly Received[],
+  ): Promise<void> {
+    try {
+      await this.#runHeldGroup(context, actions, slots, group);
+    } finally {
+      for (const r of group) this.#held.delete(`${r.job.tenant}/${r.job.id}`);
+    }
+  }
+
+  async #runHeldGroup(
     context: WorkerContext,
     actions: JobActions,
     slots: ImageSlots,
