@@ -1,10 +1,10 @@
 import { Buffer } from 'node:buffer';
 import { LIMITS } from '../../../gpu-worker/src/model-contract/index.ts';
 import { ValidationError } from '../errors.ts';
-import { imageHeader } from './image-header.ts';
+import { imageHeader, type ImageHeader } from './image-header.ts';
 
 /** The image types a client may send; the data URL's type must be one of them when it has one. */
-const FORMATS: Readonly<Record<string, string>> = {
+const FORMATS: Readonly<Record<ImageHeader['format'], string>> = {
   png: 'image/png',
   jpeg: 'image/jpeg',
   webp: 'image/webp',
@@ -21,7 +21,7 @@ function bytesOf(text: string, field: string, maxBytes: number): Buffer {
     throw ValidationError.field(field, 'is a data URL but not a base64 one', ALLOWED);
   }
   const type = url?.[1]?.toLowerCase();
-  if (type !== undefined && !Object.values(FORMATS).includes(type)) {
+  if (type !== undefined && !Object.values<string>(FORMATS).includes(type)) {
     throw ValidationError.field(field, `is ${type}`, ALLOWED);
   }
   const payload = (url ? text.slice(url[0].length) : text).replace(/\s+/g, '');
@@ -61,18 +61,7 @@ export interface InitImageFile {
  * the clip); data damaged past the header fails the job there, as invalid_request.
  */
 export function decodeInitImage(text: string, field: string, maxBytes: number): InitImageFile {
-  return decodeImageFile(bytesOf(text, field, maxBytes), field, maxBytes);
-}
-
-/** The same for a file's bytes (a multipart upload). */
-export function decodeImageFile(bytes: Uint8Array, field: string, maxBytes: number): InitImageFile {
-  if (bytes.byteLength > maxBytes) {
-    throw ValidationError.field(
-      field,
-      'is too large',
-      `an image file of at most ${maxBytes} bytes`,
-    );
-  }
+  const bytes = bytesOf(text, field, maxBytes); // within maxBytes
   const header = imageHeader(bytes);
   if (!header) throw ValidationError.field(field, 'is not an image that can be read', ALLOWED);
   const { format, width, height } = header;
@@ -83,6 +72,5 @@ export function decodeImageFile(bytes: Uint8Array, field: string, maxBytes: numb
       `at most ${LIMITS.maxSide} pixels a side`,
     );
   }
-  const contentType = FORMATS[format] ?? 'application/octet-stream';
-  return { bytes, contentType, ext: format };
+  return { bytes, contentType: FORMATS[format], ext: format };
 }

@@ -143,8 +143,7 @@ async function runBatchOf<Request, Result>(
     await actions.guard(`finishing ${job.job.id}`, async () => {
       if (images) {
         // A failing encoder or store throws to the guard: the message comes back after its
-        // visibility timeout, as it always has (a retry at once let one live worker start a job
-        // again and again under store faults, and end it worker_lost: tests/reliability).
+        // visibility timeout (a retry at once would charge attempts while the store is down).
         const stored = await kind.store(c, job.job, images, label);
         const queueMs = job.job.startedAt
           ? Date.parse(job.job.startedAt) - Date.parse(job.job.createdAt)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..config import VideoRunConfig, parse_args
+from ..flow import to_uint8
 from ..runs import device_name, pick_defaults, retrain_command, save_checkpoint, start, write_results
 from ..shared_weights import round_to_fp16
 from ..train_vae import train_vae
@@ -44,8 +45,7 @@ def _vae_round_trip(vae, clips: list[np.ndarray], device) -> float:
     x = torch.as_tensor(frames, device=device).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
         rec = vae.decode_latents(vae.encode_latents(x))
-    rec = ((rec.float() + 1) / 2).clamp(0, 1).mul(255).add(0.5).floor().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    return float(np.mean([psnr(a, b) for a, b in zip(frames, rec)]))
+    return float(np.mean([psnr(a, b) for a, b in zip(frames, to_uint8(rec))]))
 
 
 def main(argv: list[str] | None = None) -> int:
