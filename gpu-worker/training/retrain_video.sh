@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Retrains the video model from scratch on the GPU machine and prints the MotionEval table.
+# Retrains the video model on the GPU machine, starting from the image model in models/ (see
+# ditserve_train/video/from_image.py), and prints the MotionEval table.
 #   bash gpu-worker/training/retrain_video.sh [OUT_DIR]      (from the repository root; < 10 min on one H200)
 # Then copy OUT_DIR/model/shapes-video-s to models/.
 set -euo pipefail

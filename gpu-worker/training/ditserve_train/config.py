@@ -33,6 +33,8 @@ class VaeRun:
     """Phase 1, the VAE (train_vae.py)."""
 
     seconds: float = flag("--vae-seconds", 55.0, "wall-clock budget of the VAE phase")
+    # An encoder alone, for a trained decoder (the video model's, from the image model's VAE).
+    encoder_seconds: float = 30.0
     batch_size: int = flag("--vae-batch", 64, "VAE batch size")
     lr: float = 1.5e-3  # peak; cosine decay to zero over the phase
     warmup_steps: int = 200
@@ -122,7 +124,9 @@ class VideoDitRun:
     num_heads: int = 4
     ada_rank: int = 64
     te_layers: int = 4
-    lr: float = 1e-3
+    # Half the image model's lr: the run starts from the image model (VideoRunConfig.from_image),
+    # whose drawing should survive while the temporal weights grow from zero.
+    lr: float = 5e-4
     ema_decay: float = 0.999
     warmup_steps: int = 300
     decay_frac: float = 0.4
@@ -145,10 +149,10 @@ class VideoDitRun:
     # Batch weight of each short window (clip_data.WINDOW_FRAMES) against FRAME_WEIGHTS' 6 for 16
     # frames; 0: whole clips only (run 1).
     window_weight: float = 4.0
-    # The first part of the DiT budget trains on short windows only (appearance before motion: a
-    # window batch holds 8x the clips of a 16-frame batch). Runs 1-2 learned colors and places
-    # but not shapes (VIDEO_EXPERIMENTS.md); this curriculum is run 3's change, not yet run.
-    appearance_frac: float = 0.4
+    # A first part of the DiT budget on short windows only (appearance before motion: a window
+    # batch holds 8x the clips of a 16-frame batch), for runs from scratch (0.4 was tried for
+    # that); a run from the image model already draws the shapes.
+    appearance_frac: float = 0.0
 
 
 @dataclass
@@ -163,6 +167,10 @@ class VideoRunConfig:
     workers: int = flag("--workers", 10, "CPU data workers (the MotionEval pool gets the cores left)")
     val_per_category: int = flag("--val-per-category", 16, "validation prompts per MotionEval category")
     test_per_category: int = flag("--test-per-category", 32, "test prompts per MotionEval category")
+    # Runs 1-2 trained every component from scratch and learned colors and places but not shapes
+    # in the budget (VIDEO_EXPERIMENTS.md); from_image.py says what is taken.
+    from_image: str = flag("--from-image", "shapes-mmdit-s",
+                           "start from this image model of models/ (or a folder); '' trains every component from scratch")
     vae: VaeRun = field(default_factory=VaeRun)
     dit: VideoDitRun = field(default_factory=VideoDitRun)
     post_training_reserve_s: float = 110.0

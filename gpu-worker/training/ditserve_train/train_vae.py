@@ -15,10 +15,16 @@ from .log import Log
 from .models.vae import Vae, VaeConfig
 
 
-def train_vae(device: torch.device, run: VaeRun, seed: int, workers: int, log: Log) -> Vae:
+def train_vae(device: torch.device, run: VaeRun, seed: int, workers: int, log: Log, decoder_of: Vae | None = None) -> Vae:
+    """A VAE trained for run.seconds; with decoder_of, only an encoder for that VAE's (trained,
+    frozen) decoder, for run.encoder_seconds, its latent factors kept (a DiT's latents are that
+    decoder's)."""
     torch.manual_seed(seed)
-    vae = Vae(VaeConfig()).to(device)
-    params = list(vae.parameters())
+    vae = (decoder_of or Vae(VaeConfig())).to(device)
+    if decoder_of is not None:
+        vae.decoder.requires_grad_(False)
+    params = [p for p in vae.parameters() if p.requires_grad]
+    seconds = run.seconds if decoder_of is None else run.encoder_seconds
     cuda = device.type == "cuda"
     opt = torch.optim.AdamW(params, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.0, fused=cuda)
     it = batches(run.batch_size, seed + 1, workers, caption_dropout=0.0)
@@ -39,8 +45,8 @@ def train_vae(device: torch.device, run: VaeRun, seed: int, workers: int, log: L
     graphed: dict[tuple[int, int], GraphedLoss] = {}
     use_graphs = run.graphs and cuda
     t0, step = time.time(), 0
-    while (elapsed := time.time() - t0) < run.seconds:
-        lr = run.lr * min(1.0, (step + 1) / run.warmup_steps) * (0.5 + 0.5 * math.cos(math.pi * min(elapsed / run.seconds, 1.0)))
+    while (elapsed := time.time() - t0) < seconds:
+        lr = run.lr * min(1.0, (step + 1) / run.warmup_steps) * (0.5 + 0.5 * math.cos(math.pi * min(elapsed / seconds, 1.0)))
         for g in opt.param_groups:
             g["lr"] = lr
         arrays, _, size = unpack(next(it), device)
@@ -64,14 +70,15 @@ def train_vae(device: torch.device, run: VaeRun, seed: int, workers: int, log: L
         if step % 100 == 0:
             log.scalar("vae", step=step, t=round(elapsed, 1), loss=round(loss.item(), 5), kl=round(kl_last.item(), 3))
     vae.eval()
-    _measure_factors(vae, it, device, log)
+    _measure_factors(vae, it, device, log, set_factors=decoder_of is None)
     log.event("vae_done", steps=step, seconds=round(time.time() - t0, 1), **{k: getattr(vae.cfg, k) for k in ("scaling_factor", "shift_factor")})
     return vae
 
 
 @torch.no_grad()
-def _measure_factors(vae: Vae, it, device: torch.device, log: Log, n_batches: int = 16) -> None:
-    """SD3-style: shift = mean, scale = 1/std of the posterior means over fresh data."""
+def _measure_factors(vae: Vae, it, device: torch.device, log: Log, n_batches: int = 16, set_factors: bool = True) -> None:
+    """SD3-style: shift = mean, scale = 1/std of the posterior means over fresh data (and the
+    reconstruction PSNR, logged)."""
     zs, psnr = [], []
     for _ in range(n_batches):
         images, _ = to_device(next(it), device)
@@ -81,6 +88,8 @@ def _measure_factors(vae: Vae, it, device: torch.device, log: Log, n_batches: in
         mse = ((rec - images) ** 2).mean(dim=(1, 2, 3))
         psnr.append((10 * torch.log10(4.0 / mse)).mean().item())
     z = torch.cat(zs)
-    vae.cfg.shift_factor = round(z.mean().item(), 6)
-    vae.cfg.scaling_factor = round(1.0 / z.std().item(), 6)
-    log.event("vae_reconstruction", psnr_db=round(sum(psnr) / len(psnr), 2))
+    if set_factors:
+        vae.cfg.shift_factor = round(z.mean().item(), 6)
+        vae.cfg.scaling_factor = round(1.0 / z.std().item(), 6)
+    log.event("vae_reconstruction", psnr_db=round(sum(psnr) / len(psnr), 2),
+              latent_mean=round(z.mean().item(), 6), latent_std=round(z.std().item(), 6))

@@ -18,6 +18,19 @@ def _row(name: str, t: dict, extra: str = "") -> str:
     return f"| {name} | " + " | ".join(f"{t[k]:.3f}" for k in SUMMARY) + f" |{extra}"
 
 
+def _start(r: dict) -> str:
+    if not r.get("from_image"):
+        return "from scratch"
+    return (f"from ditserve's own image model `{r['from_image']}` (its text encoder, transformer blocks and VAE "
+            "decoder, themselves trained from scratch by `retrain.sh`; no outside weights)")
+
+
+def _vae_origin(r: dict) -> str:
+    if not r.get("from_image"):
+        return "both trained in this run"
+    return "the image model's decoder as it is, and an encoder trained for it in this run"
+
+
 def write_video_card(folder: Path, r: dict) -> None:
     p, d, t = r["params"], r["defaults"], r["test"]
     cats = "\n".join(f"| {c} | {t[c]:.3f} | {r['test_counts'].get(c, 0)} |" for c in CATEGORIES if c in t)
@@ -30,7 +43,7 @@ def write_video_card(folder: Path, r: dict) -> None:
     i2v = r["image_to_video"]
     text = f"""# {r['name']} — a small Sora-style video DiT for moving shapes
 
-ditserve's video model: trained from scratch in one GPU command (`{r['command']}`,
+ditserve's video model: trained {_start(r)} in one GPU command (`{r['command']}`,
 {r['wall_s'] / 60:.1f} min on {r['device']}), shipped in the repository ({r['shipped_mb']:.1f} MB), served on
 CPU or CUDA. It animates flat-colored shapes on plain backgrounds from English captions, and knows
 nothing outside the vocabulary below.
@@ -40,8 +53,8 @@ nothing outside the vocabulary below.
 | --- | --- | --- |
 | tokenizer | WordLevel, {r['vocab_size']} tokens (the image model's words plus the motion words) | – |
 | text_encoder | {r['te']['num_layers']}-layer transformer, width {r['te']['hidden_size']} | {_params(p['text_encoder'])} |
-| transformer | VideoMMDiT: {r['dit']['depth']} MMDiT joint blocks (text and video streams, joint attention), width {r['dit']['hidden_size']}, {r['dit']['num_heads']} heads; spacetime patches of {r['dit']['temporal_patch']} frames × {r['dit']['patch_size']}×{r['dit']['patch_size']} latent pixels, 3-D sin-cos positions for any (frames, height, width) grid; given frames enter as extra channels (clean latent + mask) | {_params(p['transformer'])} |
-| vae_encoder / vae_decoder | the image model's per-frame VAE architecture (8× spatial, {r['vae']['latent_channels']} channels), trained in this run | {_params(p['vae_encoder'])} / {_params(p['vae_decoder'])} |
+| transformer | VideoMMDiT: {r['dit']['depth']} MMDiT joint blocks (text and video streams, joint attention), width {r['dit']['hidden_size']}, {r['dit']['num_heads']} heads; spacetime patches of {r['dit']['temporal_patch']} frames × {r['dit']['patch_size']}×{r['dit']['patch_size']} latent pixels, 2-D sin-cos positions in each frame plus a learned projection of the frame's sin-cos position, for any (frames, height, width) grid; given frames enter as extra channels (clean latent + mask) | {_params(p['transformer'])} |
+| vae_encoder / vae_decoder | the image model's per-frame VAE architecture (8× spatial, {r['vae']['latent_channels']} channels); {_vae_origin(r)} | {_params(p['vae_encoder'])} / {_params(p['vae_decoder'])} |
 
 Why a per-frame VAE and no temporal compression: these clips are rigid shapes moving on flat
 backgrounds, so the temporal redundancy is taken by the transformer's 2-frame patches (a 16-frame

@@ -1,9 +1,10 @@
 """VideoMMDiT: the image MMDiT's joint blocks over spacetime patches of a per-frame latent video.
 
 A clip's latent [C, F, h, w] is cut into patches of `temporal_patch` frames x `patch_size`^2 latent
-pixels; each patch is one token, placed by 3-D sin-cos positions, so any (frames, height, width)
-grid runs. Conditioning frames (image-to-video, extension) enter as extra input channels: their
-clean latents and a mask channel, concatenated to the noisy latent before patchifying.
+pixels; each patch is one token, placed by the image model's 2-D sin-cos positions in its frame
+plus a learned projection of its frame's sin-cos position, so any (frames, height, width) grid
+runs. Conditioning frames (image-to-video, extension) enter as extra input channels: their clean
+latents and a mask channel, concatenated to the noisy latent before patchifying.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ..models.mmdit import JointTransformer
+from ..models.mmdit import JointTransformer, sincos_2d
+
+TIME_CHANNELS = 64  # sin-cos channels of a frame's position
 
 
 @dataclass
@@ -40,23 +43,13 @@ class VideoMMDiTConfig:
         return {"_class_name": "VideoMMDiT", **asdict(self)}
 
 
-def _axis(n, dim: int, device: torch.device) -> torch.Tensor:
-    """sin-cos of centred positions 0..n-1 over dim channels (dim even) -> [n, dim]."""
+def sincos_time(f, dim: int, device: torch.device) -> torch.Tensor:
+    """sin-cos of centred frame positions 0..f-1 over dim channels (dim even) -> [f, dim]."""
     half = dim // 2
     omega = 1.0 / (10000 ** (torch.arange(half, device=device, dtype=torch.float32) / half))
-    pos = torch.arange(n, device=device, dtype=torch.float32)
+    pos = torch.arange(f, device=device, dtype=torch.float32)
     a = (pos - pos.mean())[:, None] * omega[None]
     return torch.cat([a.sin(), a.cos()], dim=1)
-
-
-def sincos_3d(f, h, w, dim: int, device: torch.device) -> torch.Tensor:
-    """3-D positions [f*h*w, dim]: a quarter of the channels for time, the rest split by y and x."""
-    dt = (dim // 4) // 2 * 2
-    dy = ((dim - dt) // 2) // 2 * 2
-    dx = dim - dt - dy
-    pt, py, px = _axis(f, dt, device), _axis(h, dy, device), _axis(w, dx, device)
-    return torch.cat([pt[:, None, None].expand(-1, h, w, -1), py[None, :, None].expand(f, -1, w, -1),
-                      px[None, None, :].expand(f, h, -1, -1)], dim=-1).reshape(-1, dim)
 
 
 class VideoMMDiT(JointTransformer):
@@ -69,6 +62,12 @@ class VideoMMDiT(JointTransformer):
         d, p, pt = cfg.hidden_size, cfg.patch_size, cfg.temporal_patch
         self.patch = nn.Linear(cfg.cond_channels * pt * p * p, d)
         self._build(cfg, pt * p * p * cfg.out_channels)
+        # Positions: the image model's 2-D sin-cos in every frame, plus a learned projection of
+        # the frame's sin-cos, zero at the start, so a video model that starts from an image model
+        # (from_image.py) sees each frame's tokens where the image model saw them.
+        self.time_pos = nn.Linear(TIME_CHANNELS, d)
+        nn.init.zeros_(self.time_pos.weight)
+        nn.init.zeros_(self.time_pos.bias)
 
     def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, cond_latents, cond_mask):
         return self.forward_features(hidden_states, timestep, encoder_hidden_states, pooled_projections,
@@ -83,7 +82,10 @@ class VideoMMDiT(JointTransformer):
         x = torch.cat([hidden_states, cond_latents.to(hidden_states.dtype), mask], dim=1)
         ci = x.shape[1]
         x = x.reshape(b, ci, gf, pt, gh, p, gw, p).permute(0, 2, 4, 6, 1, 3, 5, 7).reshape(b, gf * gh * gw, ci * pt * p * p)
-        x = self.patch(x) + sincos_3d(gf, gh, gw, cfg.hidden_size, x.device).to(x.dtype)[None]
+        x = self.patch(x)
+        space = sincos_2d(gh, gw, cfg.hidden_size, x.device).to(x.dtype)
+        time = self.time_pos(sincos_time(gf, TIME_CHANNELS, x.device).to(x.dtype))
+        x = x + (space[None] + time[:, None]).reshape(gf * gh * gw, cfg.hidden_size)[None]
         x, feats = self._joint(x, timestep, encoder_hidden_states, pooled_projections, tap)  # [B, N, pt*p*p*C]
         x = x.view(b, gf, gh, gw, cfg.out_channels, pt, p, p).permute(0, 4, 1, 5, 2, 6, 3, 7)
         return x.reshape(b, cfg.out_channels, f, h, w), feats

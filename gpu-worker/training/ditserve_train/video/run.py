@@ -27,6 +27,7 @@ from . import clips as C
 from .card import write_video_card
 from .clip_data import render_clips
 from .export import export_video, parity
+from .from_image import image_model_dir, load_image_vae
 from .manifest import write_video_manifest
 from .motion_eval import evaluate, format_table
 from .pipeline import ClipRequest
@@ -58,14 +59,15 @@ def train(cfg: VideoRunConfig) -> dict:
     pool, device, log = start(cfg)
 
     tok = video_tokenizer()
-    vae = train_vae(device, cfg.vae, cfg.seed, cfg.workers, log)
+    image = image_model_dir(cfg.from_image) if cfg.from_image else None
+    vae = train_vae(device, cfg.vae, cfg.seed, cfg.workers, log, load_image_vae(image) if image else None)
     val = C.eval_prompts("val", cfg.val_per_category, seed=7)
     gt_val = render_clips([s for s, _ in val], cfg.frames, 128, 128, seed=11)
     ceiling = evaluate(val, gt_val, pool)
     log.event("ground_truth_val", **ceiling)
 
     run = replace(cfg.dit, seconds=cfg.seconds - (time.time() - t_start) - cfg.post_training_reserve_s)
-    te, dit, pipe = train_video_dit(vae, tok, val, device, run, cfg.seed, cfg.workers, pool, log)
+    te, dit, pipe = train_video_dit(vae, tok, val, device, run, cfg.seed, cfg.workers, pool, log, image)
     round_to_fp16(te, dit, vae)  # every number below is the shipped (fp16-stored) model's
     save_checkpoint(cfg.out, te, dit, vae)
 
@@ -107,7 +109,8 @@ def train(cfg: VideoRunConfig) -> dict:
     model_dir = cfg.out / "model" / cfg.name
     if model_dir.exists():
         shutil.rmtree(model_dir)
-    desc = "Sora-style spacetime-patch MMDiT trained from scratch on procedural moving-shapes clips."
+    desc = ("Sora-style spacetime-patch MMDiT trained on procedural moving-shapes clips"
+            + (f", starting from the image model {image.name}." if image else " from scratch."))
     write_video_manifest(model_dir, cfg.name, tok, run.shift, defaults, desc, run.extend_frames)
     params, files = export_video(te, dit, vae, model_dir, device if device.type == "cuda" else None)
     log.event("export", **files)
@@ -117,6 +120,7 @@ def train(cfg: VideoRunConfig) -> dict:
     shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
     results = {
         "name": cfg.name, "command": retrain_command(cfg.seconds, "retrain_video.sh"), "seed": cfg.seed,
+        "from_image": image.name if image else None,
         "wall_s": time.time() - t_start, "device": device_name(device),
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "te": te.cfg.to_json(),
         "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift, "defaults": defaults,

@@ -1,5 +1,6 @@
 """The video model's WordLevel tokenizer: the image tokenizer's class over the clip world's words
-(the image model's vocabulary, and so its ids, stay as they are)."""
+(the image model's words and the motion words, sorted together: ids differ from the image
+model's, and from_image.py moves each image word's embedding to its video id)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 
 import torch
 
@@ -25,6 +26,7 @@ from ..tokenizer import WordTokenizer
 from ..train_loop import train_loop
 from .clip_data import WINDOW_FRAMES, FRAME_WEIGHTS, clip_batches, render_clip_arrays, tokens_per_clip, unpack_clips
 from .layout_targets import clip_token_targets
+from .from_image import CHECKED, init_text_encoder, init_transformer
 from .model import VideoMMDiT, VideoMMDiTConfig
 from .pipeline import ClipRequest, VideoPipeline
 from .motion_eval import evaluate
@@ -59,14 +61,21 @@ def validate(pipe: VideoPipeline, prompts, pool, steps: int, guidance: float, fr
 
 
 def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: VideoDitRun, seed: int,
-                    workers: int, pool, log: Log):
+                    workers: int, pool, log: Log, image: Path | None = None):
+    """(EMA text encoder, EMA transformer, their pipeline); image: the image model's folder to
+    start from (from_image.py), or None for random weights."""
     torch.manual_seed(seed)
     te = TextEncoder(TextEncoderConfig(vocab_size=len(tok.vocab), max_length=tok.max_length,
-                                       num_layers=run.te_layers)).to(device)
+                                       num_layers=run.te_layers))
     dit = VideoMMDiT(VideoMMDiTConfig(in_channels=vae.cfg.latent_channels, out_channels=vae.cfg.latent_channels,
                                       hidden_size=run.hidden_size, depth=run.depth, num_heads=run.num_heads,
                                       ada_rank=run.ada_rank, joint_attention_dim=te.cfg.hidden_size,
-                                      pooled_projection_dim=te.cfg.hidden_size)).to(device)
+                                      pooled_projection_dim=te.cfg.hidden_size))
+    if image is not None:
+        init_text_encoder(te, tok.vocab, image)
+        init_transformer(dit, image)
+        log.event("from_image", folder=image.name, checked_against_graphs=CHECKED)
+    te, dit = te.to(device), dit.to(device)
     head = LayoutHead(dit.cfg.hidden_size).to(device) if run.aux_weight > 0 else None
     tap = run.aux_tap if head is not None else -1
     token_px = vae.cfg.downsample_factor * dit.cfg.patch_size
