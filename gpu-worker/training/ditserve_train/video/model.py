@@ -62,12 +62,11 @@ class VideoMMDiT(JointTransformer):
         d, p, pt = cfg.hidden_size, cfg.patch_size, cfg.temporal_patch
         self.patch = nn.Linear(cfg.cond_channels * pt * p * p, d)
         self._build(cfg, pt * p * p * cfg.out_channels)
-        # Positions: the image model's 2-D sin-cos in every frame, plus a learned projection of
-        # the frame's sin-cos, zero at the start, so a video model that starts from an image model
-        # (from_image.py) sees each frame's tokens where the image model saw them.
+        # Positions: the image model's 2-D sin-cos in every frame, so a video model that starts
+        # from an image model (from_image.py) finds each token where the image model did, plus a
+        # learned projection of the frame's sin-cos. Started at zero, the frames of a clip were
+        # alike to the model and its clips hardly moved (run 3, VIDEO_EXPERIMENTS.md).
         self.time_pos = nn.Linear(TIME_CHANNELS, d)
-        nn.init.zeros_(self.time_pos.weight)
-        nn.init.zeros_(self.time_pos.bias)
 
     def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, cond_latents, cond_mask):
         return self.forward_features(hidden_states, timestep, encoder_hidden_states, pooled_projections,

@@ -85,7 +85,10 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
               vae_decoder=sum(p.numel() for p in vae.decoder.parameters()),
               vae_encoder=sum(p.numel() for p in vae.encoder.parameters()))
     cuda = device.type == "cuda"
-    opt = torch.optim.AdamW(params, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.01, fused=cuda)
+    fast = {id(p) for p in dit.time_pos.parameters()}
+    groups = [{"params": [p for p in params if id(p) not in fast]},
+              {"params": list(dit.time_pos.parameters()), "lr_scale": run.time_lr_scale}]
+    opt = torch.optim.AdamW(groups, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.01, fused=cuda)
     ema_te, ema_dit = copy.deepcopy(te).eval(), copy.deepcopy(dit).eval()
     pipe = VideoPipeline(ema_te, ema_dit, vae, tok, run.shift)
     # A token budget per batch: run.batch_size default clips' worth (frames x size buckets differ).
