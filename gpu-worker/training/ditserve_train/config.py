@@ -130,6 +130,8 @@ class VideoDitRun:
     # time_lr_scale x lr.
     lr: float = 7e-4
     time_lr_scale: float = 4.0
+    # Extra flow-loss weight where the clip moves (video/train.py motion_weight); 0: none (runs 1-4).
+    motion_weight: float = 3.0
     ema_decay: float = 0.999
     warmup_steps: int = 300
     decay_frac: float = 0.4

@@ -67,6 +67,10 @@ class VideoMMDiT(JointTransformer):
         # learned projection of the frame's sin-cos. Started at zero, the frames of a clip were
         # alike to the model and its clips hardly moved (run 3, VIDEO_EXPERIMENTS.md).
         self.time_pos = nn.Linear(TIME_CHANNELS, d)
+        # Its default start varies by ~0.15 across a clip's frames (most sin-cos frequencies are
+        # too low to change within 24 frames); std 0.3 makes it ~0.6, as the spatial positions.
+        nn.init.normal_(self.time_pos.weight, std=0.3)
+        nn.init.zeros_(self.time_pos.bias)
 
     def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, cond_latents, cond_mask):
         return self.forward_features(hidden_states, timestep, encoder_hidden_states, pooled_projections,
