@@ -12,9 +12,8 @@ command then only has to teach time. What is taken, and how it is fitted to the 
   is the image model's last, the one with the pre-only text stream; a shallower video model drops
   the image model's blocks before it). A spacetime patch of `temporal_patch` frames starts as the
   mean of the image patch over its frames, and each frame of an output patch as the image output;
-  the conditioning channels start at zero; the time positions keep their random start (the one
-  part of the model that tells frames apart). So, at the start, every frame of a clip is denoised
-  about as the image model would denoise it.
+  the conditioning channels and the temporal positions start at zero. So, at the start, every
+  frame of a clip is denoised as the image model would denoise it.
 """
 
 from __future__ import annotations
@@ -133,4 +132,6 @@ def init_transformer(dit: VideoMMDiT, folder: Path) -> None:
     bf = src["final.bias"].view(p, p, c).permute(2, 0, 1)
     own["final.weight"].copy_(wf[:, None].expand(c, pt, p, p, d).reshape(-1, d))
     own["final.bias"].copy_(bf[:, None].expand(c, pt, p, p).reshape(-1))
+    own["time_pos.weight"].zero_()
+    own["time_pos.bias"].zero_()
     dit.load_state_dict(own)

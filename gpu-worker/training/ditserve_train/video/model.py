@@ -62,14 +62,11 @@ class VideoMMDiT(JointTransformer):
         d, p, pt = cfg.hidden_size, cfg.patch_size, cfg.temporal_patch
         self.patch = nn.Linear(cfg.cond_channels * pt * p * p, d)
         self._build(cfg, pt * p * p * cfg.out_channels)
-        # Positions: the image model's 2-D sin-cos in every frame, so a video model that starts
-        # from an image model (from_image.py) finds each token where the image model did, plus a
-        # learned projection of the frame's sin-cos. Started at zero, the frames of a clip were
-        # alike to the model and its clips hardly moved (run 3, VIDEO_EXPERIMENTS.md).
+        # Positions: the image model's 2-D sin-cos in every frame, plus a learned projection of
+        # the frame's sin-cos, zero at the start, so a video model that starts from an image model
+        # (from_image.py) sees each frame's tokens where the image model saw them.
         self.time_pos = nn.Linear(TIME_CHANNELS, d)
-        # Its default start varies by ~0.15 across a clip's frames (most sin-cos frequencies are
-        # too low to change within 24 frames); std 0.3 makes it ~0.6, as the spatial positions.
-        nn.init.normal_(self.time_pos.weight, std=0.3)
+        nn.init.zeros_(self.time_pos.weight)
         nn.init.zeros_(self.time_pos.bias)
 
     def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, cond_latents, cond_mask):

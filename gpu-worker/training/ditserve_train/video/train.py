@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ..config import VideoDitRun
 from ..flow import logit_normal
@@ -41,20 +40,9 @@ def cond_mask(b: int, frames: int, run: VideoDitRun, device: torch.device) -> to
     return (torch.arange(frames, device=device, dtype=torch.float32)[None] < n[:, None]).float()
 
 
-def motion_weight(x0: torch.Tensor, strength: float) -> torch.Tensor:
-    """[B,1,F,h,w] loss weights, 1 + strength where the latent changes from the frame before or
-    after (soft, saturating at a change of 0.25): what moves is a few latent pixels of a clip whose
-    background stays, and the flow loss alone spends itself on drawing."""
-    d = (x0[:, :, 1:] - x0[:, :, :-1]).abs().mean(1, keepdim=True)
-    d = torch.maximum(F.pad(d, (0, 0, 0, 0, 1, 0)), F.pad(d, (0, 0, 0, 0, 0, 1)))
-    return 1.0 + strength * (d / 0.25).clamp(max=1.0)
-
-
-def masked_flow_loss(model, x0: torch.Tensor, hidden, pooled, mask: torch.Tensor, t_shift: float, tap: int = -1,
-                     motion: float = 0.0):
-    """(rectified-flow MSE on the frames that are not given, weighted by motion_weight(x0, motion),
-    tokens after `tap` blocks or None); x0 [B,C,F,h,w] latents, mask [B,F]; model is
-    VideoMMDiT.forward_features."""
+def masked_flow_loss(model, x0: torch.Tensor, hidden, pooled, mask: torch.Tensor, t_shift: float, tap: int = -1):
+    """(rectified-flow MSE on the frames that are not given, tokens after `tap` blocks or None);
+    x0 [B,C,F,h,w] latents, mask [B,F]; model is VideoMMDiT.forward_features."""
     b = x0.shape[0]
     t = logit_normal(b, x0.device)
     t = t_shift * t / (1.0 + (t_shift - 1.0) * t)
@@ -63,9 +51,8 @@ def masked_flow_loss(model, x0: torch.Tensor, hidden, pooled, mask: torch.Tensor
     xt = (1 - tt) * x0 + tt * eps
     m = mask[:, None, :, None, None]
     pred, feats = model(xt, t * 1000.0, hidden, pooled, x0 * m, mask, tap)
-    w = (1 - m) * motion_weight(x0.float(), motion)
-    err = (pred.float() - (eps - x0).float()).pow(2) * w
-    return err.sum() / (w.sum() * x0.shape[1]).clamp(min=1.0), feats
+    err = (pred.float() - (eps - x0).float()).pow(2) * (1 - m)
+    return err.sum() / ((1 - m).sum() * x0.shape[1] * x0.shape[3] * x0.shape[4]).clamp(min=1.0), feats
 
 
 def validate(pipe: VideoPipeline, prompts, pool, steps: int, guidance: float, frames: int = 16, seed0: int = 0) -> dict:
@@ -98,10 +85,7 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
               vae_decoder=sum(p.numel() for p in vae.decoder.parameters()),
               vae_encoder=sum(p.numel() for p in vae.encoder.parameters()))
     cuda = device.type == "cuda"
-    fast = {id(p) for p in dit.time_pos.parameters()}
-    groups = [{"params": [p for p in params if id(p) not in fast]},
-              {"params": list(dit.time_pos.parameters()), "lr_scale": run.time_lr_scale}]
-    opt = torch.optim.AdamW(groups, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.01, fused=cuda)
+    opt = torch.optim.AdamW(params, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.01, fused=cuda)
     ema_te, ema_dit = copy.deepcopy(te).eval(), copy.deepcopy(dit).eval()
     pipe = VideoPipeline(ema_te, ema_dit, vae, tok, run.shift)
     # A token budget per batch: run.batch_size default clips' worth (frames x size buckets differ).
@@ -135,8 +119,7 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda, cache_enabled=False):
             hidden, pooled = te(ids)
             mask = cond_mask(x0.shape[0], x0.shape[2], run, x0.device)
-            flow, feats = masked_flow_loss(dit.forward_features, x0, hidden, pooled, mask, run.t_shift, tap,
-                                           run.motion_weight)
+            flow, feats = masked_flow_loss(dit.forward_features, x0, hidden, pooled, mask, run.t_shift, tap)
             aux = head.loss(feats, seg) if head is not None else flow.new_zeros(())
             return torch.stack([flow + run.aux_weight * aux, flow, aux])
 

@@ -1,0 +1,82 @@
+"""The video model's start from the shipped image model (video/from_image.py, onnx_weights.py)."""
+
+import importlib.util
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ditserve_train.models.text_encoder import TextEncoder, TextEncoderConfig  # noqa: E402
+from ditserve_train.tokenizer import WordTokenizer  # noqa: E402
+from ditserve_train.video import from_image as F  # noqa: E402
+from ditserve_train.video.model import VideoMMDiT, VideoMMDiTConfig  # noqa: E402
+from ditserve_train.video.tokenizer import video_tokenizer  # noqa: E402
+
+IMAGE = F.image_model_dir("shapes-mmdit-s")
+
+
+def _has_evaluator() -> bool:
+    if importlib.util.find_spec("onnxruntime") is not None:
+        return True
+    try:
+        return importlib.util.find_spec("onnx.reference") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _video_dit(depth: int) -> VideoMMDiT:
+    img = F._config(IMAGE, "transformer")
+    return VideoMMDiT(VideoMMDiTConfig(in_channels=img["in_channels"], out_channels=img["out_channels"],
+                                       hidden_size=img["hidden_size"], depth=depth, num_heads=img["num_heads"],
+                                       ada_rank=img["ada_rank"], joint_attention_dim=img["joint_attention_dim"],
+                                       pooled_projection_dim=img["pooled_projection_dim"]))
+
+
+def test_block_sources_keep_the_first_blocks_and_the_last():
+    assert F.block_sources(6, 6) == [0, 1, 2, 3, 4, 5]
+    assert F.block_sources(5, 6) == [0, 1, 2, 3, 5]
+    assert F.block_sources(1, 6) == [5]
+    with pytest.raises(ValueError):
+        F.block_sources(7, 6)
+
+
+@pytest.mark.skipif(not _has_evaluator(), reason="needs onnxruntime or onnx.reference to run the graphs")
+def test_weights_read_back_compute_what_the_shipped_graphs_compute():
+    F.CHECKED.clear()
+    F.load_image_vae(IMAGE)
+    F._image_text_encoder(IMAGE)
+    F._image_transformer(IMAGE)  # each raises if it differs from its graph
+    assert F.CHECKED == {"vae_decoder": True, "text_encoder": True, "transformer": True}
+
+
+def test_video_text_encoder_reads_image_words_as_the_image_model_does():
+    tok = video_tokenizer()
+    te = TextEncoder(TextEncoderConfig(vocab_size=len(tok.vocab), max_length=tok.max_length, num_layers=4))
+    F.init_text_encoder(te, tok.vocab, IMAGE)
+    image_tok = WordTokenizer()
+    image_tok.vocab = F.image_vocab(IMAGE)
+    caption = "a small red circle above a blue star on a black background"
+    with torch.no_grad():
+        ours = te(torch.as_tensor(tok.batch([caption])))
+        theirs = F._image_text_encoder(IMAGE)(torch.as_tensor(image_tok.batch([caption])))
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_a_still_clip_starts_denoised_frame_by_frame_as_the_image_model_would():
+    # One spacetime patch of two equal frames, at full depth: every frame's velocity is the image
+    # model's on that frame (more frames share attention, so only two make it exact).
+    dit = _video_dit(F._config(IMAGE, "transformer")["depth"])
+    F.init_transformer(dit, IMAGE)
+    img = F._image_transformer(IMAGE)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 16, 16, 16, generator=g)
+    t = torch.tensor([700.0, 250.0])
+    text = torch.randn(2, 32, img.cfg.joint_attention_dim, generator=g)
+    pooled = torch.randn(2, img.cfg.pooled_projection_dim, generator=g)
+    clip = x[:, :, None].expand(2, 16, 2, 16, 16).contiguous()
+    with torch.no_grad():
+        want = img(x, t, text, pooled)
+        got = dit(clip, t, text, pooled, torch.zeros_like(clip), torch.zeros(2, 2))
+    for f in range(2):
+        torch.testing.assert_close(got[:, :, f], want, atol=1e-4, rtol=1e-4)
