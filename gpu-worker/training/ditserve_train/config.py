@@ -128,6 +128,10 @@ class VideoDitRun:
     # whose drawing should survive while the temporal weights grow from zero. Runs 4-5 (7e-4 with
     # the time positions at 4x, a motion-weighted loss) did no better (VIDEO_EXPERIMENTS.md).
     lr: float = 5e-4
+    # The text pathway's lr, as a multiple of lr: runs 3-4's models move objects but ignore the
+    # direction words (VIDEO_EXPERIMENTS.md); 1 = the same lr everywhere (runs 1-5).
+    text_lr_scale: float = flag("--text-lr-scale", 1.0,
+                                "lr multiple for the text encoder and the transformer's text and pooled-text embeddings")
     ema_decay: float = 0.999
     warmup_steps: int = 300
     decay_frac: float = 0.4

@@ -47,7 +47,7 @@ def train_loop(run, opt: torch.optim.Optimizer, params: list, models: Sequence[t
         frac = budget_fraction(run, elapsed)
         lr = learning_rate(run, step, frac)
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)
         fresh = step % run.echo == 0
         if fresh:
             batch = next_batch()

@@ -80,3 +80,18 @@ def test_a_still_clip_starts_denoised_frame_by_frame_as_the_image_model_would():
         got = dit(clip, t, text, pooled, torch.zeros_like(clip), torch.zeros(2, 2))
     for f in range(2):
         torch.testing.assert_close(got[:, :, f], want, atol=1e-4, rtol=1e-4)
+
+
+def test_the_text_pathway_gets_its_own_lr_group():
+    from ditserve_train.video.train import param_groups, text_params
+
+    tok = video_tokenizer()
+    te = TextEncoder(TextEncoderConfig(vocab_size=len(tok.vocab), max_length=tok.max_length, num_layers=1))
+    dit = _video_dit(2)
+    params = [*te.parameters(), *dit.parameters()]
+    base, text = param_groups(params, text_params(te, dit), 4.0)
+    assert text["lr_scale"] == 4.0 and "lr_scale" not in base
+    assert {id(p) for p in text["params"]} == {id(p) for p in [*te.parameters(), *dit.context_embed.parameters(),
+                                                               *dit.pooled_embed.parameters()]}
+    assert len(base["params"]) + len(text["params"]) == len(params)
+    assert all(id(p) not in {id(q) for q in text["params"]} for p in dit.blocks.parameters())

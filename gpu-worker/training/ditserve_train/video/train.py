@@ -40,6 +40,18 @@ def cond_mask(b: int, frames: int, run: VideoDitRun, device: torch.device) -> to
     return (torch.arange(frames, device=device, dtype=torch.float32)[None] < n[:, None]).float()
 
 
+def text_params(te: TextEncoder, dit: VideoMMDiT) -> list[torch.nn.Parameter]:
+    """The text pathway: the text encoder and the transformer's embeddings of its outputs."""
+    return [*te.parameters(), *dit.context_embed.parameters(), *dit.pooled_embed.parameters()]
+
+
+def param_groups(params: list, scaled: list, lr_scale: float) -> list[dict]:
+    """params as optimizer groups: `scaled` at lr_scale x the lr (train_loop reads "lr_scale")."""
+    ids = {id(p) for p in scaled}
+    return [{"params": [p for p in params if id(p) not in ids]},
+            {"params": [p for p in params if id(p) in ids], "lr_scale": lr_scale}]
+
+
 def masked_flow_loss(model, x0: torch.Tensor, hidden, pooled, mask: torch.Tensor, t_shift: float, tap: int = -1):
     """(rectified-flow MSE on the frames that are not given, tokens after `tap` blocks or None);
     x0 [B,C,F,h,w] latents, mask [B,F]; model is VideoMMDiT.forward_features."""
@@ -85,7 +97,8 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
               vae_decoder=sum(p.numel() for p in vae.decoder.parameters()),
               vae_encoder=sum(p.numel() for p in vae.encoder.parameters()))
     cuda = device.type == "cuda"
-    opt = torch.optim.AdamW(params, lr=run.lr, betas=(0.9, 0.99), weight_decay=0.01, fused=cuda)
+    opt = torch.optim.AdamW(param_groups(params, text_params(te, dit), run.text_lr_scale), lr=run.lr,
+                            betas=(0.9, 0.99), weight_decay=0.01, fused=cuda)
     ema_te, ema_dit = copy.deepcopy(te).eval(), copy.deepcopy(dit).eval()
     pipe = VideoPipeline(ema_te, ema_dit, vae, tok, run.shift)
     # A token budget per batch: run.batch_size default clips' worth (frames x size buckets differ).
