@@ -3,6 +3,7 @@
 # two device calls after `bash .gpu-kit/part1/install.sh` (each call fits the 10-minute limit):
 #   bash bench/gpu/run.sh shipped   # carry .gpu-kit/part2 and dist/bench-gpu (npm run bench:gpu)
 #   bash bench/gpu/run.sh sd3       # right after, on the same machine (carry dist/bench-gpu)
+#   bash bench/gpu/run.sh video [MODEL]   # a video model's clips (default models/shapes-video-s)
 # Each writes its raw files to $OUT; copy both into bench/gpu/results/<run>/ and run
 #   python3 bench/gpu/summarize_engine.py --dir bench/gpu/results/<run> --out bench/gpu/results/summary.json
 set -o pipefail
@@ -29,5 +30,14 @@ case "${1:-shipped}" in
       2>&1 | grep -v "E:onnxruntime" | tee "$OUT/sd3.log" | cut -c1-300
     timeout 200 python3 bench/gpu/torch_peer.py --out "$OUT/torch_b.json" --stage b
     ;;
-  *) echo "usage: bench/gpu/run.sh shipped|sd3" >&2; exit 2 ;;
+  video)
+    # A video model's default clips, ditserve on CUDA (1 and 4 a call), then PyTorch eager on the
+    # same weights (read back from the model's fp16 graphs).
+    model=${2:-models/shapes-video-s}
+    for b in 1 4; do
+      timeout 150 node dist/bench-gpu/video.mjs --model "$model" --device cuda --batch "$b" 2>&1 | tee -a "$OUT/video.log" | tail -7
+    done
+    timeout 150 python3 bench/gpu/torch_peer.py --out "$OUT/torch_video.json" --only video --video-model "$model"
+    ;;
+  *) echo "usage: bench/gpu/run.sh shipped|sd3|video [MODEL]" >&2; exit 2 ;;
 esac

@@ -64,6 +64,19 @@ def med(xs: list[float]) -> float:
     return sorted(xs)[len(xs) // 2]
 
 
+def call_ms(fn, calls: int = 5) -> float:
+    """Median wall ms of whole calls of fn (as a caller of generate() sees them), after a warm-up."""
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t) * 1e3)
+    return med(times)
+
+
 def matmul_peak() -> dict:
     n = 8192
     res = {}
@@ -282,19 +295,60 @@ def shipped(model_dir: Path) -> None:
                 img = ((vae.decode_latents(z.half()).float().clamp(-1, 1) + 1) * 127.5).to(torch.uint8).permute(0, 2, 3, 1).cpu()
             return img
 
-        run()
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(5):
-            t = time.perf_counter()
-            run()
-            torch.cuda.synchronize()
-            times.append((time.perf_counter() - t) * 1e3)
-        ms = med(times)
+        ms = call_ms(run)
         rows[str(batch)] = {"ms_per_call": ms, "images_per_s": batch / (ms / 1e3), "ms_per_step": ms / steps}
         log(f"shipped torch eager batch {batch}: {ms:.1f} ms, {batch / (ms / 1e3):.1f} img/s")
     RESULTS["shipped_torch_eager"] = {"steps": steps, "size": size, "guidance": guidance, "rows": rows,
                                       "weights": "random, same configs as models/shapes-mmdit-s"}
+
+
+class _Fp16Module(_Fp16Edges):
+    """_Fp16Edges that still shows the module's cfg (the reference samplers read it)."""
+
+    def __init__(self, inner):
+        super().__init__(inner)
+        self.cfg = inner.cfg
+
+
+def video(model_dir: Path | None) -> None:
+    """A video model's default clips through the PyTorch reference sampler
+    (ditserve_train.video.pipeline), fp16 eager, on the model's own weights: read back from its
+    fp16 graphs (ditserve_train.onnx_weights), the same bytes ditserve's CUDA session runs."""
+    from ditserve_train.onnx_weights import state_dict_from_graph
+    from ditserve_train.tokenizer import WordTokenizer
+    from ditserve_train.video.model import VideoMMDiT, VideoMMDiTConfig
+    from ditserve_train.video.pipeline import ClipRequest, VideoPipeline
+
+    if model_dir is None:
+        raise ValueError("--video-model <folder> is required for the video part")
+
+    def config(part: str) -> dict:
+        cfg = json.loads((model_dir / part / "config.json").read_text())
+        return {k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k != "_class_name"}
+
+    te, dit = TextEncoder(TextEncoderConfig(**config("text_encoder"))), VideoMMDiT(VideoMMDiTConfig(**config("transformer")))
+    vae = Vae(VaeConfig(**config("vae_decoder")))
+    for module, part in ((te, "text_encoder"), (dit, "transformer"), (vae.decoder, "vae_decoder")):
+        module.load_state_dict(state_dict_from_graph(module, model_dir / part / "model.fp16.onnx"))
+    vae = vae.cuda().eval()
+    vae.decoder = _Fp16Edges(vae.decoder)
+    index = json.loads((model_dir / "model_index.json").read_text())
+    d = index["ditserve"]["defaults"]
+    shift = json.loads((model_dir / "scheduler" / "scheduler_config.json").read_text()).get("shift", 3.0)
+    pipe = VideoPipeline(_Fp16Module(te.cuda()).eval(), _Fp16Module(dit.cuda()).eval(), vae,
+                         WordTokenizer.load(model_dir / "tokenizer"), shift)
+    rows = {}
+    for batch in (1, 4):
+        reqs = [ClipRequest("a red circle moving from left to right", 1 + i, d["guidance_scale"]) for i in range(batch)]
+
+        def run():
+            return pipe(reqs, d["frames"], d["width"], d["height"], d["steps"])
+
+        ms = call_ms(run)
+        rows[str(batch)] = {"ms_per_call": ms, "clips_per_s": batch / (ms / 1e3), "ms_per_step": ms / d["steps"]}
+        log(f"video torch eager batch {batch}: {ms:.1f} ms, {batch / (ms / 1e3):.2f} clips/s")
+    RESULTS["video_torch_eager"] = {"model": str(model_dir), "defaults": d, "rows": rows,
+                                    "weights": "the model's own, read back from its fp16 graphs"}
 
 
 def main() -> None:
@@ -302,6 +356,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--onnx", type=Path, default=None)
     ap.add_argument("--model", type=Path, default=Path("models/shapes-mmdit-s"))
+    ap.add_argument("--video-model", type=Path, default=None, help="a video model folder (the video part)")
     ap.add_argument("--stage", choices=("a", "b"), default="a", help="a: all but torch.compile; b: torch.compile")
     ap.add_argument("--only", default=None, help="comma-separated parts of the stage to run (e.g. peak,shipped)")
     a = ap.parse_args()
@@ -309,6 +364,7 @@ def main() -> None:
     RESULTS["torch"] = torch.__version__
     steps = [("peak", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak())),
              ("shipped", lambda: shipped(a.model)),
+             ("video", lambda: video(a.video_model)),
              ("sd3", lambda: sd3(a.onnx))] if a.stage == "a" else [
              ("sd3_compile", sd3_compile),
              ("peak_after", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak()))]

@@ -26,6 +26,13 @@ class WordTokenizer:
         self.vocab = {tok: i for i, tok in enumerate([*SPECIALS, *words])}
         self.max_length = max_length
 
+    @classmethod
+    def load(cls, folder: Path) -> "WordTokenizer":
+        """The tokenizer that save() wrote to folder (its vocabulary and max length)."""
+        tok = cls([], json.loads((folder / "tokenizer_config.json").read_text())["model_max_length"])
+        tok.vocab = json.loads((folder / "tokenizer.json").read_text())["model"]["vocab"]
+        return tok
+
     def ids(self, text: str) -> list[int]:
         body = [self.vocab.get(w, UNK) for w in _WORD.findall(text.lower())]
         ids = [BOS, *body][: self.max_length - 1] + [EOS]

@@ -27,6 +27,7 @@ from ..models.mmdit import MMDiT, MMDiTConfig
 from ..models.text_encoder import TextEncoder, TextEncoderConfig
 from ..models.vae import Vae, VaeConfig
 from ..onnx_weights import load_component
+from ..tokenizer import WordTokenizer
 from .model import VideoMMDiT
 
 MODELS = Path(__file__).resolve().parents[4] / "models"
@@ -87,7 +88,7 @@ def block_sources(video_depth: int, image_depth: int) -> list[int]:
 
 
 def image_vocab(folder: Path) -> dict[str, int]:
-    return json.loads((folder / "tokenizer" / "tokenizer.json").read_text())["model"]["vocab"]
+    return WordTokenizer.load(folder / "tokenizer").vocab
 
 
 @torch.no_grad()
