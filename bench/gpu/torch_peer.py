@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from ditserve_train.export import SPECS, _Fp16Edges
 from ditserve_train.flow import SampleRequest, sample
+from ditserve_train.manifest import read_config
 from ditserve_train.models.mmdit import SD3_MEDIUM, JointBlock, MMDiT, MMDiTConfig, RMSNorm, Stream
 from ditserve_train.models.text_encoder import TextEncoder, TextEncoderConfig
 from ditserve_train.models.vae import Vae, VaeConfig
@@ -274,10 +275,9 @@ def sd3_compile() -> None:
 
 def shipped(model_dir: Path) -> None:
     """The shipped model's shapes through the PyTorch reference sampler, fp16 eager."""
-    te_cfg = TextEncoderConfig(**{k: v for k, v in json.loads((model_dir / "text_encoder/config.json").read_text()).items() if k != "_class_name"})
-    dit_cfg = MMDiTConfig(**{k: v for k, v in json.loads((model_dir / "transformer/config.json").read_text()).items() if k != "_class_name"})
-    vcfg = json.loads((model_dir / "vae_decoder/config.json").read_text())
-    vae_cfg = VaeConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in vcfg.items() if k != "_class_name"})
+    te_cfg = TextEncoderConfig(**read_config(model_dir, "text_encoder"))
+    dit_cfg = MMDiTConfig(**read_config(model_dir, "transformer"))
+    vae_cfg = VaeConfig(**read_config(model_dir, "vae_decoder"))
     te = _Fp16Edges(TextEncoder(te_cfg).cuda()).eval()
     dit = _Fp16Edges(MMDiT(dit_cfg).cuda()).eval()
     vae = Vae(vae_cfg).cuda().half().eval()
@@ -322,12 +322,9 @@ def video(model_dir: Path | None) -> None:
     if model_dir is None:
         raise ValueError("--video-model <folder> is required for the video part")
 
-    def config(part: str) -> dict:
-        cfg = json.loads((model_dir / part / "config.json").read_text())
-        return {k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k != "_class_name"}
-
-    te, dit = TextEncoder(TextEncoderConfig(**config("text_encoder"))), VideoMMDiT(VideoMMDiTConfig(**config("transformer")))
-    vae = Vae(VaeConfig(**config("vae_decoder")))
+    te = TextEncoder(TextEncoderConfig(**read_config(model_dir, "text_encoder")))
+    dit = VideoMMDiT(VideoMMDiTConfig(**read_config(model_dir, "transformer")))
+    vae = Vae(VaeConfig(**read_config(model_dir, "vae_decoder")))
     for module, part in ((te, "text_encoder"), (dit, "transformer"), (vae.decoder, "vae_decoder")):
         module.load_state_dict(state_dict_from_graph(module, model_dir / part / "model.fp16.onnx"))
     vae = vae.cuda().eval()

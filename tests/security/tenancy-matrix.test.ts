@@ -105,7 +105,7 @@ async function world(): Promise<World> {
     const main =
       p.modality === 'video'
         ? await file(KEYS.videoOutput('tenant-alice', id, 0, 'mp4'), 'video/mp4')
-        : await file(`jobs/tenant-alice/${id}/out/0.png`, 'image/png');
+        : await file(KEYS.output('tenant-alice', id, 0, 'png'), 'image/png');
     const video =
       p.modality === 'video'
         ? {

@@ -82,6 +82,11 @@ def sample(text_encoder, transformer, requests: list[SampleRequest], latent_shap
     return x
 
 
+def from_uint8(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 [B,H,W,3] -> [B,3,H,W] in [-1,1] on device (what the VAE encoder takes)."""
+    return torch.as_tensor(images, device=device).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """[B,3,H,W] in [-1,1] -> uint8 [B,H,W,3] with floor(clamp((x+1)/2)*255 + 0.5)."""
     x = ((images.float() + 1) / 2).clamp(0, 1) * 255 + 0.5

@@ -11,6 +11,12 @@ from .vocab import SIZES_PX, manifest_vocabulary
 VERSION = "1.0.0"
 
 
+def read_config(folder: Path, part: str) -> dict:
+    """folder/part/config.json as keyword arguments of its config dataclass (lists as tuples)."""
+    cfg = json.loads((folder / part / "config.json").read_text())
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items() if k != "_class_name"}
+
+
 def write_scheduler_and_tokenizer(folder: Path, tok: WordTokenizer, shift: float) -> None:
     """The two model-folder parts that the image and the video pipelines read alike."""
     (folder / "scheduler").mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ input, so a wrong match fails loudly instead of being trained on.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Sequence
 
@@ -82,6 +83,16 @@ def state_dict_from_graph(module: torch.nn.Module, graph_path: Path) -> dict[str
             raise ValueError(f"{graph_path}: no weights for {name} {tuple(ref.shape)}")
         out[name] = torch.as_tensor(arr).reshape(ref.shape).to(ref.dtype)
     return out
+
+
+def evaluator_installed() -> bool:
+    """Whether load_component can check a module against its graph (onnxruntime or onnx.reference)."""
+    if importlib.util.find_spec("onnxruntime") is not None:
+        return True
+    try:
+        return importlib.util.find_spec("onnx.reference") is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def _evaluate_graph(path: Path, example: Sequence[torch.Tensor]) -> list[np.ndarray] | None:

@@ -21,7 +21,7 @@ from .card import write_card
 from .config import RunConfig, parse_args
 from .export import export_all, parity
 from .step_graph import write_step_graphs
-from .flow import to_uint8
+from .flow import from_uint8, to_uint8
 from .golden import write_golden
 from .ground_truth import render_specs
 from .layout_loss import GROUP_NAMES as LAYOUT_GROUPS
@@ -39,7 +39,7 @@ from .vocab import SIZES_PX
 def _vae_ceiling(vae, prompts, device, pool) -> float:
     """ShapesEval of VAE round trips of ground-truth renders: the best a perfect DiT could score."""
     imgs = render_specs([s for s, _ in prompts], 128, 128, seed=11)
-    x = torch.as_tensor(np.stack(imgs), device=device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    x = from_uint8(np.stack(imgs), device)
     with torch.no_grad():
         rec = vae.decode_latents(vae.encode_latents(x))
     return evaluate(prompts, list(to_uint8(rec)), pool)

@@ -1,11 +1,11 @@
 """The video model's start from the shipped image model (video/from_image.py, onnx_weights.py)."""
 
-import importlib.util
-
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from ditserve_train.manifest import read_config  # noqa: E402
+from ditserve_train.onnx_weights import evaluator_installed  # noqa: E402
 from ditserve_train.models.text_encoder import TextEncoder, TextEncoderConfig  # noqa: E402
 from ditserve_train.tokenizer import WordTokenizer  # noqa: E402
 from ditserve_train.video import from_image as F  # noqa: E402
@@ -15,17 +15,8 @@ from ditserve_train.video.tokenizer import video_tokenizer  # noqa: E402
 IMAGE = F.image_model_dir("shapes-mmdit-s")
 
 
-def _has_evaluator() -> bool:
-    if importlib.util.find_spec("onnxruntime") is not None:
-        return True
-    try:
-        return importlib.util.find_spec("onnx.reference") is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def _video_dit(depth: int) -> VideoMMDiT:
-    img = F._config(IMAGE, "transformer")
+    img = read_config(IMAGE, "transformer")
     return VideoMMDiT(VideoMMDiTConfig(in_channels=img["in_channels"], out_channels=img["out_channels"],
                                        hidden_size=img["hidden_size"], depth=depth, num_heads=img["num_heads"],
                                        ada_rank=img["ada_rank"], joint_attention_dim=img["joint_attention_dim"],
@@ -40,7 +31,7 @@ def test_block_sources_keep_the_first_blocks_and_the_last():
         F.block_sources(7, 6)
 
 
-@pytest.mark.skipif(not _has_evaluator(), reason="needs onnxruntime or onnx.reference to run the graphs")
+@pytest.mark.skipif(not evaluator_installed(), reason="needs onnxruntime or onnx.reference to run the graphs")
 def test_weights_read_back_compute_what_the_shipped_graphs_compute():
     F.CHECKED.clear()
     F.load_image_vae(IMAGE)
@@ -65,7 +56,7 @@ def test_video_text_encoder_reads_image_words_as_the_image_model_does():
 def test_a_still_clip_starts_denoised_frame_by_frame_as_the_image_model_would():
     # One spacetime patch of two equal frames, at full depth: every frame's velocity is the image
     # model's on that frame (more frames share attention, so only two make it exact).
-    dit = _video_dit(F._config(IMAGE, "transformer")["depth"])
+    dit = _video_dit(read_config(IMAGE, "transformer")["depth"])
     F.init_transformer(dit, IMAGE)
     img = F._image_transformer(IMAGE)
     g = torch.Generator().manual_seed(5)

@@ -18,7 +18,6 @@ command then only has to teach time. What is taken, and how it is fitted to the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -26,6 +25,7 @@ import torch
 from ..models.mmdit import MMDiT, MMDiTConfig
 from ..models.text_encoder import TextEncoder, TextEncoderConfig
 from ..models.vae import Vae, VaeConfig
+from ..manifest import read_config
 from ..onnx_weights import load_component
 from ..tokenizer import WordTokenizer
 from .model import VideoMMDiT
@@ -39,16 +39,6 @@ def image_model_dir(name: str) -> Path:
     return p if p.is_dir() else MODELS / name
 
 
-def _config(folder: Path, part: str) -> dict:
-    cfg = json.loads((folder / part / "config.json").read_text())
-    cfg.pop("_class_name", None)
-    return cfg
-
-
-def _tuples(cfg: dict) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
-
-
 # Components checked against their graphs, by folder (the run logs it; False: no evaluator).
 CHECKED: dict[str, bool] = {}
 
@@ -59,19 +49,19 @@ def _load(module, folder: Path, example) -> None:
 
 def load_image_vae(folder: Path) -> Vae:
     """A Vae with the image model's trained decoder and latent factors (its encoder untrained)."""
-    vae = Vae(VaeConfig(**_tuples(_config(folder, "vae_decoder"))))
+    vae = Vae(VaeConfig(**read_config(folder, "vae_decoder")))
     _load(vae.decoder, folder / "vae_decoder", (torch.randn(1, vae.cfg.latent_channels, 8, 8),))
     return vae
 
 
 def _image_text_encoder(folder: Path) -> TextEncoder:
-    te = TextEncoder(TextEncoderConfig(**_config(folder, "text_encoder")))
+    te = TextEncoder(TextEncoderConfig(**read_config(folder, "text_encoder")))
     _load(te, folder / "text_encoder", (torch.tensor([[2, 5, 9, 14, 3] + [0] * (te.cfg.max_length - 5)]),))
     return te
 
 
 def _image_transformer(folder: Path) -> MMDiT:
-    dit = MMDiT(MMDiTConfig(**_config(folder, "transformer")))
+    dit = MMDiT(MMDiTConfig(**read_config(folder, "transformer")))
     c = dit.cfg
     g = torch.Generator().manual_seed(0)
     _load(dit, folder / "transformer", (torch.randn(1, c.in_channels, 8, 8, generator=g), torch.tensor([500.0]),

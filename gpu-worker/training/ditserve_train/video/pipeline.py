@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..flow import sigmas, to_uint8
+from ..flow import from_uint8, sigmas, to_uint8
 from ..noise import latent_noise
 from ..tokenizer import WordTokenizer
 from .model import given_frame_velocity
@@ -38,8 +38,7 @@ class VideoPipeline:
 
     def encode_frames(self, frames: np.ndarray) -> torch.Tensor:
         """uint8 [N, H, W, 3] -> scaled latents [N, C, h, w]."""
-        x = torch.as_tensor(frames, device=self._device()).permute(0, 3, 1, 2).float() / 127.5 - 1
-        return self.vae.encode_latents(x)
+        return self.vae.encode_latents(from_uint8(frames, self._device()))
 
     @torch.no_grad()
     def latents(self, reqs: list[ClipRequest], frames: int, width: int, height: int, steps: int,

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..config import VideoRunConfig, parse_args
-from ..flow import to_uint8
+from ..flow import from_uint8, to_uint8
 from ..runs import device_name, pick_defaults, retrain_command, save_checkpoint, start, write_results
 from ..shared_weights import round_to_fp16
 from ..train_vae import train_vae
@@ -43,7 +43,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def _vae_round_trip(vae, clips: list[np.ndarray], device) -> float:
     """Mean PSNR of VAE round trips of ground-truth frames (what image-to-video's frame 0 can reach)."""
     frames = np.concatenate([c[:1] for c in clips])
-    x = torch.as_tensor(frames, device=device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    x = from_uint8(frames, device)
     with torch.no_grad():
         rec = vae.decode_latents(vae.encode_latents(x))
     return float(np.mean([psnr(a, b) for a, b in zip(frames, to_uint8(rec))]))

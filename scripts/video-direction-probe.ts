@@ -1,0 +1,86 @@
+/**
+ * Does a video model move an object the way its caption says? A quick check on the CPU, for a
+ * training run's folder (gpu-worker/training/VIDEO_EXPERIMENTS.md reports its output):
+ *
+ *   npx tsx scripts/video-direction-probe.ts --model <video model folder> [--seeds 1,2,3,7]
+ *
+ * 1. "a red circle moving left|right|up|down" and "a red circle in the center", one clip per
+ *    seed at the model's defaults: the red pixels' centroid in every third frame, and the net
+ *    displacement over the clip (x right, y down, in pixels).
+ * 2. The text encoder's pooled outputs of those captions and of "a red circle on the left|right"
+ *    (words the image model knows as places): their lengths and the L2 distances between them
+ *    (direction words the encoder tells apart lie far apart).
+ */
+import { parseArgs } from 'node:util';
+import { encodeText } from '../gpu-worker/src/sampler/components.ts';
+import { generateVideos, loadVideoModel } from '../gpu-worker/src/sampler/video/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    seeds: { type: 'string', default: '1,2,3,7' },
+  },
+});
+if (!values.model) throw new Error('--model <video model folder> is required');
+const seeds = values.seeds.split(',').map(Number);
+const captions = ['left', 'right', 'up', 'down']
+  .map((d) => `a red circle moving ${d}`)
+  .concat('a red circle in the center');
+
+/** Centroid of the clearly red pixels of an RGB frame, or null when there are none. */
+function redCentroid(rgb: Uint8Array, width: number): [number, number] | null {
+  let sx = 0;
+  let sy = 0;
+  let n = 0;
+  for (let i = 0; i < rgb.length; i += 3) {
+    if ((rgb[i] ?? 0) > 150 && (rgb[i + 1] ?? 255) < 100 && (rgb[i + 2] ?? 255) < 100) {
+      const p = i / 3;
+      sx += p % width;
+      sy += Math.floor(p / width);
+      n += 1;
+    }
+  }
+  return n ? [sx / n, sy / n] : null;
+}
+
+const model = await loadVideoModel(values.model, { device: 'cpu' });
+console.log(`${values.model}: red centroid (x,y) every third frame; net (dx,dy)`);
+for (const seed of seeds) {
+  const clips = await generateVideos(
+    model,
+    captions.map((prompt) => ({ prompt, seed })),
+  );
+  clips.forEach((clip, i) => {
+    const path = clip.frames.map((f) => redCentroid(f, clip.width));
+    const shown = path
+      .filter((_, j) => j % 3 === 0)
+      .map((c) => (c ? `${c[0].toFixed(0)},${c[1].toFixed(0)}` : '-'))
+      .join(' ');
+    const first = path.find((c) => c !== null);
+    const last = path.findLast((c) => c !== null);
+    const net =
+      first && last
+        ? `(${(last[0] - first[0]).toFixed(0)},${(last[1] - first[1]).toFixed(0)})`
+        : '-';
+    console.log(`seed ${seed}  ${(captions[i] ?? '').padEnd(28)} ${shown}  net ${net}`);
+  });
+}
+
+const { tokenizer } = model;
+const texts = captions.concat('a red circle on the left', 'a red circle on the right');
+const text = await encodeText(
+  model.textEncoder,
+  tokenizer.toInputIds(texts.map((c) => tokenizer.encode(c))),
+  texts.length,
+  tokenizer.maxLength,
+);
+const width = text.pooled.length / texts.length;
+const pooled = texts.map((_, i) => text.pooled.subarray(i * width, (i + 1) * width));
+const norm = (a: Float32Array) => Math.hypot(...a);
+const distance = (a: Float32Array, b: Float32Array) =>
+  Math.hypot(...a.map((x, k) => x - (b[k] ?? 0)));
+console.log('\npooled text outputs: length, then L2 distance to each caption in order');
+pooled.forEach((p, i) => {
+  const row = pooled.map((q) => distance(p, q).toFixed(2)).join(' ');
+  console.log(`${(texts[i] ?? '').padEnd(28)} ${norm(p).toFixed(1).padStart(5)}  ${row}`);
+});
