@@ -124,6 +124,10 @@ class VideoDitRun:
     num_heads: int = 4
     ada_rank: int = 64
     te_layers: int = 4
+    # text_attention.py's additions to the image model's blocks (runs 1-5 had neither).
+    text_attention_dim: int = flag("--text-attention", 128,
+                                   "width of each block's own attention to the text (0: none)")
+    frame_text: bool = True
     # Half the image model's lr: the run starts from the image model (VideoRunConfig.from_image),
     # whose drawing should survive while the temporal weights grow from zero. Runs 4-5 (7e-4 with
     # the time positions at 4x, a motion-weighted loss) did no better (VIDEO_EXPERIMENTS.md).

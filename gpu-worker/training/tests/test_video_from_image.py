@@ -15,12 +15,16 @@ from ditserve_train.video.tokenizer import video_tokenizer  # noqa: E402
 IMAGE = F.image_model_dir("shapes-mmdit-s")
 
 
-def _video_dit(depth: int) -> VideoMMDiT:
+def _video_dit(depth: int, **extra) -> VideoMMDiT:
     img = read_config(IMAGE, "transformer")
     return VideoMMDiT(VideoMMDiTConfig(in_channels=img["in_channels"], out_channels=img["out_channels"],
                                        hidden_size=img["hidden_size"], depth=depth, num_heads=img["num_heads"],
                                        ada_rank=img["ada_rank"], joint_attention_dim=img["joint_attention_dim"],
-                                       pooled_projection_dim=img["pooled_projection_dim"]))
+                                       pooled_projection_dim=img["pooled_projection_dim"], **extra))
+
+
+# The video model's own text attention and per-frame text embedding (text_attention.py) start at zero.
+ADDITIONS = [{}, {"text_attention_dim": 128, "frame_text": True}]
 
 
 def test_block_sources_keep_the_first_blocks_and_the_last():
@@ -53,10 +57,11 @@ def test_video_text_encoder_reads_image_words_as_the_image_model_does():
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_a_still_clip_starts_denoised_frame_by_frame_as_the_image_model_would():
+@pytest.mark.parametrize("extra", ADDITIONS)
+def test_a_still_clip_starts_denoised_frame_by_frame_as_the_image_model_would(extra):
     # One spacetime patch of two equal frames, at full depth: every frame's velocity is the image
     # model's on that frame (more frames share attention, so only two make it exact).
-    dit = _video_dit(read_config(IMAGE, "transformer")["depth"])
+    dit = _video_dit(read_config(IMAGE, "transformer")["depth"], **extra)
     F.init_transformer(dit, IMAGE)
     img = F._image_transformer(IMAGE)
     g = torch.Generator().manual_seed(5)
@@ -78,11 +83,12 @@ def test_the_text_pathway_gets_its_own_lr_group():
 
     tok = video_tokenizer()
     te = TextEncoder(TextEncoderConfig(vocab_size=len(tok.vocab), max_length=tok.max_length, num_layers=1))
-    dit = _video_dit(2)
+    dit = _video_dit(2, **ADDITIONS[1])
     params = [*te.parameters(), *dit.parameters()]
     base, text = param_groups(params, text_params(te, dit), 4.0)
     assert text["lr_scale"] == 4.0 and "lr_scale" not in base
     assert {id(p) for p in text["params"]} == {id(p) for p in [*te.parameters(), *dit.context_embed.parameters(),
-                                                               *dit.pooled_embed.parameters()]}
+                                                               *dit.pooled_embed.parameters(),
+                                                               *dit.text_attn.parameters(), *dit.frame_text.parameters()]}
     assert len(base["params"]) + len(text["params"]) == len(params)
     assert all(id(p) not in {id(q) for q in text["params"]} for p in dit.blocks.parameters())

@@ -154,6 +154,10 @@ class JointTransformer(nn.Module):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
 
+    def _after_block(self, i: int, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+        """The tokens x after block i, given the text tokens ctx that block read (a subclass adds here)."""
+        return x
+
     def _joint(self, x: torch.Tensor, timestep, encoder_hidden_states, pooled_projections, tap: int):
         """(per-token outputs [B, N, out_per_token], tokens [B, N, D] after `tap` blocks or None)
         of the embedded, positioned tokens x [B, N, D]."""
@@ -161,7 +165,9 @@ class JointTransformer(nn.Module):
         ctx = self.context_embed(encoder_hidden_states)
         feats = None
         for i, blk in enumerate(self.blocks):
+            ctx_in = ctx
             ctx, x = blk(ctx, x, c)
+            x = self._after_block(i, x, ctx_in)
             if i + 1 == tap:
                 feats = x
         shift, scale = self.final_ada(F.silu(c)).chunk(2, dim=-1)

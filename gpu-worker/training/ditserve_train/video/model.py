@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..models.mmdit import JointTransformer, sincos_2d
+from .text_attention import FrameText, TextAttention
 
 TIME_CHANNELS = 64  # sin-cos channels of a frame's position
 
@@ -33,6 +34,10 @@ class VideoMMDiTConfig:
     pooled_projection_dim: int = 256
     num_train_timesteps: int = 1000
     ada_rank: int = 64
+    # text_attention.py: each block's own attention to the text (its width; 0: none, runs 1-5)
+    # and the per-frame embedding of pooled text and time.
+    text_attention_dim: int = 0
+    frame_text: bool = False
 
     @property
     def cond_channels(self) -> int:
@@ -68,6 +73,12 @@ class VideoMMDiT(JointTransformer):
         self.time_pos = nn.Linear(TIME_CHANNELS, d)
         nn.init.zeros_(self.time_pos.weight)
         nn.init.zeros_(self.time_pos.bias)
+        self.text_attn = (nn.ModuleList(TextAttention(d, cfg.text_attention_dim, cfg.num_heads) for _ in range(cfg.depth))
+                          if cfg.text_attention_dim else None)
+        self.frame_text = FrameText(cfg.pooled_projection_dim, TIME_CHANNELS, d) if cfg.frame_text else None
+
+    def _after_block(self, i: int, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+        return self.text_attn[i](x, ctx) if self.text_attn is not None else x
 
     def forward(self, hidden_states, timestep, encoder_hidden_states, pooled_projections, cond_latents, cond_mask):
         return self.forward_features(hidden_states, timestep, encoder_hidden_states, pooled_projections,
@@ -84,8 +95,11 @@ class VideoMMDiT(JointTransformer):
         x = x.reshape(b, ci, gf, pt, gh, p, gw, p).permute(0, 2, 4, 6, 1, 3, 5, 7).reshape(b, gf * gh * gw, ci * pt * p * p)
         x = self.patch(x)
         space = sincos_2d(gh, gw, cfg.hidden_size, x.device).to(x.dtype)
-        time = self.time_pos(sincos_time(gf, TIME_CHANNELS, x.device).to(x.dtype))
-        x = x + (space[None] + time[:, None]).reshape(gf * gh * gw, cfg.hidden_size)[None]
+        frame_pos = sincos_time(gf, TIME_CHANNELS, x.device).to(x.dtype)
+        per_frame = self.time_pos(frame_pos)[None]  # [1 or B, gf, D]
+        if self.frame_text is not None:
+            per_frame = per_frame + self.frame_text(pooled_projections.to(x.dtype), frame_pos)
+        x = x + (space[None, None] + per_frame[:, :, None]).reshape(-1, gf * gh * gw, cfg.hidden_size)
         x, feats = self._joint(x, timestep, encoder_hidden_states, pooled_projections, tap)  # [B, N, pt*p*p*C]
         x = x.view(b, gf, gh, gw, cfg.out_channels, pt, p, p).permute(0, 4, 1, 5, 2, 6, 3, 7)
         return x.reshape(b, cfg.out_channels, f, h, w), feats

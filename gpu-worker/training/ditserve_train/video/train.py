@@ -41,8 +41,10 @@ def cond_mask(b: int, frames: int, run: VideoDitRun, device: torch.device) -> to
 
 
 def text_params(te: TextEncoder, dit: VideoMMDiT) -> list[torch.nn.Parameter]:
-    """The text pathway: the text encoder and the transformer's embeddings of its outputs."""
-    return [*te.parameters(), *dit.context_embed.parameters(), *dit.pooled_embed.parameters()]
+    """The text pathway: the text encoder, the transformer's embeddings of its outputs and its own text attention."""
+    extra = [m for m in (dit.text_attn, dit.frame_text) if m is not None]
+    return [*te.parameters(), *dit.context_embed.parameters(), *dit.pooled_embed.parameters(),
+            *(p for m in extra for p in m.parameters())]
 
 
 def param_groups(params: list, scaled: list, lr_scale: float) -> list[dict]:
@@ -82,7 +84,8 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
     dit = VideoMMDiT(VideoMMDiTConfig(in_channels=vae.cfg.latent_channels, out_channels=vae.cfg.latent_channels,
                                       hidden_size=run.hidden_size, depth=run.depth, num_heads=run.num_heads,
                                       ada_rank=run.ada_rank, joint_attention_dim=te.cfg.hidden_size,
-                                      pooled_projection_dim=te.cfg.hidden_size))
+                                      pooled_projection_dim=te.cfg.hidden_size,
+                                      text_attention_dim=run.text_attention_dim, frame_text=run.frame_text))
     if image is not None:
         init_text_encoder(te, tok.vocab, image)
         init_transformer(dit, image)
