@@ -136,6 +136,10 @@ class VideoDitRun:
     # direction words (VIDEO_EXPERIMENTS.md); 1 = the same lr everywhere (runs 1-5).
     text_lr_scale: float = flag("--text-lr-scale", 1.0,
                                 "lr multiple for the text encoder and the transformer's text and pooled-text embeddings")
+    # What starts at zero in a run from the image model (time positions, text attention, frame
+    # text) at a higher lr: in run 6 (1x) motion appeared only in the last quarter of the budget.
+    new_lr_scale: float = flag("--new-lr-scale", 2.0,
+                               "lr multiple for the time positions, text attention and per-frame text embedding")
     ema_decay: float = 0.999
     warmup_steps: int = 300
     decay_frac: float = 0.4
@@ -156,8 +160,9 @@ class VideoDitRun:
     aux_weight: float = 0.1
     aux_tap: int = 2
     # Batch weight of each short window (clip_data.WINDOW_FRAMES) against FRAME_WEIGHTS' 6 for 16
-    # frames; 0: whole clips only (run 1).
-    window_weight: float = 4.0
+    # frames; 0: whole clips only (run 1). Runs 2-6 had 4 (36% of batches); a run from the image
+    # model already draws the shapes and learns motion only from whole clips, so 1 (12.5%).
+    window_weight: float = 1.0
     # A first part of the DiT budget on short windows only (appearance before motion: a window
     # batch holds 8x the clips of a 16-frame batch), meant for runs from scratch (0.4, never run
     # on the GPU); a run from the image model already draws the shapes.

@@ -77,18 +77,21 @@ def test_a_still_clip_starts_denoised_frame_by_frame_as_the_image_model_would(ex
         torch.testing.assert_close(got[:, :, f], want, atol=1e-4, rtol=1e-4)
 
 
-def test_the_text_pathway_gets_its_own_lr_group():
+def test_the_text_pathway_and_the_new_weights_get_their_own_lr_groups():
     pytest.importorskip("scipy")  # video.train imports MotionEval's detector
-    from ditserve_train.video.train import param_groups, text_params
+    from ditserve_train.video.train import new_params, param_groups, text_params
 
     tok = video_tokenizer()
     te = TextEncoder(TextEncoderConfig(vocab_size=len(tok.vocab), max_length=tok.max_length, num_layers=1))
     dit = _video_dit(2, **ADDITIONS[1])
     params = [*te.parameters(), *dit.parameters()]
-    base, text = param_groups(params, text_params(te, dit), 4.0)
-    assert text["lr_scale"] == 4.0 and "lr_scale" not in base
+    base, text, new = param_groups(params, [(text_params(te, dit), 4.0), (new_params(dit), 2.0)])
+    assert "lr_scale" not in base and text["lr_scale"] == 4.0 and new["lr_scale"] == 2.0
     assert {id(p) for p in text["params"]} == {id(p) for p in [*te.parameters(), *dit.context_embed.parameters(),
-                                                               *dit.pooled_embed.parameters(),
-                                                               *dit.text_attn.parameters(), *dit.frame_text.parameters()]}
-    assert len(base["params"]) + len(text["params"]) == len(params)
+                                                               *dit.pooled_embed.parameters()]}
+    assert {id(p) for p in new["params"]} == {id(p) for p in [*dit.time_pos.parameters(), *dit.text_attn.parameters(),
+                                                              *dit.frame_text.parameters()]}
+    assert len(base["params"]) + len(text["params"]) + len(new["params"]) == len(params)
     assert all(id(p) not in {id(q) for q in text["params"]} for p in dit.blocks.parameters())
+    with pytest.raises(ValueError):
+        param_groups(params, [(text_params(te, dit), 4.0), (list(te.parameters()), 2.0)])

@@ -41,17 +41,26 @@ def cond_mask(b: int, frames: int, run: VideoDitRun, device: torch.device) -> to
 
 
 def text_params(te: TextEncoder, dit: VideoMMDiT) -> list[torch.nn.Parameter]:
-    """The text pathway: the text encoder, the transformer's embeddings of its outputs and its own text attention."""
-    extra = [m for m in (dit.text_attn, dit.frame_text) if m is not None]
-    return [*te.parameters(), *dit.context_embed.parameters(), *dit.pooled_embed.parameters(),
-            *(p for m in extra for p in m.parameters())]
+    """The text pathway: the text encoder and the transformer's embeddings of its outputs."""
+    return [*te.parameters(), *dit.context_embed.parameters(), *dit.pooled_embed.parameters()]
 
 
-def param_groups(params: list, scaled: list, lr_scale: float) -> list[dict]:
-    """params as optimizer groups: `scaled` at lr_scale x the lr (train_loop reads "lr_scale")."""
-    ids = {id(p) for p in scaled}
-    return [{"params": [p for p in params if id(p) not in ids]},
-            {"params": [p for p in params if id(p) in ids], "lr_scale": lr_scale}]
+def new_params(dit: VideoMMDiT) -> list[torch.nn.Parameter]:
+    """What the image model has no weights for, started at zero: time positions, text attention, frame text."""
+    return [p for m in (dit.time_pos, dit.text_attn, dit.frame_text) if m is not None for p in m.parameters()]
+
+
+def param_groups(params: list, scaled: list[tuple[list, float]]) -> list[dict]:
+    """params as optimizer groups: each (subset, scale) of `scaled` at scale x the lr (train_loop
+    reads "lr_scale"), the rest at the lr; the subsets must not overlap."""
+    groups, taken = [], set()
+    for subset, scale in scaled:
+        ids = {id(p) for p in subset}
+        if ids & taken:
+            raise ValueError("parameter groups overlap")
+        taken |= ids
+        groups.append({"params": [p for p in params if id(p) in ids], "lr_scale": scale})
+    return [{"params": [p for p in params if id(p) not in taken]}, *groups]
 
 
 def masked_flow_loss(model, x0: torch.Tensor, hidden, pooled, mask: torch.Tensor, t_shift: float, tap: int = -1):
@@ -100,7 +109,8 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
               vae_decoder=sum(p.numel() for p in vae.decoder.parameters()),
               vae_encoder=sum(p.numel() for p in vae.encoder.parameters()))
     cuda = device.type == "cuda"
-    opt = torch.optim.AdamW(param_groups(params, text_params(te, dit), run.text_lr_scale), lr=run.lr,
+    opt = torch.optim.AdamW(param_groups(params, [(text_params(te, dit), run.text_lr_scale),
+                                                    (new_params(dit), run.new_lr_scale)]), lr=run.lr,
                             betas=(0.9, 0.99), weight_decay=0.01, fused=cuda)
     ema_te, ema_dit = copy.deepcopy(te).eval(), copy.deepcopy(dit).eval()
     pipe = VideoPipeline(ema_te, ema_dit, vae, tok, run.shift)
