@@ -86,7 +86,7 @@ export const SETTINGS = {
     kind: 'string',
     env: 'DITSERVE_MODEL_DIRS',
     flag: '--model',
-    default: 'models/shapes-mmdit-s',
+    default: 'models/shapes-mmdit-s,models/shapes-video-s',
     description: 'model folders, comma-separated (the first is the default model)',
     readBy: ['api', 'worker', 'serve', 'lambda'],
   },

@@ -10,6 +10,9 @@
  * 2. The text encoder's pooled outputs of those captions and of "a red circle on the left|right"
  *    (words the image model knows as places): their lengths and the L2 distances between them
  *    (direction words the encoder tells apart lie far apart).
+ * 3. How much the transformer reads a word: pairs of captions that differ in it, each as the
+ *    clip one Euler step makes from pure noise at guidance 4.5 (the clip the model expects for
+ *    that caption and seed); the mean absolute difference between the two clips' pixels (0–255).
  */
 import { parseArgs } from 'node:util';
 import { encodeText } from '../gpu-worker/src/sampler/components.ts';
@@ -84,3 +87,34 @@ pooled.forEach((p, i) => {
   const row = pooled.map((q) => distance(p, q).toFixed(2)).join(' ');
   console.log(`${(texts[i] ?? '').padEnd(28)} ${norm(p).toFixed(1).padStart(5)}  ${row}`);
 });
+
+const pairs = [
+  ['a red circle moving up', 'a red circle moving down'],
+  ['a red circle moving left', 'a red circle moving right'],
+  ['a red circle traveling from top to bottom', 'a red circle traveling from bottom to top'],
+  ['a red circle moving up', 'a blue circle moving up'],
+  ['a red circle moving up', 'a red square moving up'],
+  ['a red circle on the left', 'a red circle on the right'],
+  ['a red circle moving up', 'a red circle standing still'],
+] as const;
+console.log('\none-step clips from pure noise: mean |pixel difference| of each pair, per seed');
+for (const [a, b] of pairs) {
+  const row: string[] = [];
+  for (const seed of seeds) {
+    const [x, y] = await generateVideos(
+      model,
+      [a, b].map((prompt) => ({ prompt, seed, steps: 1, guidanceScale: 4.5 })),
+    );
+    let sum = 0;
+    let n = 0;
+    x?.frames.forEach((frame, i) => {
+      const other = y?.frames[i];
+      frame.forEach((v, k) => {
+        sum += Math.abs(v - (other?.[k] ?? 0));
+        n += 1;
+      });
+    });
+    row.push((sum / n).toFixed(2));
+  }
+  console.log(`${`${a} | ${b}`.padEnd(84)} ${row.join(' ')}`);
+}

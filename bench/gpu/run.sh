@@ -7,7 +7,10 @@
 # Each writes its raw files to $OUT; copy both into bench/gpu/results/<run>/ and run
 #   python3 bench/gpu/summarize_engine.py --dir bench/gpu/results/<run> --out bench/gpu/results/summary.json
 set -o pipefail
-[[ -f /opt/ditserve-gpu/env.sh ]] || bash .gpu-kit/part2/install.sh >/dev/null || exit 3
+# part2 (the CUDA provider) unless it is in place: part1's env.sh alone would leave onnxruntime
+# without CUDA.
+provider=/opt/ditserve-gpu/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
+[[ -f $provider ]] || bash .gpu-kit/part2/install.sh >/dev/null || exit 3
 source /opt/ditserve-gpu/env.sh || exit 3
 export PYTHONUNBUFFERED=1 PYTHONPATH=gpu-worker/training
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"

@@ -32,8 +32,8 @@ export function packageVersion(): string {
   return (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version ?? 'unknown';
 }
 
-/** The shipped model, wherever the command runs from. */
-export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, SETTINGS.modelDirs.default);
+/** The default model (the first shipped one), wherever the command runs from. */
+export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, SETTINGS.modelDirs.default.split(',')[0] ?? '');
 
 /**
  * DITSERVE_MODEL_DIRS (or the flag): folders the user names are relative to the current
