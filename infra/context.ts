@@ -42,7 +42,7 @@ export function propsFromContext(get: Get): DitserveStackProps {
     minTasks: num('minTasks'),
     maxTasks: num('maxTasks'),
     targetBacklogPerTask: num('targetBacklogPerTask'),
-    model: str('model'),
+    models: list('models'),
     batchSize: num('batchSize'),
     outputRetentionDays: num('outputRetentionDays'),
     recordRetentionDays: num('recordRetentionDays'),

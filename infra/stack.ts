@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -55,10 +55,11 @@ export interface DitserveStackProps extends StackProps {
    */
   readonly targetBacklogPerTask?: number;
   /**
-   * The model folder under `models/` that the worker image carries and the API describes.
-   * @default 'shapes-mmdit-s'
+   * The model folders under `models/` that the worker serves and the API describes; the first is
+   * the default model. The worker image carries every folder of `models/`.
+   * @default the shipped models: ['shapes-mmdit-s', 'shapes-video-s'] (DITSERVE_MODEL_DIRS' default)
    */
-  readonly model?: string;
+  readonly models?: readonly string[];
   /**
    * Images a worker samples together (DITSERVE_BATCH_SIZE).
    * @default 8
@@ -178,7 +179,7 @@ export const DEFAULTS = {
   spot: false,
   minTasks: 0,
   maxTasks: 4,
-  model: 'shapes-mmdit-s',
+  models: SETTINGS.modelDirs.default.split(',').map((dir) => basename(dir)),
   batchSize: SETTINGS.batchSize.default,
   visibilitySeconds: SETTINGS.visibilitySeconds.default,
   maxAttempts: SETTINGS.maxAttempts.default,
@@ -212,14 +213,14 @@ export class DitserveStack extends Stack {
 
   constructor(scope: Construct, id: string, props: DitserveStackProps = {}) {
     super(scope, id, props);
-    const model = props.model ?? DEFAULTS.model;
+    const models = props.models ?? DEFAULTS.models;
     const batchSize = props.batchSize ?? DEFAULTS.batchSize;
     const visibilitySeconds = props.visibilitySeconds ?? DEFAULTS.visibilitySeconds;
     const maxAttempts = props.maxAttempts ?? DEFAULTS.maxAttempts;
     const jobsMaxReceiveCount = props.jobsMaxReceiveCount ?? DEFAULTS.jobsMaxReceiveCount;
     const drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
-    validateStackProps({ model, batchSize, visibilitySeconds, maxAttempts, jobsMaxReceiveCount });
+    validateStackProps({ models, batchSize, visibilitySeconds, maxAttempts, jobsMaxReceiveCount });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 3,
@@ -288,7 +289,7 @@ export class DitserveStack extends Stack {
 
     this.api = new DitserveApi(this, 'Api', {
       environment: shared,
-      model,
+      models,
       logRetention,
       throttleRateLimit: props.throttleRateLimit ?? DEFAULTS.throttleRateLimit,
       throttleBurstLimit: props.throttleBurstLimit ?? DEFAULTS.throttleBurstLimit,
@@ -320,7 +321,7 @@ export class DitserveStack extends Stack {
         ...shared,
         DITSERVE_BACKEND: 'aws',
         DITSERVE_DEVICE: 'cuda',
-        DITSERVE_MODEL_DIRS: `/app/models/${model}`,
+        DITSERVE_MODEL_DIRS: models.map((m) => `/app/models/${m}`).join(','),
         DITSERVE_BATCH_SIZE: String(batchSize),
         DITSERVE_VISIBILITY_SECONDS: String(visibilitySeconds),
         DITSERVE_MAX_ATTEMPTS: String(maxAttempts),
@@ -448,17 +449,23 @@ export class DitserveStack extends Stack {
 
 /** Throws on settings that contradict each other or the worker's contract. */
 export function validateStackProps(p: {
-  model: string;
+  models: readonly string[];
   batchSize: number;
   visibilitySeconds: number;
   maxAttempts: number;
   jobsMaxReceiveCount: number;
 }): void {
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(p.model)) {
-    throw new Error(`model must be a folder name under models/, got "${p.model}"`);
+  if (p.models.length === 0) throw new Error('models must name at least one folder under models/');
+  if (new Set(p.models).size !== p.models.length) {
+    throw new Error(`models must not repeat a folder, got ${p.models.join(', ')}`);
   }
-  if (!existsSync(join(REPO_ROOT, 'models', p.model, 'model_index.json'))) {
-    throw new Error(`models/${p.model}/model_index.json does not exist`);
+  for (const model of p.models) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/i.test(model)) {
+      throw new Error(`models must be folder names under models/, got "${model}"`);
+    }
+    if (!existsSync(join(REPO_ROOT, 'models', model, 'model_index.json'))) {
+      throw new Error(`models/${model}/model_index.json does not exist`);
+    }
   }
   requireWholeNumber('batchSize', p.batchSize, 1, 64);
   requireWholeNumber(

@@ -18,8 +18,8 @@ const STAGE = 'prod';
 export interface DitserveApiProps {
   /** Environment shared by every component (bucket, queue URLs, backend). */
   readonly environment: Readonly<Record<string, string>>;
-  /** The model folder name under `models/` whose JSON files go into the bundle. */
-  readonly model: string;
+  /** The model folder names under `models/` whose JSON files go into the bundle (the first is the default). */
+  readonly models: readonly string[];
   readonly logRetention: logs.RetentionDays;
   /** Steady-state requests per second for the whole API (API Gateway stage throttling). */
   readonly throttleRateLimit: number;
@@ -76,7 +76,6 @@ export class DitserveApi extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const role = lambdaExecutionRole(this, 'Role', this.logGroup, 'ditserve API function');
-    const modelDir = join(REPO_ROOT, 'models', props.model);
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(REPO_ROOT, 'functions/api/lambda.ts'),
@@ -96,7 +95,7 @@ export class DitserveApi extends Construct {
         : {}),
       environment: {
         ...props.environment,
-        DITSERVE_MODEL_DIRS: `/var/task/models/${props.model}`,
+        DITSERVE_MODEL_DIRS: props.models.map((m) => `/var/task/models/${m}`).join(','),
         ...(props.corsOrigins?.length
           ? { DITSERVE_CORS_ORIGINS: props.corsOrigins.join(',') }
           : {}),
@@ -110,10 +109,12 @@ export class DitserveApi extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The model's JSON files (requests are checked against them), Swagger UI and the
+          // The models' JSON files (requests are checked against them), Swagger UI and the
           // playground (pages served from the function itself).
           afterBundling: (_input, outputDir) => [
-            ...copyModelMetadataCommands(modelDir, outputDir, props.model),
+            ...props.models.flatMap((m) =>
+              copyModelMetadataCommands(join(REPO_ROOT, 'models', m), outputDir, m),
+            ),
             ...copyApiAssetsCommands(outputDir),
           ],
         },

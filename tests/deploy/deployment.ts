@@ -73,6 +73,14 @@ export function awsAccess(moto: Moto): Record<string, string> {
   };
 }
 
+/** A value with each comma-separated path under `root` moved under `local` (model folder lists). */
+function rebase(value: string, root: string, local: string): string {
+  return value
+    .split(',')
+    .map((part) => (part.startsWith(`${root}/`) ? local + part.slice(root.length) : part))
+    .join(',');
+}
+
 /** Node needs a PATH and HOME to find nothing in particular; Lambda and ECS set both. */
 const basics = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', TZ: 'UTC' });
 
@@ -144,10 +152,7 @@ async function wire(
       const taskRoot = synth.lambdaCode(id);
       const props = synth.template.Resources[id]?.Properties ?? {};
       const mapped = Object.fromEntries(
-        Object.entries(templateEnv).map(([k, v]) => [
-          k,
-          v.startsWith(`${LAMBDA_TASK_ROOT}/`) ? taskRoot + v.slice(LAMBDA_TASK_ROOT.length) : v,
-        ]),
+        Object.entries(templateEnv).map(([k, v]) => [k, rebase(v, LAMBDA_TASK_ROOT, taskRoot)]),
       );
       return {
         ...basics(),
@@ -183,10 +188,7 @@ async function wire(
       const img = deployment.workerImage();
       const container = { ...img.imageEnv, ...taskEnv };
       const mapped = Object.fromEntries(
-        Object.entries(container).map(([k, v]) => [
-          k,
-          v.startsWith(`${img.workdir}/`) ? img.appDir + v.slice(img.workdir.length) : v,
-        ]),
+        Object.entries(container).map(([k, v]) => [k, rebase(v, img.workdir, img.appDir)]),
       );
       return {
         ...basics(),

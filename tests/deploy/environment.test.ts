@@ -68,7 +68,8 @@ describe('the template’s environments are what the code reads', () => {
         expect(KNOWN.has(name), `${entry}: ${name} is no setting`).toBe(true);
         expect(readBy(name), `${entry}: ${name} is not a Lambda setting`).toContain('lambda');
       }
-      // Exactly the template's variables, values unchanged but for the code folder's path.
+      // Exactly the template's variables, values unchanged but for the code folder's path (in each
+      // path of a comma-separated list).
       const processEnv = d.lambdaProcessEnv(entry);
       const fromTemplate = Object.fromEntries(
         Object.entries(processEnv).filter(([name]) => !RUNTIME.has(name)),
@@ -78,7 +79,7 @@ describe('the template’s environments are what the code reads', () => {
         Object.fromEntries(
           Object.entries(templateEnv).map(([k, v]) => [
             k,
-            v.replace(/^\/var\/task(?=\/)/, taskRoot),
+            v.replace(/(^|,)\/var\/task(?=\/)/g, `$1${taskRoot}`),
           ]),
         ),
       );
@@ -120,7 +121,7 @@ describe('the template’s environments are what the code reads', () => {
     // so that test files running side by side never collide.)
     const container = { ...image.imageEnv, ...taskEnv };
     const differing = Object.keys(container).filter(
-      (k) => env[k] !== container[k]?.replace(/^\/app(?=\/)/, image.appDir),
+      (k) => env[k] !== container[k]?.replace(/(^|,)\/app(?=\/)/g, `$1${image.appDir}`),
     );
     expect(differing).toEqual([SETTINGS.device.env]);
     expect(Object.keys(env).filter((k) => !(k in container) && !RUNTIME.has(k))).toEqual([]);

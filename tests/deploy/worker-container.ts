@@ -96,11 +96,11 @@ export function buildWorkerImage(into: string): WorkerImage {
   const workdirInstruction = runtime.find((i) => i.getKeyword() === 'WORKDIR');
   if (!workdirInstruction) throw new Error('the runtime stage has no WORKDIR');
   const workdir = text(workdirInstruction);
-  // The runtime stage's COPYs: the deps stage's node_modules (ours, linked) and the model.
+  // The runtime stage's COPYs: the deps stage's node_modules (ours, linked) and the models.
   symlinkSync(join(REPO, 'node_modules'), join(appDir, 'node_modules'));
   for (const copy of runtime.filter((i) => i.getKeyword() === 'COPY')) {
     const [from, to] = words(expand(text(copy))).filter((w) => !w.startsWith('--'));
-    if (from?.startsWith('models/') && to) {
+    if ((from === 'models' || from?.startsWith('models/')) && to) {
       mkdirSync(join(appDir, to, '..'), { recursive: true });
       symlinkSync(join(REPO, from), join(appDir, to));
     }

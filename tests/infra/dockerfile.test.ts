@@ -121,7 +121,7 @@ describe('gpu-worker/Dockerfile', () => {
     expect(deps).toMatch(/KOFFI_VERSION="\$\(lock koffi\)"/);
   });
 
-  it('runtime: Node 20 binary, node_modules, the bundle and the model folder', () => {
+  it('runtime: Node 20 binary, node_modules, the bundle and the model folders', () => {
     const copies = runtime()
       .instructions.filter((i) => i.getKeyword() === 'COPY')
       .map((i) => ({
@@ -133,15 +133,16 @@ describe('gpu-worker/Dockerfile', () => {
         { from: 'node', args: ['/usr/local/bin/node', '/usr/local/bin/node'] },
         { from: 'deps', args: ['/deps/node_modules', './node_modules'] },
         { from: 'build', args: ['/src/dist/worker', './dist/worker'] },
-        { from: undefined, args: ['models/${MODEL}', './models/${MODEL}'] },
+        { from: undefined, args: ['models', './models'] },
       ]),
     );
-    expect(globalArgs.get('MODEL')).toBe('shapes-mmdit-s');
     const env = runtime()
       .instructions.filter((i) => i.getKeyword() === 'ENV')
       .map((i) => i.getArgumentsContent() ?? '')
       .join(' ');
-    expect(env).toMatch(/DITSERVE_MODEL_DIRS=\/app\/models\/\$\{MODEL\}/);
+    // Unset in the image: the settings table's default (the shipped models, relative to /app);
+    // the stack sets it from its `models` prop.
+    expect(env).not.toMatch(/DITSERVE_MODEL_DIRS/);
     expect(env).toMatch(/DITSERVE_DEVICE=cuda/);
     expect(
       runtime()

@@ -28,7 +28,7 @@ describe('DitserveStack (defaults)', () => {
           Variables: Match.objectLike({
             // The default 5-minute timeout minus 30 s for SSE streams.
             DITSERVE_MAX_STREAM_SECONDS: '270',
-            DITSERVE_MODEL_DIRS: '/var/task/models/shapes-mmdit-s',
+            DITSERVE_MODEL_DIRS: '/var/task/models/shapes-mmdit-s,/var/task/models/shapes-video-s',
             DITSERVE_BUCKET: { Ref: Match.stringLikeRegexp('^StorageBucket') },
             DITSERVE_JOBS_QUEUE_URL: { Ref: Match.stringLikeRegexp('^JobsQueue') },
             DITSERVE_WEBHOOK_QUEUE_URL: { Ref: Match.stringLikeRegexp('^WebhookOutboxQueue') },
@@ -202,7 +202,10 @@ describe('DitserveStack (defaults)', () => {
             Environment: Match.arrayWith([
               { Name: 'DITSERVE_BACKEND', Value: 'aws' },
               { Name: 'DITSERVE_DEVICE', Value: 'cuda' },
-              { Name: 'DITSERVE_MODEL_DIRS', Value: '/app/models/shapes-mmdit-s' },
+              {
+                Name: 'DITSERVE_MODEL_DIRS',
+                Value: '/app/models/shapes-mmdit-s,/app/models/shapes-video-s',
+              },
               { Name: 'DITSERVE_BATCH_SIZE', Value: '8' },
               { Name: 'DITSERVE_VISIBILITY_SECONDS', Value: '120' },
               { Name: 'DITSERVE_MAX_ATTEMPTS', Value: '3' },
@@ -555,8 +558,10 @@ describe('DitserveStack (props)', () => {
     [{ outputRetentionDays: 10, recordRetentionDays: 5 }, /recordRetentionDays/],
     [{ outputRetentionDays: 0 }, /outputRetentionDays/],
     [{ domainName: 'api.example.com' }, /domainName and certificateArn/],
-    [{ model: 'no-such-model' }, /model_index.json does not exist/],
-    [{ model: '../etc' }, /folder name/],
+    [{ models: ['shapes-mmdit-s', 'no-such-model'] }, /model_index.json does not exist/],
+    [{ models: ['../etc'] }, /folder names/],
+    [{ models: [] }, /at least one/],
+    [{ models: ['shapes-mmdit-s', 'shapes-mmdit-s'] }, /must not repeat/],
   ])('rejects %j', (props, message) => {
     expect(() => buildStack(props)).toThrow(message);
   });

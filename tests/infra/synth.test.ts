@@ -76,11 +76,17 @@ describe('npx cdk synth (the pinned CLI, local esbuild bundling, no Docker, no A
     }
   });
 
-  it('the API asset carries the model’s JSON files and no ONNX graph', () => {
+  it('the API asset carries the models’ JSON files and no ONNX graph', () => {
     const apiAsset = readdirSync(out)
       .map((d) => join(out, d))
       .find((d) => existsSync(join(d, 'models')));
     expect(apiAsset).toBeDefined();
+    expect(readdirSync(join(apiAsset ?? '', 'models')).sort()).toEqual([
+      'shapes-mmdit-s',
+      'shapes-video-s',
+    ]);
+    const video = files(join(apiAsset ?? '', 'models/shapes-video-s')).sort();
+    expect(video).toEqual(modelMetadataFiles(join(REPO, 'models/shapes-video-s')).sort());
     const inAsset = files(join(apiAsset ?? '', 'models/shapes-mmdit-s')).sort();
     expect(inAsset).toEqual(modelMetadataFiles(join(REPO, 'models/shapes-mmdit-s')).sort());
     expect(inAsset).toEqual(
