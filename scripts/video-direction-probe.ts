@@ -17,6 +17,7 @@
 import { parseArgs } from 'node:util';
 import { encodeText } from '../gpu-worker/src/sampler/components.ts';
 import { generateVideos, loadVideoModel } from '../gpu-worker/src/sampler/video/index.ts';
+import { redCentroid } from './red-centroid.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,22 +30,6 @@ const seeds = values.seeds.split(',').map(Number);
 const captions = ['left', 'right', 'up', 'down']
   .map((d) => `a red circle moving ${d}`)
   .concat('a red circle in the center');
-
-/** Centroid of the clearly red pixels of an RGB frame, or null when there are none. */
-function redCentroid(rgb: Uint8Array, width: number): [number, number] | null {
-  let sx = 0;
-  let sy = 0;
-  let n = 0;
-  for (let i = 0; i < rgb.length; i += 3) {
-    if ((rgb[i] ?? 0) > 150 && (rgb[i + 1] ?? 255) < 100 && (rgb[i + 2] ?? 255) < 100) {
-      const p = i / 3;
-      sx += p % width;
-      sy += Math.floor(p / width);
-      n += 1;
-    }
-  }
-  return n ? [sx / n, sy / n] : null;
-}
 
 const model = await loadVideoModel(values.model, { device: 'cpu' });
 console.log(`${values.model}: red centroid (x,y) every third frame; net (dx,dy)`);

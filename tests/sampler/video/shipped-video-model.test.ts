@@ -7,6 +7,7 @@ import {
   videoLimits,
   type VideoModel,
 } from '../../../gpu-worker/src/sampler/video/index.ts';
+import { redCentroid } from '../../../scripts/red-centroid.ts';
 
 /**
  * The video model the repository ships (models/shapes-video-s), on the CPU: what its manifest
@@ -32,22 +33,6 @@ async function folderBytes(dir: string): Promise<number> {
     if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
   }
   return total;
-}
-
-/** Centroid of the clearly red pixels of an RGB frame (x right, y down), or null. */
-function redCentroid(rgb: Uint8Array, width: number): [number, number] | null {
-  let sx = 0;
-  let sy = 0;
-  let n = 0;
-  for (let i = 0; i < rgb.length; i += 3) {
-    if ((rgb[i] ?? 0) > 150 && (rgb[i + 1] ?? 255) < 100 && (rgb[i + 2] ?? 255) < 100) {
-      const p = i / 3;
-      sx += p % width;
-      sy += Math.floor(p / width);
-      n += 1;
-    }
-  }
-  return n ? [sx / n, sy / n] : null;
 }
 
 describe('the shipped video model (models/shapes-video-s)', () => {
