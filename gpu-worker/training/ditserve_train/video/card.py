@@ -64,7 +64,7 @@ def write_video_card(folder: Path, r: dict) -> None:
     text = f"""# {r['name']} — a small Sora-style video DiT for moving shapes
 
 ditserve's video model: trained {_start(r)} in one GPU command (`{r['command']}`,
-{r['wall_s'] / 60:.1f} min on {r['device']}), shipped in the repository ({r['shipped_mb']:.1f} MB), served on
+{r['wall_s'] / 60:.1f} min on {r['device']}), shipped in the repository ({r['shipped_mb']:.1f} MB of graphs, weights and configs), served on
 CPU or CUDA. It animates flat-colored shapes on plain backgrounds from English captions, and knows
 nothing outside the vocabulary below. {_status(r['test'])}
 
