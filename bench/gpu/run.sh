@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The GPU engine benchmark (docs/performance.md), from the repository root on the GPU machine, in
-# two device calls after `bash .gpu-kit/part1/install.sh` (each call fits the 10-minute limit):
-#   bash bench/gpu/run.sh shipped   # carry .gpu-kit/part2 and dist/bench-gpu (npm run bench:gpu)
-#   bash bench/gpu/run.sh sd3       # right after, on the same machine (carry dist/bench-gpu)
+# The GPU engine benchmark (docs/performance.md), from the repository root on the GPU machine,
+# once the GPU kit is there (`bash .gpu-kit/partK/install.sh`, one part a device call, K = 1..N;
+# npm run bench:gpu packs it), each in a call that carries dist/bench-gpu (each fits 10 minutes):
+#   bash bench/gpu/run.sh shipped
+#   bash bench/gpu/run.sh sd3       # right after, on the same machine
 #   bash bench/gpu/run.sh video [MODEL]   # a video model's clips (default models/shapes-video-s)
 # Each writes its raw files to $OUT; copy both into bench/gpu/results/<run>/ and run
 #   python3 bench/gpu/summarize_engine.py --dir bench/gpu/results/<run> --out bench/gpu/results/summary.json
 set -o pipefail
-# part2 (the CUDA provider) unless it is in place: part1's env.sh alone would leave onnxruntime
-# without CUDA.
 provider=/opt/ditserve-gpu/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
-[[ -f $provider ]] || bash .gpu-kit/part2/install.sh >/dev/null || exit 3
+if [[ ! -f $provider ]]; then
+  echo "run.sh: the GPU kit is not on this machine: carry .gpu-kit/partK and run its install.sh, one part a call (docs/gpu.md)" >&2
+  exit 3
+fi
 source /opt/ditserve-gpu/env.sh || exit 3
 export PYTHONUNBUFFERED=1 PYTHONPATH=gpu-worker/training
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Packs what the GPU machine lacks (it has CUDA, but no Node.js and no package registry) into two
-# folders that each fit one device call (64 MiB): this machine's node binary, onnxruntime-node
+# Packs what the GPU machine lacks (it has CUDA, but no Node.js and no package registry) into
+# parts that each fit one device call next to the working tree: this machine's node binary, onnxruntime-node
 # 1.29.0 (linux-x64 files) with koffi (the native runner's FFI, docs/native-runner.md) and the
 # 1.29.0 CUDA execution provider built for CUDA 13, with every
 # GPU binary but sm_90 (H100/H200) zeroed so it compresses from ~230 MB to ~38 MB. Everything
 # comes from the npm registry. From the repository root:
-#   bash scripts/gpu-machine/pack.sh          -> .gpu-kit/part1, .gpu-kit/part2 (docs/gpu.md)
+#   bash scripts/gpu-machine/pack.sh          -> .gpu-kit/part1 … partN (docs/gpu.md)
+# A device call carries the working tree (~48 MiB with the two shipped models) and what it names,
+# 64 MiB in all: hence parts of GPU_KIT_PART_MIB (default 12) each, installed one a call.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$PWD/.gpu-kit}
@@ -17,8 +19,9 @@ koffi=3.3.4
 node_kit=onnxruntime-node-$ort-koffi-$koffi.tar.xz
 provider_pkg=com.github.asus4.onnxruntime.linux-x64-gpu
 provider_ver=0.4.9
-rm -rf "$out/part1" "$out/part2" # a file left from an older pack would ride along in every call
-mkdir -p "$out/part1" "$out/part2" "$cache"
+part_mib=${GPU_KIT_PART_MIB:-12}
+rm -rf "$out"/part* # a file left from an older pack would ride along in every call
+mkdir -p "$cache"
 
 if [[ ! -f $cache/node.xz ]]; then
   echo "pack: node $(node --version)"
@@ -45,8 +48,21 @@ if [[ ! -f $cache/cuda-provider-sm90.so.xz ]]; then
   cp "$lib/libonnxruntime_providers_shared.so" "$cache/"
   rm -rf "$tmp"
 fi
-cp "$cache/node.xz" "$cache/$node_kit" "$out/part1/"
-cp "$cache/cuda-provider-sm90.so.xz" "$cache/libonnxruntime_providers_shared.so" "$out/part2/"
-cp "$here/unpack-node.sh" "$out/part1/install.sh"
-cp "$here/unpack-cuda.sh" "$out/part2/install.sh"
-du -sh "$out/part1" "$out/part2"
+# One tar of everything (with the two unpack steps), cut into parts: install-part.sh puts it
+# back together on the GPU machine once every part has been carried there.
+stage=$(mktemp -d)
+cp "$cache/node.xz" "$cache/$node_kit" "$cache/cuda-provider-sm90.so.xz" \
+  "$cache/libonnxruntime_providers_shared.so" "$here/unpack-node.sh" "$here/unpack-cuda.sh" "$stage/"
+tar -C "$stage" -cf "$stage.tar" .
+sum=$(sha256sum "$stage.tar" | cut -d' ' -f1)
+split -b "${part_mib}M" -d -a 2 "$stage.tar" "$stage.tar."
+chunks=("$stage".tar.??)
+for i in "${!chunks[@]}"; do
+  part=$out/part$((i + 1))
+  mkdir -p "$part"
+  mv "${chunks[$i]}" "$part/kit.tar.$(printf %02d "$i")"
+  echo "${#chunks[@]} $sum" >"$part/kit.sum"
+  cp "$here/install-part.sh" "$part/install.sh"
+done
+rm -rf "$stage" "$stage.tar"
+du -sh "$out"/part*

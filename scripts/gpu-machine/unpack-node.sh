@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# GPU machine, first call: node and onnxruntime-node into /opt/ditserve-gpu (kept while the
-# machine stays warm), and env.sh to put them on PATH and NODE_PATH.
+# GPU machine (install-part.sh runs it from the unpacked kit): node and onnxruntime-node into
+# /opt/ditserve-gpu (kept while the machine stays warm), and env.sh to put them on PATH and NODE_PATH.
 set -euo pipefail
 src=$(cd "$(dirname "$0")" && pwd)
 dest=/opt/ditserve-gpu
