@@ -38,17 +38,33 @@ function showGeneration(generation) {
   }
 }
 
-/** Puts a finished generation's images first in the grid, each with its seed. */
+/** An output's picture: the image, or a video model's clip (its MP4, else its animated WebP). */
+function picture(generation, output) {
+  const label = `${generation.input.prompt} (seed ${output.seed})`;
+  if (output.video?.mp4) {
+    const video = document.createElement('video');
+    Object.assign(video, { src: output.video.mp4.url, muted: true, loop: true, autoplay: true });
+    Object.assign(video, { controls: true, playsInline: true });
+    video.width = output.width;
+    video.height = output.height;
+    video.setAttribute('aria-label', label);
+    return video;
+  }
+  const img = document.createElement('img');
+  img.src = output.video?.webp?.url ?? output.url;
+  img.width = output.width;
+  img.height = output.height;
+  img.alt = label;
+  return img;
+}
+
+/** Puts a finished generation's images or clips first in the grid, each with its seed. */
 function showImages(generation) {
   const items = generation.outputs.map((output) => {
     const item = document.createElement('li');
     item.className = 'image';
     const figure = document.createElement('figure');
-    const img = document.createElement('img');
-    img.src = output.url;
-    img.width = output.width;
-    img.height = output.height;
-    img.alt = `${generation.input.prompt} (seed ${output.seed})`;
+    const img = picture(generation, output);
     const caption = document.createElement('figcaption');
     const seed = document.createElement('span');
     seed.className = 'seed';

@@ -16,6 +16,7 @@ const CONTROL_OF = {
   guidance_scale: 'guidance_scale',
   seed: 'seed',
   num_images: 'num_images',
+  frames: 'frames',
 };
 
 /** Fills Model from GET /v1/models and keeps the other controls within the chosen model's limits. */
@@ -49,6 +50,18 @@ function applyModel(model) {
     `${guidance.min}–${guidance.max}, default ${model.defaults.guidance_scale}.`,
   );
   setNumber('num_images', 1, `1–${images.max}.`);
+  // A video model's clip length; the row is hidden (and the field not sent) for image models.
+  const video = model.video;
+  $('video-row').hidden = !video;
+  if (video) {
+    const { min, max, multiple_of: multiple } = video.frames;
+    const every = multiple > 1 ? `, a multiple of ${multiple}` : '';
+    setNumber(
+      'frames',
+      model.defaults.frames,
+      `${min}–${max}${every}, default ${model.defaults.frames} (${video.fps} fps).`,
+    );
+  }
 }
 
 function setNumber(id, value, help) {
@@ -64,7 +77,9 @@ export function requestBody() {
   if ($('model').value) body.model = $('model').value;
   const [width, height] = $('size').value.split('x').map(Number);
   if (width && height) Object.assign(body, { width, height });
-  for (const id of ['steps', 'guidance_scale', 'seed', 'num_images']) {
+  const fields = ['steps', 'guidance_scale', 'seed', 'num_images'];
+  if (!$('video-row').hidden) fields.push('frames');
+  for (const id of fields) {
     const raw = $(id).value.trim();
     // Sent as typed (a number when it reads as one), so the API, not the page, says what is wrong.
     if (raw !== '') body[id] = Number.isFinite(Number(raw)) ? Number(raw) : raw;

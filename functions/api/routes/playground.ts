@@ -18,15 +18,18 @@ const FOLDER = firstFolderWith(
 );
 
 /**
- * Scripts and styles from this server only, no inline code; calls go to this API; images may
- * also come from S3 presigned URLs (https:) or the local stack's signed URLs, whose origin is
- * the address it was started on (127.0.0.1 or localhost, whichever the browser used).
+ * Scripts and styles from this server only, no inline code; calls go to this API; images and
+ * a video model's clips may also come from S3 presigned URLs (https:) or the local stack's signed
+ * URLs, whose origin is the address it was started on (127.0.0.1 or localhost, whichever the
+ * browser used).
  */
+const OUTPUT_SOURCES = "'self' data: blob: https: http://127.0.0.1:* http://localhost:*";
 const CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data: blob: https: http://127.0.0.1:* http://localhost:*",
+  `img-src ${OUTPUT_SOURCES}`,
+  `media-src ${OUTPUT_SOURCES}`,
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
