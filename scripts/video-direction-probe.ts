@@ -9,7 +9,8 @@
  *    displacement over the clip (x right, y down, in pixels).
  * 2. The text encoder's pooled outputs of those captions and of "a red circle on the left|right"
  *    (words the image model knows as places): their lengths and the L2 distances between them
- *    (direction words the encoder tells apart lie far apart).
+ *    (direction words the encoder tells apart lie far apart); and its output at the direction
+ *    word itself, the same distances between the four "moving …" captions at that token.
  * 3. How much the transformer reads a word: pairs of captions that differ in it, each as the
  *    clip one Euler step makes from pure noise at guidance 4.5 (the clip the model expects for
  *    that caption and seed); the mean absolute difference between the two clips' pixels (0–255).
@@ -72,6 +73,24 @@ pooled.forEach((p, i) => {
   const row = pooled.map((q) => distance(p, q).toFixed(2)).join(' ');
   console.log(`${(texts[i] ?? '').padEnd(28)} ${norm(p).toFixed(1).padStart(5)}  ${row}`);
 });
+
+// The four "moving …" captions differ in one token, the direction word (the same position in each).
+const ids = texts.map((c) => tokenizer.encode(c).ids);
+const at = ids[0]?.findIndex((id, k) => id !== ids[1]?.[k]) ?? -1;
+const hiddenWidth = text.hidden.length / texts.length / tokenizer.maxLength;
+const wordState = (i: number) => {
+  const start = (i * tokenizer.maxLength + at) * hiddenWidth;
+  return text.hidden.subarray(start, start + hiddenWidth);
+};
+console.log(
+  `\nthe text encoder's output at the direction word (token ${String(at)}): length, then L2 distances`,
+);
+for (let i = 0; i < 4; i++) {
+  const row = [0, 1, 2, 3].map((j) => distance(wordState(i), wordState(j)).toFixed(2)).join(' ');
+  console.log(
+    `${(texts[i] ?? '').padEnd(28)} ${norm(wordState(i)).toFixed(1).padStart(5)}  ${row}`,
+  );
+}
 
 const pairs = [
   ['a red circle moving up', 'a red circle moving down'],

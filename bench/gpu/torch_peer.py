@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from ditserve_train.export import SPECS, _Fp16Edges
 from ditserve_train.flow import SampleRequest, sample
-from ditserve_train.manifest import read_config
+from ditserve_train.manifest import read_config, read_defaults, read_shift
 from ditserve_train.models.mmdit import SD3_MEDIUM, JointBlock, MMDiT, MMDiTConfig, RMSNorm, Stream
 from ditserve_train.models.text_encoder import TextEncoder, TextEncoderConfig
 from ditserve_train.models.vae import Vae, VaeConfig
@@ -281,7 +281,7 @@ def shipped(model_dir: Path) -> None:
     te = _Fp16Edges(TextEncoder(te_cfg).cuda()).eval()
     dit = _Fp16Edges(MMDiT(dit_cfg).cuda()).eval()
     vae = Vae(vae_cfg).cuda().half().eval()
-    manifest = json.loads((model_dir / "model_index.json").read_text())["ditserve"]["defaults"]
+    manifest = read_defaults(model_dir)
     steps, guidance, size = manifest["steps"], manifest["guidance_scale"], manifest["height"]
     f = vae_cfg.downsample_factor
     ids = torch.randint(4, te_cfg.vocab_size, (te_cfg.max_length,)).numpy()
@@ -329,11 +329,9 @@ def video(model_dir: Path | None) -> None:
         module.load_state_dict(state_dict_from_graph(module, model_dir / part / "model.fp16.onnx"))
     vae = vae.cuda().eval()
     vae.decoder = _Fp16Edges(vae.decoder)
-    index = json.loads((model_dir / "model_index.json").read_text())
-    d = index["ditserve"]["defaults"]
-    shift = json.loads((model_dir / "scheduler" / "scheduler_config.json").read_text()).get("shift", 3.0)
+    d = read_defaults(model_dir)
     pipe = VideoPipeline(_Fp16Module(te.cuda()).eval(), _Fp16Module(dit.cuda()).eval(), vae,
-                         WordTokenizer.load(model_dir / "tokenizer"), shift)
+                         WordTokenizer.load(model_dir / "tokenizer"), read_shift(model_dir))
     rows = {}
     for batch in (1, 4):
         reqs = [ClipRequest("a red circle moving from left to right", 1 + i, d["guidance_scale"]) for i in range(batch)]

@@ -43,8 +43,14 @@ function picture(generation, output) {
   const label = `${generation.input.prompt} (seed ${output.seed})`;
   if (output.video?.mp4) {
     const video = document.createElement('video');
-    Object.assign(video, { src: output.video.mp4.url, muted: true, loop: true, autoplay: true });
-    Object.assign(video, { controls: true, playsInline: true });
+    Object.assign(video, {
+      src: output.video.mp4.url,
+      muted: true,
+      loop: true,
+      autoplay: true,
+      controls: true,
+      playsInline: true,
+    });
     video.width = output.width;
     video.height = output.height;
     video.setAttribute('aria-label', label);

@@ -17,6 +17,16 @@ def read_config(folder: Path, part: str) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items() if k != "_class_name"}
 
 
+def read_defaults(folder: Path) -> dict:
+    """The generation defaults of a model folder's model_index.json (steps, guidance, size, ...)."""
+    return json.loads((folder / "model_index.json").read_text())["ditserve"]["defaults"]
+
+
+def read_shift(folder: Path) -> float:
+    """The flow-matching shift of a model folder's scheduler."""
+    return json.loads((folder / "scheduler" / "scheduler_config.json").read_text())["shift"]
+
+
 def write_scheduler_and_tokenizer(folder: Path, tok: WordTokenizer, shift: float) -> None:
     """The two model-folder parts that the image and the video pipelines read alike."""
     (folder / "scheduler").mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .flow import sigmas
+from .manifest import read_shift
 from .noise import latent_noise
 
 
@@ -22,7 +23,7 @@ class OrtPipeline:
         self.vae = ort.InferenceSession(str(folder / "vae_decoder" / variant), providers=opts)
         self.vae_cfg = json.loads((folder / "vae_decoder" / "config.json").read_text())
         self.dit_cfg = json.loads((folder / "transformer" / "config.json").read_text())
-        self.shift = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())["shift"]
+        self.shift = read_shift(folder)
 
     def __call__(self, ids: np.ndarray, uncond: np.ndarray, seeds: list[int], width: int, height: int,
                  steps: int, guidance: float, sampler: str = "euler") -> np.ndarray:

@@ -48,7 +48,7 @@ def _text_additions(dit: dict) -> str:
     parts = ([f"in each block its own attention to the text (width {dit['text_attention_dim']})"]
              if dit.get("text_attention_dim") else [])
     parts += ["a per-frame embedding of the pooled text and the frame's position"] if dit.get("frame_text") else []
-    return "; " + " and ".join(parts) + (", zero at the start" if parts else "") if parts else ""
+    return "; " + " and ".join(parts) + ", zero at the start" if parts else ""
 
 
 def write_video_card(folder: Path, r: dict) -> None:
