@@ -5,6 +5,7 @@
  *   stock  today's path: the transformer graph through onnxruntime-node, CFG and Euler in JS
  *   host   the step graph through onnxruntime-node (latents copied in and out every step)
  *   graph  the step graph on device buffers, replayed as a CUDA graph (native runner)
+ *   trace  graph's trace part alone, twice (for a CPU profile: node --cpu-prof)
  *
  * For each: 48-step images at batch 1, 8 and 32 (median of 5 calls after a warm-up; pixels hashed
  * and saved for the cross-process comparison), a seeded Poisson trace of mixed requests replayed
@@ -17,9 +18,11 @@ import { generate, loadModel, type DitModel } from '../../gpu-worker/src/sampler
 import { cudaRuntime } from '../../gpu-worker/src/runner/cuda-runtime.ts';
 import { openCudaGraphStepEngine } from '../../gpu-worker/src/sampler/stepping/cuda-graph-step-engine.ts';
 import { stepGraphPath } from '../../gpu-worker/src/sampler/stepping/stepping.ts';
+import type { StepLoopStats } from '../../gpu-worker/src/sampler/stepping/step-loop.ts';
+import type { Runner } from '../../gpu-worker/src/runner/runner.ts';
 
 const DIR = 'models/shapes-mmdit-s';
-const path = (process.argv[2] ?? 'graph') as 'stock' | 'host' | 'graph' | 'lifecycle';
+const path = (process.argv[2] ?? 'graph') as 'stock' | 'host' | 'graph' | 'lifecycle' | 'trace';
 const out = process.argv[3] ?? '.';
 const line = (value: object) => {
   console.log(JSON.stringify({ path, ...value }));
@@ -32,13 +35,16 @@ const PROMPTS = [
   'a green triangle above a purple cross',
 ];
 
-async function images(model: DitModel, batch: number): Promise<void> {
+async function images(loaded: DitModel, batch: number): Promise<void> {
+  const { model, textEncoder, vaeDecoder } = timedModel(loaded);
   const requests = Array.from({ length: batch }, (_, i) => ({
     prompt: PROMPTS[i % PROMPTS.length] ?? '',
     seed: i,
     steps: 48,
   }));
   await generate(model, requests); // warm-up: kernels, arena, this bucket's graph
+  Object.assign(textEncoder, { runs: 0, ms: 0 });
+  Object.assign(vaeDecoder, { runs: 0, ms: 0 });
   const ms: number[] = [];
   let pixels: Uint8Array[] = [];
   for (let k = 0; k < 5; k++) {
@@ -57,11 +63,55 @@ async function images(model: DitModel, batch: number): Promise<void> {
     msPerImage: m / batch,
     imagesPerSecond: (1000 * batch) / m,
     allMs: ms,
+    textEncoder,
+    vaeDecoder,
   });
 }
 
-/** Seeded mixed requests with Poisson arrivals; every request is its own concurrent call. */
-async function trace(model: DitModel, jobs: number, ratePerSecond: number): Promise<void> {
+interface Timed {
+  runs: number;
+  ms: number;
+}
+
+/** `runner` with its runs counted and timed (host wall time of each run) into `into`. */
+function timed(runner: Runner, into: Timed): Runner {
+  return {
+    kind: runner.kind,
+    inputNames: runner.inputNames,
+    outputNames: runner.outputNames,
+    run: async (feeds, settings) => {
+      const t = performance.now();
+      try {
+        return await runner.run(feeds, settings);
+      } finally {
+        into.runs += 1;
+        into.ms += performance.now() - t;
+      }
+    },
+    endProfiling: () => runner.endProfiling(),
+    release: () => runner.release(),
+  };
+}
+
+/** `loaded` with its text encoder and VAE decoder timed. */
+function timedModel(loaded: DitModel) {
+  const textEncoder: Timed = { runs: 0, ms: 0 };
+  const vaeDecoder: Timed = { runs: 0, ms: 0 };
+  const model: DitModel = {
+    ...loaded,
+    textEncoder: timed(loaded.textEncoder, textEncoder),
+    vaeDecoder: loaded.vaeDecoder && timed(loaded.vaeDecoder, vaeDecoder),
+  };
+  return { model, textEncoder, vaeDecoder };
+}
+
+/**
+ * Seeded mixed requests with Poisson arrivals; every request is its own concurrent call. With
+ * where the wall time went: text-encoder and VAE runs, and the step loop's own accounting.
+ */
+async function trace(loaded: DitModel, jobs: number, ratePerSecond: number): Promise<void> {
+  const { model, textEncoder, vaeDecoder } = timedModel(loaded);
+  const statsBefore = loaded.stepping?.loop([16, 16, 16]).stats ?? null;
   let seed = 12345;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   let at = 0;
@@ -104,8 +154,18 @@ async function trace(model: DitModel, jobs: number, ratePerSecond: number): Prom
     imagesPerSecond: (1000 * imagesDone) / wall,
     p50Ms: median(latencies),
     p90Ms: [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.9)],
-    loop: model.stepping ? model.stepping.loop([16, 16, 16]).stats : null,
+    textEncoder,
+    vaeDecoder,
+    loop: loopDelta(statsBefore, model.stepping?.loop([16, 16, 16]).stats ?? null),
   });
+}
+
+/** The loop's counters over one part (the images parts ran the same loop before). */
+function loopDelta(before: StepLoopStats | null, after: StepLoopStats | null) {
+  if (!before || !after) return null;
+  return Object.fromEntries(
+    Object.entries(after).map(([k, v]) => [k, v - before[k as keyof StepLoopStats]]),
+  );
 }
 
 async function loopDelay(model: DitModel): Promise<void> {
@@ -235,7 +295,13 @@ const model = await loadModel(DIR, {
   runner: path === 'stock' || path === 'host' ? 'stock' : 'native',
   stepGraph: path !== 'stock',
 });
-if (path === 'lifecycle') {
+if (path === 'trace') {
+  // The graph path's trace alone, twice (the first also warms the text encoder's row counts):
+  // for a CPU profile of the trace (node --cpu-prof).
+  await trace(model, 60, 40);
+  await trace(model, 60, 40);
+  await model.release();
+} else if (path === 'lifecycle') {
   // Where a process that used CUDA graphs ends: release, then a natural exit.
   await generate(model, [{ prompt: PROMPTS[0] ?? '', seed: 1 }]);
   await model.release();

@@ -9,3 +9,4 @@ export {
   quietOnnxruntimeLog,
 } from './stock-runner.ts';
 export { openNativeRunner, type NativeRunnerOptions } from './native-runner.ts';
+export { PerShapeRunner } from './per-shape-runner.ts';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   cudaListed as stockCudaListed,
   openRunner,
+  PerShapeRunner,
   quietOnnxruntimeLog,
   type Runner,
   type RunnerChoice,
@@ -79,6 +80,9 @@ async function createSession(
   }
 }
 
+/** The components with convolutions: on CUDA, one session per input shape (PerShapeRunner). */
+const CONVOLUTIONAL: ReadonlySet<OnnxComponent> = new Set(['vae_decoder', 'vae_encoder']);
+
 /** Opens one session per component on `device`, or none (releasing any already open). */
 async function openOn(
   config: ModelConfig,
@@ -101,7 +105,11 @@ async function openOn(
           cause: error,
         });
       }
-      sessions[component] = await createSession(runner, path, device, threads);
+      const session = await createSession(runner, path, device, threads);
+      sessions[component] =
+        device === 'cuda' && CONVOLUTIONAL.has(component)
+          ? new PerShapeRunner(session, () => createSession(runner, path, device, threads))
+          : session;
     }
   } catch (error) {
     await releaseAll(sessions);

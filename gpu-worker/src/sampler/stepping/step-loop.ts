@@ -44,6 +44,15 @@ export interface StepLoopStats {
   readonly sampleSteps: number;
   /** Slots run empty (bucket padding). */
   readonly paddedSlots: number;
+  /**
+   * Host wall time inside steps (on CUDA mostly the wait for the step before; with the reads
+   * of finished samples) and inside arranging slots (loads, bucket moves); the rest of the
+   * loop's active time is other work of the same thread between two steps.
+   */
+  readonly stepMs: number;
+  readonly arrangeMs: number;
+  /** Wall time during which the loop had samples. */
+  readonly activeMs: number;
 }
 
 export class StepLoop {
@@ -56,7 +65,7 @@ export class StepLoop {
   #engine: StepEngine | null = null;
   #loop: Promise<void> | null = null;
   #closed = false;
-  #stats = { runs: 0, sampleSteps: 0, paddedSlots: 0 };
+  #stats = { runs: 0, sampleSteps: 0, paddedSlots: 0, stepMs: 0, arrangeMs: 0, activeMs: 0 };
 
   constructor({ buckets, openEngine }: StepLoopOptions) {
     const sorted = [...buckets].sort((a, b) => a - b);
@@ -127,12 +136,17 @@ export class StepLoop {
   }
 
   async #run(): Promise<void> {
+    const started = performance.now();
     while (this.pending > 0) {
       try {
         this.#dropCanceled();
         if (this.pending === 0) break;
+        const t0 = performance.now();
         await this.#arrange();
+        const t1 = performance.now();
         await this.#step();
+        this.#stats.arrangeMs += t1 - t0;
+        this.#stats.stepMs += performance.now() - t1;
       } catch (error) {
         // The engine failed: every sample in it fails; waiting samples get their own try.
         for (const r of this.#slots) r?.reject(error);
@@ -141,6 +155,7 @@ export class StepLoop {
       // New samples (messages, timers) get in between two steps, even when a step resolves at once.
       await nextTurn();
     }
+    this.#stats.activeMs += performance.now() - started;
   }
 
   #dropCanceled(): void {
