@@ -2,8 +2,9 @@
  * The port through which the sampler runs one ONNX graph. Two adapters: `stock-runner.ts`
  * (onnxruntime-node's InferenceSession) and `native-runner.ts` (our own calls into the C API of
  * the very same libonnxruntime, which is what CUDA graphs, device-resident IO binding and runs off
- * the JS thread need; docs/native-runner.md). Tensors are plain typed arrays, so nothing above
- * this port sees either binding's types.
+ * the JS thread need; docs/native-runner.md); `per-shape-runner.ts` puts one session of either
+ * per input shape behind the port (CUDA convolutions). Tensors are plain typed arrays, so nothing
+ * above this port sees either binding's types.
  */
 import type { Device } from '../model-contract/devices.ts';
 
