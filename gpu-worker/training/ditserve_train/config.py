@@ -157,7 +157,7 @@ class VideoDitRun:
     p_extend: float = 0.2
     extend_frames: int = 4
     # The image model's layout loss on spacetime tokens (video/layout_targets.py); 0 turns it off.
-    aux_weight: float = 0.1
+    aux_weight: float = flag("--aux-weight", 0.1, "weight of the layout loss on spacetime tokens (0: off)")
     aux_tap: int = 2
     # Batch weight of each short window (clip_data.WINDOW_FRAMES) against FRAME_WEIGHTS' 6 for 16
     # frames; 0: whole clips only (run 1). Runs 2-6 had 4 (36% of batches); a run from the image
