@@ -5,9 +5,8 @@ bench/gpu/fp8-gemm.cuda.ts (docs/performance.md, "FP8").
     python3 bench/gpu/fp8_gemm_graphs.py --out /tmp/fp8
 
 Each graph takes x float32 [M, K] and returns y float32 [M, N] (= x·W + b), casting to fp16
-inside. The FP8 one quantizes x per tensor (QuantizeLinear to E4M3 with a calibrated scale),
-multiplies with the E4M3 weights in the column-major TN layout that cuBLASLt's FP8 kernels take
-(onnxruntime's own FP8 test uses it), then adds the bias in fp16. Also writes x and the float64
+inside. The FP8 ones quantize x per tensor (QuantizeLinear to E4M3 with a calibrated scale),
+multiply with the E4M3 weights (GemmFloat8, two layouts), then add the bias in fp16. Also writes x and the float64
 reference y as raw files. With --torch, times the same layers in PyTorch: fp16 matmul against
 torch._scaled_mm (cuBLASLt's FP8 GEMM, what an FP8 path could reach), with and without the
 activations' quantization, and prints one JSON line each.
@@ -128,32 +127,27 @@ def main() -> None:
         # Per-tensor scales: the weights' and the activations' largest magnitude onto E4M3's.
         sw = float(np.abs(w).max()) / E4M3_MAX
         sx = float(np.abs(x).max()) / E4M3_MAX
-        # A: Wᵀ's bytes (row-major [N, K]) declared [K, N], i.e. W column-major; B: x's bytes
-        # declared [K, M] (x column-major); D: column-major [N, M] = y row-major [M, N].
-        w_t = np.ascontiguousarray((w / sw).T)
-        a8 = onnx.TensorProto()
-        a8.name = "w8"
-        a8.data_type = TensorProto.FLOAT8E4M3FN
-        a8.dims.extend([k, n])
-        a8.raw_data = fp8_bytes(w_t)
-        write(out / f"fp8_{tag}.onnx", [
-            cast16,
-            helper.make_node("QuantizeLinear", ["x16", "sx16", "zp8"], ["x8"], saturate=1),
-            helper.make_node("Reshape", ["x8", "km"], ["x8t"]),
-            helper.make_node("GemmFloat8", ["w8", "x8t", "sw", "sx", "one"], ["d"], domain="com.microsoft",
-                             transA=1, transB=0, rowMajor=0, dtype=TensorProto.FLOAT16,
-                             computeType="CUBLAS_COMPUTE_32F", fastAccumulationMode=1),
-            helper.make_node("Reshape", ["d", "mn"], ["xw"]),
-            helper.make_node("Add", ["xw", "b"], ["y16"]),
-            to32,
-        ], [a8, bias,
+        # onnxruntime 1.29's GemmFloat8 has no rowMajor attribute (later versions do): its kernel
+        # then takes every matrix row-major. Two layouts: x8 [M, K] · w8 [K, N] (NN), and
+        # x8 · w8ᵀ with w8 [N, K] as PyTorch stores a Linear's weight (NT).
+        scales = [
             tensor("sx16", np.array(sx, dtype=np.float16), TensorProto.FLOAT16),
             tensor("zp8", np.array(0.0, dtype=np.float32), TensorProto.FLOAT8E4M3FN),
-            tensor("km", np.array([k, m], dtype=np.int64), TensorProto.INT64),
-            tensor("mn", np.array([m, n], dtype=np.int64), TensorProto.INT64),
             tensor("sw", np.array([sw], dtype=np.float32), TensorProto.FLOAT),
             tensor("sx", np.array([sx], dtype=np.float32), TensorProto.FLOAT),
-            tensor("one", np.array([1.0], dtype=np.float32), TensorProto.FLOAT)], m, k, n)
+            tensor("one", np.array([1.0], dtype=np.float32), TensorProto.FLOAT),
+        ]
+        # 1.29 reads its inputs as A, B, C, scales: C (unused at beta 0) must have the output's type.
+        c0 = tensor("c0", np.zeros((m, n), dtype=np.float16), TensorProto.FLOAT16)
+        for layout, w8, trans_b in (("nn", w / sw, 0), ("nt", np.ascontiguousarray((w / sw).T), 1)):
+            write(out / f"fp8{layout}_{tag}.onnx", [
+                cast16,
+                helper.make_node("QuantizeLinear", ["x16", "sx16", "zp8"], ["x8"], saturate=1),
+                helper.make_node("GemmFloat8", ["x8", "w8", "c0", "sx", "sw", "one"], ["xw"], domain="com.microsoft",
+                                 transA=0, transB=trans_b, dtype=TensorProto.FLOAT16),
+                helper.make_node("Add", ["xw", "b"], ["y16"]),
+                to32,
+            ], [tensor("w8", w8, TensorProto.FLOAT8E4M3FN), bias, c0, *scales], m, k, n)
         print(f"wrote {tag}: sw {sw:.3g}, sx {sx:.3g}")
 
 

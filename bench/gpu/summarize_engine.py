@@ -77,7 +77,7 @@ def main() -> None:
         "sd3": {
             "ditserve_vs_compile": ratio(best and best["msPerStep"], compile_ms),
             "ditserve_vs_eager": ratio(best and best["msPerStep"], eager),
-            "fp8_vs_compile": None,  # no FP8 variant yet (docs/performance.md)
+            "fp8_vs_compile": None,  # not built: onnxruntime 1.29 has no usable FP8 GEMM (docs/performance.md, "FP8")
             "ms_per_step": {"eager": eager, "compile": compile_ms, "ditserve": best and best["msPerStep"],
                             "ditserve_variant": best and best["variant"]},
         },
