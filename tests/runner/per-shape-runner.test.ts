@@ -96,6 +96,35 @@ describe('per-shape runner: one session per input shape', () => {
     await runner.release();
   });
 
+  it('releases an evicted session only after the runs in flight on it', async () => {
+    opened.length = 0;
+    released.length = 0;
+    let openGate = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    /** The first session's runs wait for the gate. */
+    const first = await open();
+    const run = first.run.bind(first);
+    Object.assign(first, {
+      run: async (...args: Parameters<Runner['run']>) => {
+        await gate;
+        return run(...args);
+      },
+    });
+    const runner = new PerShapeRunner(first, open, 1);
+    const pending = runner.run(feeds(1));
+    await runner.run(feeds(2)); // evicts the batch-1 session, whose run has not ended
+    await new Promise((r) => setImmediate(r));
+    expect(released).toEqual([]);
+    openGate();
+    const plain = await openStockRunner(path, { device: 'cpu', threads: 1 });
+    expect(await pending).toEqual(await plain.run(feeds(1)));
+    await new Promise((r) => setImmediate(r));
+    expect(released).toEqual([first]);
+    await runner.release();
+    await plain.release();
+    expect(released).toEqual([first, opened[1]]);
+  });
+
   it('refuses a maxSessions below one', async () => {
     const first = await open();
     expect(() => new PerShapeRunner(first, open, 0)).toThrow(RangeError);

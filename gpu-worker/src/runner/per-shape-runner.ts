@@ -16,6 +16,8 @@ export class PerShapeRunner implements Runner {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly #sessions = new Map<string, Promise<Runner>>();
+  /** Runs in flight per session: an evicted session is released once they end. */
+  readonly #inFlight = new Map<Promise<Runner>, Set<Promise<unknown>>>();
   readonly #open: () => Promise<Runner>;
   readonly #max: number;
   #first: Runner | null;
@@ -40,10 +42,26 @@ export class PerShapeRunner implements Runner {
 
   async run(feeds: TensorMap, settings?: RunSettings): Promise<Record<string, RunnerTensor>> {
     if (this.#released) throw new RunnerReleasedError('run() on a released runner');
-    const session = await this.#sessionFor(
+    const session = this.#sessionFor(
       this.inputNames.map((n) => feeds[n]?.dims.join('x') ?? '-').join(';'),
     );
-    return session.run(feeds, settings);
+    // Counted before the first await, so that an eviction meanwhile waits for this run too.
+    const run = session.then((s) => s.run(feeds, settings));
+    const runs = this.#inFlight.get(session) ?? new Set();
+    this.#inFlight.set(session, runs);
+    runs.add(run);
+    try {
+      return await run;
+    } finally {
+      runs.delete(run);
+    }
+  }
+
+  /** Releases `session` after the runs in flight on it (the stock binding would not wait). */
+  async #releaseWhenIdle(session: Promise<Runner>): Promise<void> {
+    await Promise.allSettled([...(this.#inFlight.get(session) ?? [])]);
+    this.#inFlight.delete(session);
+    await (await session).release();
   }
 
   #sessionFor(key: string): Promise<Runner> {
@@ -69,8 +87,7 @@ export class PerShapeRunner implements Runner {
     for (const [oldest, evicted] of this.#sessions) {
       if (this.#sessions.size <= this.#max) break;
       this.#sessions.delete(oldest);
-      // Release waits for the runs in flight on it.
-      void evicted.then((s) => s.release()).catch(() => undefined);
+      this.#releaseWhenIdle(evicted).catch(() => undefined);
     }
     return session;
   }
@@ -83,11 +100,10 @@ export class PerShapeRunner implements Runner {
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    const all = await Promise.allSettled([...this.#sessions.values()]);
+    const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
-    const runners = all.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    if (this.#first) runners.push(this.#first);
+    if (this.#first) sessions.push(Promise.resolve(this.#first));
     this.#first = null;
-    await Promise.all(runners.map((r) => r.release()));
+    await Promise.all(sessions.map((s) => this.#releaseWhenIdle(s).catch(() => undefined)));
   }
 }
