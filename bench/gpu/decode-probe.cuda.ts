@@ -28,6 +28,19 @@ async function times(vae: Runner, rows: number, n: number): Promise<number[]> {
   return ms;
 }
 
+/** Decodes of 1, 2 and 4 rows on `runner` while the loop steps 32 samples of 48 steps. */
+async function duringSteps(runner: Runner, part: string): Promise<void> {
+  const busy = generate(
+    model,
+    Array.from({ length: 32 }, (_, i) => ({ prompt: 'a red circle', seed: i, steps: 48 })),
+  );
+  for (const rows of [1, 2, 4]) {
+    const ms = await times(runner, rows, 3);
+    line({ part, rows, medianMs: median(ms), ms });
+  }
+  await busy;
+}
+
 const model = await loadModel(DIR, { device: 'cuda', runner: 'native' });
 const vae = model.vaeDecoder;
 if (!vae) throw new Error('no vae');
@@ -64,25 +77,8 @@ for (const rows of [1, 2, 4]) {
   const ms = await times(onStream, rows, 5);
   line({ part: 'own-stream', rows, medianMs: median(ms), ms });
 }
-const busy2 = generate(
-  model,
-  Array.from({ length: 32 }, (_, i) => ({ prompt: 'a red circle', seed: i, steps: 48 })),
-);
-for (const rows of [1, 2, 4]) {
-  const ms = await times(onStream, rows, 3);
-  line({ part: 'own-stream-during-steps', rows, medianMs: median(ms), ms });
-}
-await busy2;
-// While the loop steps 32 samples of 48 steps (not awaited until the end).
-const busy = generate(
-  model,
-  Array.from({ length: 32 }, (_, i) => ({ prompt: 'a red circle', seed: i, steps: 48 })),
-);
-for (const rows of [1, 2, 4]) {
-  const ms = await times(vae, rows, 3);
-  line({ part: 'during-steps', rows, medianMs: median(ms), ms });
-}
-await busy;
+await duringSteps(onStream, 'own-stream-during-steps');
+await duringSteps(vae, 'during-steps');
 for (const rows of [1, 2, 4]) {
   const ms = await times(vae, rows, 3);
   line({ part: 'after', rows, medianMs: median(ms), ms });

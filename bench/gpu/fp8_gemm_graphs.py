@@ -2,7 +2,7 @@
 graphs, fp16 against onnxruntime's only FP8 GEMM (com.microsoft::GemmFloat8, CUDA), for
 bench/gpu/fp8-gemm.cuda.ts (docs/performance.md, "FP8").
 
-    python3 bench/gpu/fp8_gemm_graphs.py --out /tmp/fp8
+    PYTHONPATH=gpu-worker/training python3 bench/gpu/fp8_gemm_graphs.py --out /tmp/fp8
 
 Each graph takes x float32 [M, K] and returns y float32 [M, N] (= x·W + b), casting to fp16
 inside. The FP8 ones quantize x per tensor (QuantizeLinear to E4M3 with a calibrated scale),
@@ -22,6 +22,7 @@ import numpy as np
 import onnx
 import torch
 from onnx import TensorProto, helper
+from torch_peer import cuda_ms, med  # bench/gpu/ is this script's directory, so on sys.path
 
 E4M3_MAX = 448.0
 TOKENS = 2 * 4429
@@ -52,21 +53,6 @@ def write(path: Path, nodes, inits, m: int, k: int, n: int) -> None:
     onnx.save(model, str(path))
 
 
-def cuda_ms(fn, iters: int = 20) -> float:
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return sorted(times)[len(times) // 2]
-
-
 def torch_peer() -> None:
     """fp16 matmul against torch._scaled_mm on the same shapes (relative L2 against float64)."""
     g = torch.Generator(device="cuda").manual_seed(1)
@@ -90,7 +76,7 @@ def torch_peer() -> None:
         rel = lambda y: float((y.double() - ref).norm() / ref.norm())  # noqa: E731
         flops = 2 * TOKENS * k * n
         for name, fn in (("torch_fp16", lambda: x16 @ w16), ("torch_fp8", fp8), ("torch_fp8_with_quantize", fp8_quantized)):
-            ms = cuda_ms(fn)
+            ms = med(cuda_ms(fn, iters=20))
             print(json.dumps({"part": "fp8-gemm", "name": f"{name}_{k}x{n}", "msPerRun": ms,
                               "tflops": flops / (ms / 1000) / 1e12, "relL2": rel(fn())}), flush=True)
 
