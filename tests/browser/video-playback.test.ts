@@ -23,6 +23,8 @@ interface PageVideo {
   readonly error: { readonly code: number } | null;
   addEventListener(type: string, listener: () => void, options?: { once: boolean }): void;
   play(): Promise<void>;
+  /** Calls back when the next frame is presented (Chromium has it). */
+  requestVideoFrameCallback(callback: () => void): number;
 }
 interface PageCanvas {
   width: number;
@@ -170,8 +172,18 @@ describe('the MP4 plays in headless Chromium', () => {
           const seeked = new Promise<void>((resolve) => {
             video.addEventListener('seeked', resolve, { once: true });
           });
+          // 'seeked' can fire before the new frame is presented (seen on a loaded machine: the
+          // frame before was drawn): wait for the compositor's frame too. A seek that shows the
+          // frame already on screen presents none, hence the bound.
+          const presented = new Promise<void>((resolve) => {
+            video.requestVideoFrameCallback(() => {
+              resolve();
+            });
+            setTimeout(resolve, 2000);
+          });
           video.currentTime = (i + 0.5) / fps; // the middle of frame i
           await seeked;
+          await presented;
           context.drawImage(video, 0, 0);
           rows.push([...context.getImageData(0, row, canvas.width, 1).data]);
         }
