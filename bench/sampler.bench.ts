@@ -18,6 +18,7 @@ import {
   type DeviceOption,
   type GenerationRequest,
 } from '../gpu-worker/src/sampler/index.ts';
+import { middle } from './lib/stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -60,8 +61,6 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
 await generate(model, requests); // warm-up at the benchmark's shapes, not counted
 const batched: number[] = [];
 const sequential: number[] = [];
@@ -76,7 +75,7 @@ for (let r = 0; r < rounds; r++) {
 await model.release();
 if (scratch) await rm(scratch, { recursive: true, force: true });
 
-const [b, s] = [median(batched), median(sequential)];
+const [b, s] = [middle(batched), middle(sequential)];
 console.log(`batched   generate([4])  : ${b.toFixed(1)} ms (median of ${rounds})`);
 console.log(`sequential 4 × generate([1]): ${s.toFixed(1)} ms (median of ${rounds})`);
 console.log(`speed-up of batching: ${(s / b).toFixed(2)}× (sequential / batched)`);

@@ -342,3 +342,6 @@ export const SETTINGS = {
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
+
+/** The shipped model folders (DITSERVE_MODEL_DIRS' default), relative to the repository root. */
+export const SHIPPED_MODEL_DIRS: readonly string[] = SETTINGS.modelDirs.default.split(',');

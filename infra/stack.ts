@@ -17,7 +17,7 @@ import { QueueWithDeadLetter } from './constructs/queues.ts';
 import { DitserveStorage } from './constructs/storage.ts';
 import { DISPATCHER_TIMEOUT, WebhookDispatcher } from './constructs/webhook-dispatcher.ts';
 import { JobSweeper } from './constructs/job-sweeper.ts';
-import { SETTINGS } from '../core/settings.ts';
+import { SETTINGS, SHIPPED_MODEL_DIRS } from '../core/settings.ts';
 import { REPO_ROOT } from './model-files.ts';
 import { cdkInterface } from './cdk-types.ts';
 import { addNagSuppressions } from './nag.ts';
@@ -179,7 +179,7 @@ export const DEFAULTS = {
   spot: false,
   minTasks: 0,
   maxTasks: 4,
-  models: SETTINGS.modelDirs.default.split(',').map((dir) => basename(dir)),
+  models: SHIPPED_MODEL_DIRS.map((dir) => basename(dir)),
   batchSize: SETTINGS.batchSize.default,
   visibilitySeconds: SETTINGS.visibilitySeconds.default,
   maxAttempts: SETTINGS.maxAttempts.default,

@@ -6,19 +6,15 @@
  * reference. One graph per process (`node fp8-gemm.mjs /tmp/fp8 fp8_1536x1536`): a failing
  * kernel must not take the others with it.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CudaBoundSession } from '../../gpu-worker/src/runner/cuda-bound-session.ts';
 import { cudaRuntime } from '../../gpu-worker/src/runner/cuda-runtime.ts';
+import { middle } from '../lib/stats.ts';
+import { readF32 } from './raw-f32.ts';
 
 const [dir = '/tmp/fp8', name = 'fp16_1536x1536'] = process.argv.slice(2);
 const TOKENS = 2 * 4429;
 const [k = 0, n = 0] = (/_(\d+)x(\d+)$/.exec(name) ?? []).slice(1).map(Number);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const readF32 = (path: string): Float32Array => {
-  const buf = readFileSync(path);
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-};
 
 const cuda = cudaRuntime();
 const stream = cuda.createStream();
@@ -52,12 +48,12 @@ try {
     err += (v - r) ** 2;
     norm += r ** 2;
   });
-  const tflops = (2 * TOKENS * k * n) / (median(ms) / 1000) / 1e12;
+  const tflops = (2 * TOKENS * k * n) / (middle(ms) / 1000) / 1e12;
   console.log(
     JSON.stringify({
       part: 'fp8-gemm',
       name,
-      msPerRun: median(ms),
+      msPerRun: middle(ms),
       tflops,
       relL2: Math.sqrt(err / norm),
       allMs: ms,

@@ -8,11 +8,12 @@
  *
  *   node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused,mha_fused_ln
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CudaBoundSession } from '../../gpu-worker/src/runner/cuda-bound-session.ts';
 import { cudaRuntime } from '../../gpu-worker/src/runner/cuda-runtime.ts';
+import { middle } from '../lib/stats.ts';
+import { readF32 } from './raw-f32.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,12 +31,6 @@ const SHAPES: Record<string, number[]> = {
 };
 const OUTPUT = [2, 16, 128, 128];
 const count = (dims: number[]) => dims.reduce((n, d) => n * d, 1);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
-function readF32(path: string): Float32Array {
-  const buf = readFileSync(path);
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}
 
 const cuda = cudaRuntime();
 const stream = cuda.createStream();
@@ -88,7 +83,7 @@ for (const variant of values.variants.split(',')) {
             part: 'sd3-native',
             ...at,
             createMs,
-            msPerStep: median(ms),
+            msPerStep: middle(ms),
             allMs: ms,
             maxAbsDiff,
             maxAbsRef,

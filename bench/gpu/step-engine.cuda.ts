@@ -20,6 +20,7 @@ import { openCudaGraphStepEngine } from '../../gpu-worker/src/sampler/stepping/c
 import { stepGraphPath } from '../../gpu-worker/src/sampler/stepping/stepping.ts';
 import type { StepLoopStats } from '../../gpu-worker/src/sampler/stepping/step-loop.ts';
 import type { Runner } from '../../gpu-worker/src/runner/runner.ts';
+import { middle } from '../lib/stats.ts';
 
 const DIR = 'models/shapes-mmdit-s';
 const path = (process.argv[2] ?? 'graph') as 'stock' | 'host' | 'graph' | 'lifecycle' | 'trace';
@@ -27,7 +28,6 @@ const out = process.argv[3] ?? '.';
 const line = (value: object) => {
   console.log(JSON.stringify({ path, ...value }));
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const PROMPTS = [
   'a red circle left of a blue square',
   'a large yellow star',
@@ -55,7 +55,7 @@ async function images(loaded: DitModel, batch: number): Promise<void> {
   }
   const all = Buffer.concat(pixels);
   writeFileSync(`${out}/pixels-${path}-${batch}.bin`, all);
-  const m = median(ms);
+  const m = middle(ms);
   line({
     part: 'images',
     batch,
@@ -152,7 +152,7 @@ async function trace(loaded: DitModel, jobs: number, ratePerSecond: number): Pro
     images: imagesDone,
     wallMs: wall,
     imagesPerSecond: (1000 * imagesDone) / wall,
-    p50Ms: median(latencies),
+    p50Ms: middle(latencies),
     p90Ms: [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.9)],
     textEncoder,
     vaeDecoder,

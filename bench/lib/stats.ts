@@ -10,6 +10,10 @@ export function quantile(xs: readonly number[], q: number): number {
 
 export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
+/** The middle sample, the upper of the two for an even count: one measured run (GPU benches). */
+export const middle = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
 /** Milliseconds that `run` took. */
 export async function timeMs(run: () => Promise<unknown>): Promise<number> {
   const start = performance.now();

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { read } from '../../core/config.ts';
-import { SETTINGS } from '../../core/settings.ts';
+import { SETTINGS, SHIPPED_MODEL_DIRS } from '../../core/settings.ts';
 
 /**
  * The folder of ditserve's own package.json, found from this file rather than from the current
@@ -33,7 +33,7 @@ export function packageVersion(): string {
 }
 
 /** The default model (the first shipped one), wherever the command runs from. */
-export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, SETTINGS.modelDirs.default.split(',')[0] ?? '');
+export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, SHIPPED_MODEL_DIRS[0] ?? '');
 
 /**
  * DITSERVE_MODEL_DIRS (or the flag): folders the user names are relative to the current
