@@ -216,6 +216,7 @@ async function modelWith(
     textEncoder,
     transformer,
     vaeDecoder,
+    pixelDecoder: null,
     // The transformer graph's own path: what these session options are compared on.
     stepping: null,
     async release() {

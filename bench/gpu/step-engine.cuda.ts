@@ -8,7 +8,7 @@
  *   trace  graph's trace part alone, twice (for a CPU profile: node --cpu-prof)
  *
  * For each: 48-step images at batch 1, 8 and 32 (median of 5 calls after a warm-up; pixels hashed
- * and saved for the cross-process comparison), a seeded Poisson trace of mixed requests replayed
+ * and saved for the cross-process comparison), batch 32 with two calls in flight, a seeded Poisson trace of mixed requests replayed
  * as concurrent generate() calls, and the main thread's event-loop delay while it generates.
  * `graph` also times one bucket-8 step with and without capture.
  */
@@ -65,6 +65,37 @@ async function images(loaded: DitModel, batch: number): Promise<void> {
     allMs: ms,
     textEncoder,
     vaeDecoder,
+  });
+}
+
+/**
+ * Batches of `batch` images with two calls in flight, as a worker with a full queue runs them:
+ * one call's host work (text, noise, pixels) overlaps the other's steps on the GPU.
+ */
+async function sustained(model: DitModel, batch: number, calls: number): Promise<void> {
+  const requests = Array.from({ length: batch }, (_, i) => ({
+    prompt: PROMPTS[i % PROMPTS.length] ?? '',
+    seed: i,
+    steps: 48,
+  }));
+  await generate(model, requests);
+  let next = 0;
+  const t = performance.now();
+  const lane = async (): Promise<void> => {
+    while (next < calls) {
+      next += 1;
+      await generate(model, requests);
+    }
+  };
+  await Promise.all([lane(), lane()]);
+  const wallMs = performance.now() - t;
+  line({
+    part: 'sustained',
+    batch,
+    calls,
+    inFlight: 2,
+    wallMs,
+    imagesPerSecond: (1000 * batch * calls) / wallMs,
   });
 }
 
@@ -316,6 +347,7 @@ if (path === 'trace') {
     fallback: model.stepping?.fallbackReason ?? null,
   });
   for (const batch of [1, 8, 32]) await images(model, batch);
+  await sustained(model, 32, 10);
   await loopDelay(model);
   await trace(model, 60, 40);
   if (path === 'graph') {

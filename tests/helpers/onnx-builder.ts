@@ -5,9 +5,13 @@
  */
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
-export type ElemType = 'float32' | 'int64';
-const ELEM: Record<ElemType, number> = { float32: DataType.FLOAT, int64: DataType.INT64 };
+export const DataType = { FLOAT: 1, UINT8: 2, INT64: 7 } as const;
+export type ElemType = 'float32' | 'int64' | 'uint8';
+const ELEM: Record<ElemType, number> = {
+  float32: DataType.FLOAT,
+  int64: DataType.INT64,
+  uint8: DataType.UINT8,
+};
 
 /** Protobuf wire format: varints, length-delimited fields, fixed32 floats. */
 class ProtoWriter {
@@ -104,7 +108,9 @@ function writeTensor(w: ProtoWriter, name: string, t: TensorSpec): void {
   const raw =
     t.type === 'float32'
       ? new Uint8Array(Float32Array.from(t.values).buffer)
-      : new Uint8Array(BigInt64Array.from(t.values.map((v) => BigInt(v))).buffer);
+      : t.type === 'uint8'
+        ? Uint8Array.from(t.values)
+        : new Uint8Array(BigInt64Array.from(t.values.map((v) => BigInt(v))).buffer);
   w.bytes(9, raw);
 }
 

@@ -6,6 +6,7 @@ import {
   openNativeRunner,
   openStockRunner,
   type Runner,
+  type RunnerTensor,
 } from '../../gpu-worker/src/runner/index.ts';
 import { GraphBuilder } from '../helpers/onnx-builder.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -70,7 +71,7 @@ describe('native runner only', () => {
       const timer = setInterval(() => {
         ticks += 1;
       }, 1);
-      let y: Float32Array | BigInt64Array | undefined;
+      let y: RunnerTensor['data'] | undefined;
       try {
         y = (await run).y?.data;
       } finally {

@@ -25,6 +25,22 @@ export function mixedGraph(): Uint8Array {
   return g.toBytes();
 }
 
+/** uint8 in and out: y = x + 1 (wrapping), z = float32(x). */
+export function bytesGraph(): Uint8Array {
+  const g = new GraphBuilder('bytes');
+  const x = g.input('x', 'uint8', ['N']);
+  g.node('Add', [x, g.constant('uint8', [], [1])], {}, 'y');
+  g.node('Cast', [x], { to: attr.int(DataType.FLOAT) }, 'z');
+  g.output('y', 'uint8', ['N']);
+  g.output('z', 'float32', ['N']);
+  return g.toBytes();
+}
+
+export const u8 = (data: number[], dims: number[]): RunnerTensor => ({
+  type: 'uint8',
+  data: Uint8Array.from(data),
+  dims,
+});
 export const f32 = (data: number[], dims: number[]): RunnerTensor => ({
   type: 'float32',
   data: Float32Array.from(data),
@@ -71,6 +87,19 @@ export function runnerContract(name: string, open: OpenRunner): void {
       expect(Object.keys(out).sort()).toEqual(['y', 'z']);
       expect(out.y).toEqual(f32([1.5, -1, 4.5, 6, 7.5, -3], [2, 3]));
       expect(out.z).toEqual(i64([1, -2, 3, 4, 5, -6], [2, 3]));
+    });
+
+    it('takes and returns uint8 tensors', async () => {
+      const path = join(dir, 'bytes.onnx');
+      await writeFile(path, bytesGraph());
+      const bytes = await open(path, { device: 'cpu', threads: 1 });
+      try {
+        const out = await bytes.run({ x: u8([0, 7, 254, 255], [4]) });
+        expect(out.y).toEqual(u8([1, 8, 255, 0], [4]));
+        expect(out.z).toEqual(f32([0, 7, 254, 255], [4]));
+      } finally {
+        await bytes.release();
+      }
     });
 
     it('runs an empty batch', async () => {

@@ -29,7 +29,9 @@ function checkTensor(name: string, tensor: RunnerTensor): void {
   const ok =
     tensor.type === 'float32'
       ? tensor.data instanceof Float32Array
-      : tensor.data instanceof BigInt64Array;
+      : tensor.type === 'int64'
+        ? tensor.data instanceof BigInt64Array
+        : tensor.data instanceof Uint8Array;
   if (!ok) throw new RunnerInputError(`input ${name}: data does not match type ${tensor.type}`);
   if (!tensor.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new RunnerInputError(`input ${name}: dims [${tensor.dims.join(', ')}] are not sizes`);

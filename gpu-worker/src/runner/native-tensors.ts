@@ -2,10 +2,10 @@ import { OrtError } from './errors.ts';
 import { nativeBytes, type Handle, type OrtCApi, type Out } from './ort-c-api.ts';
 import type { RunnerTensor } from './runner.ts';
 
-/** ONNXTensorElementDataType values (onnxruntime_c_api.h) of the two types the port carries. */
-const ELEMENT = { float32: 1, int64: 7 } as const;
+/** ONNXTensorElementDataType values (onnxruntime_c_api.h) of the types the port carries. */
+const ELEMENT = { float32: 1, uint8: 2, int64: 7 } as const;
 
-function asBytes(data: Float32Array | BigInt64Array): Uint8Array {
+function asBytes(data: RunnerTensor['data']): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -65,5 +65,11 @@ export function readTensor(api: OrtCApi, name: string, value: Handle): RunnerTen
     asBytes(data).set(nativeBytes(dataOut[0], data.byteLength));
     return { type: 'int64', data, dims };
   }
-  throw new OrtError(`output ${name} has element type ${type}, not float32 or int64`, 'unknown');
+  if (type === ELEMENT.uint8) {
+    return { type: 'uint8', data: nativeBytes(dataOut[0], count).slice(), dims };
+  }
+  throw new OrtError(
+    `output ${name} has element type ${type}, not float32, int64 or uint8`,
+    'unknown',
+  );
 }

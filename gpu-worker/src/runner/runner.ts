@@ -24,8 +24,13 @@ export interface Int64Tensor {
   readonly data: BigInt64Array;
   readonly dims: readonly number[];
 }
+export interface Uint8Tensor {
+  readonly type: 'uint8';
+  readonly data: Uint8Array;
+  readonly dims: readonly number[];
+}
 /** A named input or output: row-major data and its shape. */
-export type RunnerTensor = Float32Tensor | Int64Tensor;
+export type RunnerTensor = Float32Tensor | Int64Tensor | Uint8Tensor;
 export type TensorMap = Readonly<Record<string, RunnerTensor>>;
 
 /**

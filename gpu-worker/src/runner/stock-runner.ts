@@ -34,9 +34,14 @@ function sessionOptions(options: RunnerOptions): ort.InferenceSession.SessionOpt
 }
 
 function toOrt(tensor: RunnerTensor): ort.Tensor {
-  return tensor.type === 'float32'
-    ? new ort.Tensor('float32', tensor.data, tensor.dims)
-    : new ort.Tensor('int64', tensor.data, tensor.dims);
+  switch (tensor.type) {
+    case 'float32':
+      return new ort.Tensor('float32', tensor.data, tensor.dims);
+    case 'int64':
+      return new ort.Tensor('int64', tensor.data, tensor.dims);
+    case 'uint8':
+      return new ort.Tensor('uint8', tensor.data, tensor.dims);
+  }
 }
 
 function fromOrt(name: string, value: ort.OnnxValue): RunnerTensor {
@@ -47,8 +52,11 @@ function fromOrt(name: string, value: ort.OnnxValue): RunnerTensor {
     if (value.data instanceof BigInt64Array) {
       return { type: 'int64', data: value.data, dims: value.dims };
     }
+    if (value.type === 'uint8' && value.data instanceof Uint8Array) {
+      return { type: 'uint8', data: value.data, dims: value.dims };
+    }
   }
-  throw new OrtError(`output ${name} is neither a float32 nor an int64 tensor`, 'unknown');
+  throw new OrtError(`output ${name} is not a float32, int64 or uint8 tensor`, 'unknown');
 }
 
 /** onnxruntime-node throws plain Errors with onnxruntime's message: keep it, type it. */

@@ -102,3 +102,21 @@ export async function decodeLatents(
   });
   return output(result, 'sample');
 }
+
+/**
+ * The decode graph (vae_decoder/decode*.onnx): latents [B, C, h, w] as the denoising loop leaves
+ * them (scaled) → uint8 RGB `pixels` [B, H, W, 3].
+ */
+export async function decodeToPixels(
+  session: Runner,
+  latents: Float32Array,
+  batch: number,
+  latentShape: readonly [number, number, number],
+): Promise<Uint8Array> {
+  const result = await session.run({
+    latents: { type: 'float32', data: latents, dims: [batch, ...latentShape] },
+  });
+  const pixels = result.pixels;
+  if (pixels?.type !== 'uint8') throw new Error('the ONNX graph did not return a uint8 "pixels"');
+  return pixels.data;
+}

@@ -83,6 +83,20 @@ async function createSession(
 /** The components with convolutions: on CUDA, one session per input shape (PerShapeRunner). */
 const CONVOLUTIONAL: ReadonlySet<OnnxComponent> = new Set(['vae_decoder', 'vae_encoder']);
 
+/** The graph at `path` of `component`: on CUDA a convolutional one as a PerShapeRunner. */
+export async function openComponentGraph(
+  component: OnnxComponent,
+  path: string,
+  device: Device,
+  threads: number,
+  runner: RunnerKind,
+): Promise<Runner> {
+  const session = await createSession(runner, path, device, threads);
+  return device === 'cuda' && CONVOLUTIONAL.has(component)
+    ? new PerShapeRunner(session, () => createSession(runner, path, device, threads))
+    : session;
+}
+
 /** Opens one session per component on `device`, or none (releasing any already open). */
 async function openOn(
   config: ModelConfig,
@@ -105,11 +119,7 @@ async function openOn(
           cause: error,
         });
       }
-      const session = await createSession(runner, path, device, threads);
-      sessions[component] =
-        device === 'cuda' && CONVOLUTIONAL.has(component)
-          ? new PerShapeRunner(session, () => createSession(runner, path, device, threads))
-          : session;
+      sessions[component] = await openComponentGraph(component, path, device, threads, runner);
     }
   } catch (error) {
     await releaseAll(sessions);

@@ -5,7 +5,7 @@ import type { ResolvedRequest } from './request.ts';
 import { shiftedSigmas } from './schedulers/flow-match.ts';
 import type { SampleText } from './stepping/step-engine.ts';
 import { paddedBatch, type Stepping } from './stepping/stepping.ts';
-import { decodeRows, resultOf } from './to-result.ts';
+import { decodeImages, resultOf } from './to-result.ts';
 import type { GenerateOptions, GenerationResult } from './generate.ts';
 
 /**
@@ -40,12 +40,22 @@ export async function generateStepped(
   const uncond = requests.map((r) => tokenizer.encode(r.negativePrompt));
   const l = tokenizer.maxLength;
   const d = config.textEncoder.hiddenSize;
-  const text = await encodeText(
+  const encoding = encodeText(
     model.textEncoder,
     tokenizer.toInputIds([...cond, ...uncond]),
     2 * b,
     l,
   );
+  // Awaited below; handled now so that a throw in between cannot leave it unhandled.
+  encoding.catch(() => undefined);
+
+  // (4) Each image's noise from its own seed, made while the text encoder runs (off this
+  // thread with the native runner: for a batch of 32 the noise is the longest host work).
+  const f = config.downsampleFactor;
+  const c = config.transformer.inChannels;
+  const shapes = requests.map((r) => [c, r.height / f, r.width / f] as const);
+  const noise = requests.map((r, s) => latentNoise([r.seed], shapes[s] ?? [c, 1, 1]));
+  const text = await encoding;
   const row = (s: number): SampleText => ({
     condHidden: text.hidden.subarray(s * l * d, (s + 1) * l * d),
     uncondHidden: text.hidden.subarray((b + s) * l * d, (b + s + 1) * l * d),
@@ -53,25 +63,22 @@ export async function generateStepped(
     uncondPooled: text.pooled.subarray((b + s) * d, (b + s + 1) * d),
   });
 
-  // (4)–(6) Each image from its own seed, denoised in the loop of its size.
-  const f = config.downsampleFactor;
-  const c = config.transformer.inChannels;
+  // (5)–(6) Each image denoised in the loop of its size.
   const latents = await Promise.all(
-    requests.map((r, s) => {
-      const shape = [c, r.height / f, r.width / f] as const;
-      return stepping.loop(shape).submit({
-        latents: latentNoise([r.seed], shape),
+    requests.map((r, s) =>
+      stepping.loop(shapes[s] ?? [c, 1, 1]).submit({
+        latents: noise[s] ?? new Float32Array(0),
         text: row(s),
         sigmas: shiftedSigmas(r.steps, config.scheduler.shift),
         guidance: r.guidanceScale,
         signal: options.signal,
         onStep,
-      });
-    }),
+      }),
+    ),
   );
 
-  // (7) Decode: one VAE run per image size.
-  const rgbOf = new Array<Float32Array>(b);
+  // (7) Decode to uint8 pixels: one decoder run per image size.
+  const pixelsOf = new Array<Uint8Array>(b);
   const bySize = new Map<string, number[]>();
   requests.forEach((r, s) => {
     const key = `${r.width}x${r.height}`;
@@ -80,9 +87,10 @@ export async function generateStepped(
     bySize.set(key, members);
   });
   for (const members of bySize.values()) {
-    const first = requests[members[0] ?? 0];
-    if (!first) continue;
-    const shape = [c, first.height / f, first.width / f] as const;
+    const first = members[0] ?? 0;
+    const request = requests[first];
+    const shape = shapes[first];
+    if (!request || !shape) continue;
     const per = shape[0] * shape[1] * shape[2];
     // Padded with zero latents to a decode bucket (stepping.decodeBuckets says why).
     const rows = paddedBatch(members.length, stepping.decodeBuckets);
@@ -90,11 +98,10 @@ export async function generateStepped(
     members.forEach((s, k) => {
       x.set(latents[s] ?? new Float32Array(per), k * per);
     });
-    const rgb = await decodeRows(model, x, rows, shape, first.width, first.height);
-    const plane = 3 * first.width * first.height;
-    members.forEach((s, k) => (rgbOf[s] = rgb.subarray(k * plane, (k + 1) * plane)));
+    const images = await decodeImages(model, x, rows, shape, request.width, request.height);
+    members.forEach((s, k) => (pixelsOf[s] = images[k] ?? new Uint8Array(0)));
   }
 
-  // (8) uint8 RGB HWC per request.
-  return requests.map((r, s) => resultOf(r, rgbOf[s] ?? new Float32Array(0), cond[s], uncond[s]));
+  // (8) One result per request.
+  return requests.map((r, s) => resultOf(r, pixelsOf[s] ?? new Uint8Array(0), cond[s], uncond[s]));
 }

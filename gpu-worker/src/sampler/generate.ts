@@ -11,7 +11,7 @@ import {
   type ResolvedRequest,
 } from './request.ts';
 import { createScheduler } from './schedulers/registry.ts';
-import { decodeRows, resultOf } from './to-result.ts';
+import { decodeImages, resultOf } from './to-result.ts';
 import type { VelocityFn } from './schedulers/types.ts';
 
 /** Called after every denoising step: steps done so far, steps in the whole call, ms since start. */
@@ -174,12 +174,11 @@ async function generateBatch(
   }
   throwIfCanceled(signal, progress);
 
-  // (7) Back to pixels: unscale and decode with the VAE, or take the latents as RGB in [−1, 1].
-  const rgb = await decodeRows(model, x, b, latentShape, first.width, first.height);
+  // (7) Back to uint8 RGB HWC pixels: unscale and decode with the VAE, or take the latents as RGB.
+  const pixels = await decodeImages(model, x, b, latentShape, first.width, first.height);
 
-  // (8) uint8 RGB HWC per request.
-  const plane = 3 * first.width * first.height;
+  // (8) One result per request.
   return batch.map((request, s) =>
-    resultOf(request, rgb.subarray(s * plane, (s + 1) * plane), cond[s], uncond[s]),
+    resultOf(request, pixels[s] ?? new Uint8Array(0), cond[s], uncond[s]),
   );
 }

@@ -47,6 +47,12 @@ export interface ModelManifest {
    * through the transformer graph alone.
    */
   readonly stepGraph: DeviceFiles | null;
+  /**
+   * The decode graph (un-scale + VAE decoder + uint8 pixels as one graph;
+   * gpu-worker/training/ditserve_train/decode_graph.py) per device kind it is used on. Only CUDA
+   * uses one: the CPU converts pixels on the host, exactly as the Python reference does.
+   */
+  readonly decodeGraph: Partial<DeviceFiles>;
 }
 
 /** An ONNX file name per device kind, inside a component folder. */
@@ -123,6 +129,7 @@ function parseManifest(index: JsonFields): ModelManifest {
   const sizes = m.has('sizes') ? m.array('sizes') : [];
   const variants = m.has('variants') ? m.object('variants') : null;
   const step = m.has('step_graph') ? m.object('step_graph') : null;
+  const decode = m.has('decode_graph') ? m.object('decode_graph') : null;
   const vocabulary = m.has('vocabulary') ? m.object('vocabulary').value : {};
   const modality = parseModality(m);
   return {
@@ -155,6 +162,7 @@ function parseManifest(index: JsonFields): ModelManifest {
       cuda: variants?.has('cuda') ? variants.string('cuda') : DEFAULT_VARIANTS.cuda,
     },
     stepGraph: step ? { cpu: step.string('cpu'), cuda: step.string('cuda') } : null,
+    decodeGraph: decode?.has('cuda') ? { cuda: decode.string('cuda') } : {},
   };
 }
 

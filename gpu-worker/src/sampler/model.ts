@@ -1,5 +1,6 @@
 import type { Runner } from '../runner/runner.ts';
-import { decodeLatents, predictVelocity } from './components.ts';
+import { decodeLatents, decodeToPixels, predictVelocity } from './components.ts';
+import { openDecodeGraph } from './decode-graph.ts';
 import { ModelConfigError } from './errors.ts';
 import type { ExecutionOptions } from './execution.ts';
 import { readModelConfig } from './model-config.ts';
@@ -21,6 +22,8 @@ export interface LoadOptions extends ExecutionOptions {
 export interface DitModel extends LoadedModel {
   /** null for pixel-space models. */
   readonly vaeDecoder: Runner | null;
+  /** The decode graph (latents → uint8 pixels in one run) where the device uses one, else null. */
+  readonly pixelDecoder: Runner | null;
   /** The step loops (null: no step graph, or LoadOptions.stepGraph false). */
   readonly stepping: Stepping | null;
 }
@@ -46,7 +49,8 @@ async function warmUp(model: DitModel): Promise<void> {
     textLength: length,
     textWidth: config.textEncoder.hiddenSize,
   });
-  if (model.vaeDecoder) await decodeLatents(model.vaeDecoder, latents, 1, latentShape);
+  if (model.pixelDecoder) await decodeToPixels(model.pixelDecoder, latents, 1, latentShape);
+  else if (model.vaeDecoder) await decodeLatents(model.vaeDecoder, latents, 1, latentShape);
 
   // The step loop of the default size, which the default request uses.
   const { stepping } = model;
@@ -70,10 +74,10 @@ async function warmUp(model: DitModel): Promise<void> {
     });
   }
   // And the decoder's cuDNN algorithm search, once per decode bucket of the default size.
-  if (model.vaeDecoder) {
-    for (const rows of stepping.decodeBuckets ?? []) {
-      await decodeLatents(model.vaeDecoder, new Float32Array(rows * per), rows, latent);
-    }
+  for (const rows of stepping.decodeBuckets ?? []) {
+    const zeros = new Float32Array(rows * per);
+    if (model.pixelDecoder) await decodeToPixels(model.pixelDecoder, zeros, rows, latent);
+    else if (model.vaeDecoder) await decodeLatents(model.vaeDecoder, zeros, rows, latent);
   }
 }
 
@@ -91,17 +95,20 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const opened = await openModel(config, ['text_encoder', 'transformer'], options);
   const { tokenizer, device, fallbackReason, runner, releaseSessions } = opened;
   let stepping: Stepping | null = null;
-  if (options.stepGraph ?? true) {
-    try {
+  let pixelDecoder: Runner | null = null;
+  try {
+    pixelDecoder = await openDecodeGraph(config, device, runner, options.threads);
+    if (options.stepGraph ?? true) {
       stepping = await openStepping(config, tokenizer.maxLength, {
         device,
         runner,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
       });
-    } catch (error) {
-      await releaseSessions();
-      throw error;
     }
+  } catch (error) {
+    await pixelDecoder?.release();
+    await releaseSessions();
+    throw error;
   }
   const model: DitModel = {
     config,
@@ -112,9 +119,11 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     textEncoder: opened.required.text_encoder,
     transformer: opened.required.transformer,
     vaeDecoder: opened.sessions.vae_decoder ?? null,
+    pixelDecoder,
     stepping,
     async release() {
       await stepping?.release();
+      await pixelDecoder?.release();
       await releaseSessions();
     },
   };

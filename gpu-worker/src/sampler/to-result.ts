@@ -1,4 +1,4 @@
-import { decodeLatents } from './components.ts';
+import { decodeLatents, decodeToPixels } from './components.ts';
 import type { DitModel } from './model.ts';
 import { toRgb8, unscaleLatents } from './pixels.ts';
 import type { ResolvedRequest } from './request.ts';
@@ -9,15 +9,30 @@ import type { GenerationResult } from './generate.ts';
  * Steps (7)–(8) of both generate paths: latents back to pixels, then one result per request.
  */
 
-/** `rows` latents of one size → RGB planes in [−1, 1]: unscaled and decoded, or as they are. */
-export async function decodeRows(
+/**
+ * `rows` latents of one size → one uint8 RGB HWC image per row: in one run of the decode graph
+ * where the model opened one (CUDA), else un-scaled, decoded and converted here (a pixel-space
+ * model's latents are the RGB planes in [−1, 1]).
+ */
+export async function decodeImages(
   model: DitModel,
   latents: Float32Array,
   rows: number,
   latentShape: readonly [number, number, number],
   width: number,
   height: number,
-): Promise<Float32Array> {
+): Promise<Uint8Array[]> {
+  const plane = 3 * width * height;
+  const expect = (length: number): void => {
+    if (length !== rows * plane) {
+      throw new Error(`decoder returned ${length} values, expected ${rows}×3×${height}×${width}`);
+    }
+  };
+  if (model.pixelDecoder) {
+    const pixels = await decodeToPixels(model.pixelDecoder, latents, rows, latentShape);
+    expect(pixels.length);
+    return Array.from({ length: rows }, (_, s) => pixels.subarray(s * plane, (s + 1) * plane));
+  }
   const vae = model.config.vaeDecoder;
   const rgb =
     model.vaeDecoder && vae
@@ -28,22 +43,22 @@ export async function decodeRows(
           latentShape,
         )
       : latents;
-  if (rgb.length !== rows * 3 * width * height) {
-    throw new Error(`decoder returned ${rgb.length} values, expected ${rows}×3×${height}×${width}`);
-  }
-  return rgb;
+  expect(rgb.length);
+  return Array.from({ length: rows }, (_, s) =>
+    toRgb8(rgb.subarray(s * plane, (s + 1) * plane), width, height),
+  );
 }
 
 /** The result of one request: its uint8 pixels and what its texts lost to the tokenizer. */
 export function resultOf(
   request: ResolvedRequest,
-  rgb: Float32Array,
+  pixels: Uint8Array,
   cond: EncodedPrompt | undefined,
   uncond: EncodedPrompt | undefined,
 ): GenerationResult {
   return {
     ...request,
-    pixels: toRgb8(rgb, request.width, request.height),
+    pixels,
     unknownWords: [...new Set([...(cond?.unknownWords ?? []), ...(uncond?.unknownWords ?? [])])],
     truncated: (cond?.truncated ?? false) || (uncond?.truncated ?? false),
   };

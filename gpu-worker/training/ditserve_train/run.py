@@ -20,6 +20,7 @@ from . import scenes
 from .card import write_card
 from .config import RunConfig, parse_args
 from .export import export_all, parity
+from .decode_graph import write_decode_graphs
 from .step_graph import write_step_graphs
 from .flow import from_uint8, to_uint8
 from .golden import write_golden
@@ -109,6 +110,7 @@ def train(cfg: RunConfig) -> dict:
     params, files = export_all(te, dit, vae, model_dir, device if device.type == "cuda" else None)
     log.event("export", **files)
     log.event("step_graphs", files=[p.name for p in write_step_graphs(model_dir)])
+    log.event("decode_graphs", files=[p.name for p in write_decode_graphs(model_dir)])
     par = parity(te, dit, vae, model_dir)
     log.event("parity", **{k: v for k, v in par.items()})
     golden = write_golden(pipe, model_dir, cfg.out / "golden")
