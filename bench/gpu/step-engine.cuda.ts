@@ -36,7 +36,7 @@ const PROMPTS = [
 ];
 
 async function images(loaded: DitModel, batch: number): Promise<void> {
-  const { model, textEncoder, vaeDecoder } = timedModel(loaded);
+  const { model, textEncoder, decoder } = timedModel(loaded);
   const requests = Array.from({ length: batch }, (_, i) => ({
     prompt: PROMPTS[i % PROMPTS.length] ?? '',
     seed: i,
@@ -44,7 +44,7 @@ async function images(loaded: DitModel, batch: number): Promise<void> {
   }));
   await generate(model, requests); // warm-up: kernels, arena, this bucket's graph
   Object.assign(textEncoder, { runs: 0, ms: 0 });
-  Object.assign(vaeDecoder, { runs: 0, ms: 0 });
+  Object.assign(decoder, { runs: 0, ms: 0 });
   const ms: number[] = [];
   let pixels: Uint8Array[] = [];
   for (let k = 0; k < 5; k++) {
@@ -64,7 +64,7 @@ async function images(loaded: DitModel, batch: number): Promise<void> {
     imagesPerSecond: (1000 * batch) / m,
     allMs: ms,
     textEncoder,
-    vaeDecoder,
+    decoder,
   });
 }
 
@@ -127,13 +127,14 @@ function timed(runner: Runner, into: Timed): Runner {
 /** `loaded` with its text encoder and VAE decoder timed. */
 function timedModel(loaded: DitModel) {
   const textEncoder: Timed = { runs: 0, ms: 0 };
-  const vaeDecoder: Timed = { runs: 0, ms: 0 };
+  const decoder: Timed = { runs: 0, ms: 0 };
   const model: DitModel = {
     ...loaded,
     textEncoder: timed(loaded.textEncoder, textEncoder),
-    vaeDecoder: loaded.vaeDecoder && timed(loaded.vaeDecoder, vaeDecoder),
+    vaeDecoder: loaded.vaeDecoder && timed(loaded.vaeDecoder, decoder),
+    pixelDecoder: loaded.pixelDecoder && timed(loaded.pixelDecoder, decoder),
   };
-  return { model, textEncoder, vaeDecoder };
+  return { model, textEncoder, decoder };
 }
 
 /**
@@ -141,7 +142,7 @@ function timedModel(loaded: DitModel) {
  * where the wall time went: text-encoder and VAE runs, and the step loop's own accounting.
  */
 async function trace(loaded: DitModel, jobs: number, ratePerSecond: number): Promise<void> {
-  const { model, textEncoder, vaeDecoder } = timedModel(loaded);
+  const { model, textEncoder, decoder } = timedModel(loaded);
   const statsBefore = loaded.stepping?.loop([16, 16, 16]).stats ?? null;
   let seed = 12345;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -186,7 +187,7 @@ async function trace(loaded: DitModel, jobs: number, ratePerSecond: number): Pro
     p50Ms: middle(latencies),
     p90Ms: [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.9)],
     textEncoder,
-    vaeDecoder,
+    decoder,
     loop: loopDelta(statsBefore, model.stepping?.loop([16, 16, 16]).stats ?? null),
   });
 }

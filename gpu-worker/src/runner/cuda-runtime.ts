@@ -21,6 +21,7 @@ const DEVICE_TO_HOST = 2;
 const DEVICE_TO_DEVICE = 3;
 const STREAM_NON_BLOCKING = 1;
 const EVENT_DISABLE_TIMING = 2;
+const NOT_READY = 600; // cudaErrorNotReady: what cudaEventQuery returns for work still queued
 // 13: the CUDA 13 provider (the GPU machine); 12: the worker image's CUDA 12 provider.
 const LIBRARIES = ['libcudart.so.13', 'libcudart.so.12', 'libcudart.so'];
 
@@ -41,6 +42,8 @@ export interface CudaRuntime {
   /** Marks the point the stream has reached; `wait` returns once the GPU has passed it. */
   record(event: Event, stream: Stream): void;
   wait(event: Event): void;
+  /** Whether the GPU has passed `event` (never blocks). */
+  passed(event: Event): boolean;
 }
 
 let loaded: CudaRuntime | undefined;
@@ -93,6 +96,7 @@ export function cudaRuntime(): CudaRuntime {
   const eventDestroy = f('cudaEventDestroy', 'int', ['uintptr_t']);
   const eventRecord = f('cudaEventRecord', 'int', ['uintptr_t', 'uintptr_t']);
   const eventSync = f('cudaEventSynchronize', 'int', ['uintptr_t']);
+  const eventQuery = f('cudaEventQuery', 'int', ['uintptr_t']);
   // A call that writes what it made (a pointer, a stream, an event) through its first argument.
   const created = (what: string, call: (out: [bigint | number]) => number): bigint => {
     const out: [bigint | number] = [0];
@@ -131,6 +135,12 @@ export function cudaRuntime(): CudaRuntime {
     },
     wait: (event) => {
       check('cudaEventSynchronize', eventSync(event));
+    },
+    passed: (event) => {
+      const code = eventQuery(event);
+      if (code === NOT_READY) return false;
+      check('cudaEventQuery', code);
+      return true;
     },
     download(dst, src, stream) {
       check(

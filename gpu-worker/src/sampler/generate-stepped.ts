@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { encodeText } from './components.ts';
 import type { DitModel } from './model.ts';
 import { latentNoise } from './noise.ts';
@@ -51,10 +52,15 @@ export async function generateStepped(
 
   // (4) Each image's noise from its own seed, made while the text encoder runs (off this
   // thread with the native runner: for a batch of 32 the noise is the longest host work).
+  // Between two images the thread's other work gets in: the steps of calls already running.
   const f = config.downsampleFactor;
   const c = config.transformer.inChannels;
   const shapes = requests.map((r) => [c, r.height / f, r.width / f] as const);
-  const noise = requests.map((r, s) => latentNoise([r.seed], shapes[s] ?? [c, 1, 1]));
+  const noise: Float32Array[] = [];
+  for (const [s, r] of requests.entries()) {
+    if (s > 0) await nextTurn();
+    noise.push(latentNoise([r.seed], shapes[s] ?? [c, 1, 1]));
+  }
   const text = await encoding;
   const row = (s: number): SampleText => ({
     condHidden: text.hidden.subarray(s * l * d, (s + 1) * l * d),

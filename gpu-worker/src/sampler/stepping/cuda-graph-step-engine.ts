@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CudaBoundSession } from '../../runner/cuda-bound-session.ts';
 import type { CudaRuntime, DevicePtr, Event, Stream } from '../../runner/cuda-runtime.ts';
 import { checkSlot } from './host-step-engine.ts';
@@ -139,7 +140,7 @@ class CudaGraphStepEngine implements CudaGraphStepEngineHandle {
     return Promise.resolve();
   }
 
-  step(params: StepParams): Promise<void> {
+  async step(params: StepParams): Promise<void> {
     const { cuda, stream } = this.o;
     const b = this.capacity;
     this.#params.set(params.sigma, 0);
@@ -150,13 +151,15 @@ class CudaGraphStepEngine implements CudaGraphStepEngineHandle {
     cuda.copy(this.buf.latents, this.buf.next, b * this.#per * F32, stream);
     // One step in flight: this step is queued behind the previous one, and the host waits only
     // for that previous one, so its own work for the next step overlaps the GPU's. Progress
-    // thus trails the GPU by at most one step; read() waits for everything.
+    // thus trails the GPU by at most one step; read() waits for everything. The wait polls
+    // between turns of the event loop rather than blocking in cudaEventSynchronize, so that
+    // other work of this thread (another call's text, noise and pixels) runs while the GPU steps.
     const [done, queued] = this.#events;
     cuda.record(queued, stream);
-    if (this.#pending) cuda.wait(done);
     this.#events = [queued, done];
+    const wasPending = this.#pending;
     this.#pending = true;
-    return Promise.resolve();
+    if (wasPending) while (!cuda.passed(done)) await nextTurn();
   }
 
   read(slot: number): Promise<Float32Array> {
