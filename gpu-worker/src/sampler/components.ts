@@ -97,10 +97,21 @@ export async function decodeLatents(
   batch: number,
   latentShape: readonly [number, number, number],
 ): Promise<Float32Array> {
-  const result = await session.run({
-    latent_sample: { type: 'float32', data: latents, dims: [batch, ...latentShape] },
-  });
-  return output(result, 'sample');
+  return output(
+    await runOnLatents(session, 'latent_sample', latents, batch, latentShape),
+    'sample',
+  );
+}
+
+/** A run of a graph whose one input `name` is latents [B, C, h, w]. */
+function runOnLatents(
+  session: Runner,
+  name: string,
+  latents: Float32Array,
+  batch: number,
+  latentShape: readonly [number, number, number],
+): Promise<Record<string, RunnerTensor>> {
+  return session.run({ [name]: { type: 'float32', data: latents, dims: [batch, ...latentShape] } });
 }
 
 /**
@@ -113,10 +124,7 @@ export async function decodeToPixels(
   batch: number,
   latentShape: readonly [number, number, number],
 ): Promise<Uint8Array> {
-  const result = await session.run({
-    latents: { type: 'float32', data: latents, dims: [batch, ...latentShape] },
-  });
-  const pixels = result.pixels;
+  const { pixels } = await runOnLatents(session, 'latents', latents, batch, latentShape);
   if (pixels?.type !== 'uint8') throw new Error('the ONNX graph did not return a uint8 "pixels"');
   return pixels.data;
 }

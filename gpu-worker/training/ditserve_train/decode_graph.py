@@ -26,6 +26,8 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
+from .wrapped_graphs import inner_nodes, write_variants
+
 DECODER_INPUT = "latent_sample"
 DECODER_OUTPUT = "sample"
 DECODE_FILES = {"model.onnx": "decode.onnx", "model.fp16.onnx": "decode.fp16.onnx"}
@@ -38,12 +40,7 @@ def build_decode_graph(decoder: onnx.ModelProto, scaling_factor: float, shift_fa
     if [i.name for i in g.input] != [DECODER_INPUT] or [o.name for o in g.output] != [DECODER_OUTPUT]:
         raise ValueError("not a ditserve VAE decoder graph")
     dims = [d.dim_param or d.dim_value for d in g.input[0].type.tensor_type.shape.dim]  # [batch, C, h, w]
-    inner = {n: P + "model/" + n for n in (DECODER_INPUT, DECODER_OUTPUT)}
-    nodes = []
-    for node in g.node:
-        node.input[:] = [inner.get(n, n) for n in node.input]
-        node.output[:] = [inner.get(n, n) for n in node.output]
-        nodes.append(node)
+    inner, nodes = inner_nodes(g, (DECODER_INPUT, DECODER_OUTPUT), P)
 
     def scalar(name: str, value: float) -> onnx.NodeProto:
         t = helper.make_tensor(P + name, TensorProto.FLOAT, [], [value])
@@ -91,18 +88,8 @@ def write_decode_graphs(model_dir: Path) -> list[Path]:
     """Writes the decode graph of each VAE decoder variant in `model_dir` (its model-folder layout)."""
     folder = model_dir / "vae_decoder"
     config = json.loads((folder / "config.json").read_text())
-    written = []
-    for source, target in DECODE_FILES.items():
-        if not (folder / source).exists():
-            continue
-        # Without external data: the initializers keep pointing at weights.bin, beside the output.
-        decoder = onnx.load(str(folder / source), load_external_data=False)
-        decode = build_decode_graph(decoder, float(config["scaling_factor"]), float(config["shift_factor"]))
-        onnx.save(decode, str(folder / target))
-        onnx.checker.check_model(str(folder / target))
-        written.append(folder / target)
-    return written
-
+    scaling, shift = float(config["scaling_factor"]), float(config["shift_factor"])
+    return write_variants(folder, DECODE_FILES, lambda decoder, _: build_decode_graph(decoder, scaling, shift))
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

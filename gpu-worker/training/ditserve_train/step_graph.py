@@ -34,6 +34,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from .step_fusions import fuse_all
+from .wrapped_graphs import inner_nodes, write_variants
 
 # The transformer's inputs and output (docs/model-format.md).
 TRANSFORMER_INPUTS = ("hidden_states", "timestep", "encoder_hidden_states", "pooled_projections")
@@ -62,12 +63,7 @@ def build_step_graph(transformer: onnx.ModelProto, num_train_timesteps: int) -> 
     pooled = _dims(by_name["pooled_projections"])[1:]  # [D]
     rank = len(latent)
     # The transformer's own names stay; its four inputs and its output become inner values.
-    inner = {n: P + "model/" + n for n in (*TRANSFORMER_INPUTS, TRANSFORMER_OUTPUT)}
-    nodes = []
-    for node in g.node:
-        node.input[:] = [inner.get(n, n) for n in node.input]
-        node.output[:] = [inner.get(n, n) for n in node.output]
-        nodes.append(node)
+    inner, nodes = inner_nodes(g, (*TRANSFORMER_INPUTS, TRANSFORMER_OUTPUT), P)
 
     def const(name: str, values: list, dtype=TensorProto.INT64) -> onnx.NodeProto:
         # int64 vectors (shapes) and float scalars
@@ -126,21 +122,15 @@ def write_step_graphs(model_dir: Path, fuse: bool = True) -> list[Path]:
     """Writes the step graph of each transformer variant in `model_dir` (its model-folder layout)."""
     folder = model_dir / "transformer"
     config = json.loads((folder / "config.json").read_text())
-    written = []
-    for source, target in STEP_FILES.items():
-        if not (folder / source).exists():
-            continue
-        # Without external data: the initializers keep pointing at weights.bin, beside the output.
-        transformer = onnx.load(str(folder / source), load_external_data=False)
+
+    def build(transformer: onnx.ModelProto, target: str) -> onnx.ModelProto:
         step = build_step_graph(transformer, int(config["num_train_timesteps"]))
         if fuse:
             counts = fuse_all(step, int(config["num_heads"]), str(folder))
             print(f"{target}: fused " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-        onnx.save(step, str(folder / target))
-        onnx.checker.check_model(str(folder / target))
-        written.append(folder / target)
-    return written
+        return step
 
+    return write_variants(folder, STEP_FILES, build)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

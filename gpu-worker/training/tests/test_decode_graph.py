@@ -1,25 +1,15 @@
 """The shipped decode graphs are what decode_graph.py writes (needs onnx)."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 onnx = pytest.importorskip("onnx")
 
 from ditserve_train.decode_graph import DECODE_FILES, write_decode_graphs  # noqa: E402
-
-MODEL = Path(__file__).resolve().parents[3] / "models" / "shapes-mmdit-s"
+from shipped_graphs import MODEL, assert_rewritten_as_shipped  # noqa: E402
 
 
 def test_committed_decode_graphs_are_reproducible(tmp_path):
-    folder = tmp_path / "vae_decoder"
-    shutil.copytree(MODEL / "vae_decoder", folder, ignore=shutil.ignore_patterns("weights.bin", "decode*"))
-    (folder / "weights.bin").symlink_to(MODEL / "vae_decoder" / "weights.bin")
-    written = write_decode_graphs(tmp_path)
-    assert sorted(p.name for p in written) == sorted(DECODE_FILES.values())
-    for path in written:
-        assert path.read_bytes() == (MODEL / "vae_decoder" / path.name).read_bytes(), path.name
+    assert_rewritten_as_shipped(tmp_path, "vae_decoder", DECODE_FILES, write_decode_graphs)
 
 
 def test_decode_graph_interface():

@@ -1,26 +1,17 @@
 """The shipped step graphs are what step_graph.py writes, with every fusion applied (needs onnx)."""
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
 onnx = pytest.importorskip("onnx")
 
 from ditserve_train.step_graph import STEP_FILES, build_step_graph, write_step_graphs  # noqa: E402
-
-MODEL = Path(__file__).resolve().parents[3] / "models" / "shapes-mmdit-s"
+from shipped_graphs import MODEL, assert_rewritten_as_shipped  # noqa: E402
 
 
 def test_committed_step_graphs_are_reproducible(tmp_path):
-    folder = tmp_path / "transformer"
-    shutil.copytree(MODEL / "transformer", folder, ignore=shutil.ignore_patterns("weights.bin", "step*"))
-    (folder / "weights.bin").symlink_to(MODEL / "transformer" / "weights.bin")
-    written = write_step_graphs(tmp_path)
-    assert sorted(p.name for p in written) == sorted(STEP_FILES.values())
-    for path in written:
-        assert path.read_bytes() == (MODEL / "transformer" / path.name).read_bytes(), path.name
+    assert_rewritten_as_shipped(tmp_path, "transformer", STEP_FILES, write_step_graphs)
 
 
 def test_step_graph_inputs_and_fusions():
