@@ -5,7 +5,7 @@ import { ModelConfigError } from './errors.ts';
 import type { ExecutionOptions } from './execution.ts';
 import { readModelConfig } from './model-config.ts';
 import { openModel, warmUpText, type LoadedModel } from './open-model.ts';
-import { openStepping, type Stepping } from './stepping/stepping.ts';
+import { openStepping, warmStepLoop, type Stepping } from './stepping/stepping.ts';
 
 export interface LoadOptions extends ExecutionOptions {
   /** Run each graph once on a tiny input so the first request does not pay for it (default true). */
@@ -59,20 +59,10 @@ async function warmUp(model: DitModel): Promise<void> {
   const f = config.downsampleFactor;
   const latent = [config.transformer.inChannels, height / f, width / f] as const;
   const per = latent[0] * latent[1] * latent[2];
-  if (stepping.engine === 'cuda-graph') {
-    // Each bucket's CUDA graph is captured when its engine opens: at load, not on a request.
-    await stepping.loop(latent).warm();
-  } else {
-    // One step of a sample that does not move (σ′ = σ).
-    const hidden = new Float32Array(length * config.textEncoder.hiddenSize);
-    const pooled = new Float32Array(config.textEncoder.hiddenSize);
-    await stepping.loop(latent).submit({
-      latents: new Float32Array(per),
-      text: { condHidden: hidden, uncondHidden: hidden, condPooled: pooled, uncondPooled: pooled },
-      sigmas: [1, 1],
-      guidance: 1,
-    });
-  }
+  await warmStepLoop(stepping, latent, {
+    length,
+    width: config.textEncoder.hiddenSize,
+  });
   // And the decoder's cuDNN algorithm search, once per decode bucket of the default size.
   for (const rows of stepping.decodeBuckets ?? []) {
     const zeros = new Float32Array(rows * per);

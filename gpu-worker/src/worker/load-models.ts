@@ -19,8 +19,8 @@ export interface LoadModelsOptions {
   readonly runner?: RunnerChoice | undefined;
   /**
    * Continuous batching: concurrent generate() calls on a model with a step graph share every
-   * denoising step. false: each call runs its own batches (DITSERVE_BATCHING=static). Image
-   * models only (a video model has no step graph).
+   * denoising step (a video model's Euler clips too). false: each call runs its own batches
+   * (DITSERVE_BATCHING=static).
    * @default true
    */
   readonly stepGraph?: boolean | undefined;
@@ -72,6 +72,7 @@ async function withFallback<M>(
 const common = (options: LoadModelsOptions) => ({
   device: options.device,
   warmup: true,
+  stepGraph: options.stepGraph ?? true,
   ...(options.threads ? { threads: options.threads } : {}),
 });
 
@@ -80,7 +81,7 @@ export async function loadWithFallback(
   dir: string,
   options: LoadModelsOptions,
 ): Promise<LoadedImageModel> {
-  const base = { ...common(options), stepGraph: options.stepGraph ?? true };
+  const base = common(options);
   const model = await withFallback(
     (runner) => loadModel(dir, runner ? { ...base, runner } : base),
     options,

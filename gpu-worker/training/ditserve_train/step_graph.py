@@ -19,7 +19,10 @@ guidance, share one run (continuous batching):
 A slot that holds no sample is a sample with σ_{i+1} = σ_i: it stays as it is. The per-sample
 inputs are all indexed by the leading `batch` axis and broadcast over the rest of the latent, so
 a frame axis (video latents [batch, C, frames, h, w]) or a per-sample adapter index adds inputs
-without changing these. Only `batch`, `height` and `width` are free: a session that fixes them
+without changing these. A video transformer's further inputs (cond_latents [batch, C, frames, h,
+w], cond_mask [batch, frames]: the given frames of image-to-video and extension) become inputs of
+the step graph as they are, and both halves of the CFG batch take them. Only `batch`, `height`
+and `width` (and a video's `frames`) are free: a session that fixes them
 (onnxruntime's free-dimension overrides) constant-folds every shape computation, which is what
 lets the CUDA provider capture the whole step as one CUDA graph.
 """
@@ -58,12 +61,17 @@ def build_step_graph(transformer: onnx.ModelProto, num_train_timesteps: int) -> 
     missing = [n for n in TRANSFORMER_INPUTS if n not in by_name]
     if missing or [o.name for o in g.output] != [TRANSFORMER_OUTPUT]:
         raise ValueError(f"not a ditserve transformer graph (missing inputs {missing})")
-    latent = _dims(by_name["hidden_states"])  # [batch, C, height, width]
+    latent = _dims(by_name["hidden_states"])  # [batch, C, height, width] or [batch, C, frames, h, w]
     text = _dims(by_name["encoder_hidden_states"])[1:]  # [L, D]
     pooled = _dims(by_name["pooled_projections"])[1:]  # [D]
     rank = len(latent)
-    # The transformer's own names stay; its four inputs and its output become inner values.
-    inner, nodes = inner_nodes(g, (*TRANSFORMER_INPUTS, TRANSFORMER_OUTPUT), P)
+    # A video transformer's conditioning (cond_latents, cond_mask): per-sample inputs that both
+    # halves of the CFG batch take as they are, as the sampler feeds them.
+    extras = [i for i in g.input if i.name not in TRANSFORMER_INPUTS]
+    if any(_dims(i)[:1] != latent[:1] for i in extras):
+        raise ValueError("every further transformer input must lead with the batch axis")
+    # The transformer's own names stay; its inputs and its output become inner values.
+    inner, nodes = inner_nodes(g, (*TRANSFORMER_INPUTS, *(i.name for i in extras), TRANSFORMER_OUTPUT), P)
 
     def const(name: str, values: list, dtype=TensorProto.INT64) -> onnx.NodeProto:
         # int64 vectors (shapes) and float scalars
@@ -83,6 +91,7 @@ def build_step_graph(transformer: onnx.ModelProto, num_train_timesteps: int) -> 
         helper.make_node("Mul", [P + "sigma_rows", P + "train_timesteps"], [inner["timestep"]], name=P + "timestep"),
         helper.make_node("Reshape", ["encoder_hidden_states", P + "text_shape"], [inner["encoder_hidden_states"]], name=P + "text"),
         helper.make_node("Reshape", ["pooled_projections", P + "pooled_shape"], [inner["pooled_projections"]], name=P + "pooled"),
+        *(helper.make_node("Concat", [i.name, i.name], [inner[i.name]], name=P + i.name + "_rows", axis=0) for i in extras),
     ]
     post = [
         helper.make_node("Split", [inner["sample"]], [P + "v_cond", P + "v_uncond"], name=P + "split", axis=0),
@@ -103,6 +112,7 @@ def build_step_graph(transformer: onnx.ModelProto, num_train_timesteps: int) -> 
         _input("guidance_scale", [batch]),
         _input("encoder_hidden_states", [2, batch, *text]),
         _input("pooled_projections", [2, batch, *pooled]),
+        *extras,
     ]
     graph = helper.make_graph(
         pre + nodes + post,

@@ -7,11 +7,24 @@ import pytest
 onnx = pytest.importorskip("onnx")
 
 from ditserve_train.step_graph import STEP_FILES, build_step_graph, write_step_graphs  # noqa: E402
-from shipped_graphs import MODEL, assert_rewritten_as_shipped  # noqa: E402
+from shipped_graphs import MODEL, MODELS, assert_rewritten_as_shipped  # noqa: E402
 
 
 def test_committed_step_graphs_are_reproducible(tmp_path):
     assert_rewritten_as_shipped(tmp_path, "transformer", STEP_FILES, write_step_graphs)
+
+
+def test_committed_video_step_graphs_are_reproducible(tmp_path):
+    assert_rewritten_as_shipped(tmp_path, "transformer", STEP_FILES, write_step_graphs, MODELS / "shapes-video-s")
+
+
+def test_video_step_graph_takes_the_conditioning_per_sample():
+    step = onnx.load(str(MODELS / "shapes-video-s" / "transformer" / "step.onnx"), load_external_data=False)
+    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in step.graph.input}
+    assert dims["latents"] == ["batch", 16, "frames", "height", "width"]
+    assert dims["cond_latents"] == dims["latents"]
+    assert dims["cond_mask"] == ["batch", "frames"]
+    assert dims["encoder_hidden_states"][:2] == [2, "batch"]
 
 
 def test_step_graph_inputs_and_fusions():

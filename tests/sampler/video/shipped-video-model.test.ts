@@ -12,7 +12,7 @@ import { redCentroid } from '../../../scripts/red-centroid.ts';
 /**
  * The video model the repository ships (models/shapes-video-s), on the CPU: what its manifest
  * promises, and that its direction words steer the motion. It is a preview (its card: MotionEval
- * 0.27 against 0.90), so this checks the one thing its probe shows it does, on captions as simple
+ * 0.33 against 0.90), so this checks the one thing its probe shows it does, on captions as simple
  * as the probe's (scripts/video-direction-probe.ts): CPU sampling is deterministic for a seed, and
  * the asked moves are 40–78 px, far beyond any rounding.
  */

@@ -3,7 +3,10 @@ import { CudaBoundSession } from '../../runner/cuda-bound-session.ts';
 import type { CudaRuntime, DevicePtr, Event, Stream } from '../../runner/cuda-runtime.ts';
 import { checkSlot } from './host-step-engine.ts';
 import {
+  checkedExtras,
+  count,
   perSample,
+  type SampleExtras,
   type SampleText,
   type StepEngine,
   type StepParams,
@@ -50,6 +53,7 @@ export async function openCudaGraphStepEngine(
     hidden: 2 * b * l * d,
     pooled: 2 * b * d,
   };
+  const extraDims = Object.entries(o.shape.extras ?? {});
   const ptrs: DevicePtr[] = [];
   const alloc = (floats: number): DevicePtr => {
     const p = o.cuda.malloc(floats * F32);
@@ -65,14 +69,24 @@ export async function openCudaGraphStepEngine(
       hidden: alloc(sizes.hidden),
       pooled: alloc(sizes.pooled),
     };
+    const extras = new Map(extraDims.map(([name, dims]) => [name, alloc(b * count(dims))]));
     for (const [name, floats] of Object.entries(sizes)) {
       o.cuda.upload(buf[name as keyof typeof buf], new Float32Array(floats), o.stream);
     }
+    for (const [name, dims] of extraDims) {
+      const ptr = extras.get(name);
+      if (ptr !== undefined) o.cuda.upload(ptr, new Float32Array(b * count(dims)), o.stream);
+    }
+    // [C, h, w] or [C, F, h, w]: the free dimensions the graph names.
+    const grid =
+      latent.length === 4
+        ? { frames: latent[1] ?? 1, height: latent[2] ?? 1, width: latent[3] ?? 1 }
+        : { height: latent[1] ?? 1, width: latent[2] ?? 1 };
     session = await CudaBoundSession.open(o.path, {
       ...(o.deviceId === undefined ? {} : { deviceId: o.deviceId }),
       stream: o.stream,
       cudaGraph: o.cudaGraph ?? true,
-      freeDimensions: { batch: b, height: latent[1], width: latent[2] },
+      freeDimensions: { batch: b, ...grid },
       ...(o.profilePrefix === undefined ? {} : { profilePrefix: o.profilePrefix }),
       ...(o.optimizedModelPath === undefined ? {} : { optimizedModelPath: o.optimizedModelPath }),
     });
@@ -84,13 +98,19 @@ export async function openCudaGraphStepEngine(
         guidance_scale: { ptr: buf.params + BigInt(2 * b * F32), dims: [b] },
         encoder_hidden_states: { ptr: buf.hidden, dims: [2, b, l, d] },
         pooled_projections: { ptr: buf.pooled, dims: [2, b, d] },
+        ...Object.fromEntries(
+          extraDims.map(([name, dims]) => [
+            name,
+            { ptr: extras.get(name) ?? 0n, dims: [b, ...dims] },
+          ]),
+        ),
       },
       { latents_next: { ptr: buf.next, dims: [b, ...latent] } },
     );
     // Warm-up and capture on zeros (σ' = σ: nothing moves), before any sample is loaded.
     for (let k = 0; k < 3; k++) session.run();
     o.cuda.synchronize(o.stream);
-    return new CudaGraphStepEngine(o, buf, session, ptrs);
+    return new CudaGraphStepEngine(o, buf, extras, session, ptrs);
   } catch (error) {
     session?.release();
     for (const p of ptrs) o.cuda.free(p);
@@ -113,6 +133,8 @@ class CudaGraphStepEngine implements CudaGraphStepEngineHandle {
     private readonly buf: Readonly<
       Record<'latents' | 'next' | 'params' | 'hidden' | 'pooled', DevicePtr>
     >,
+    /** The further inputs' device buffers ([capacity, …dims] each), by name. */
+    private readonly extras: ReadonlyMap<string, DevicePtr>,
     private readonly session: CudaBoundSession,
     private readonly ptrs: readonly DevicePtr[],
   ) {
@@ -127,9 +149,18 @@ class CudaGraphStepEngine implements CudaGraphStepEngineHandle {
     return base + BigInt(floats * F32);
   }
 
-  load(slot: number, latents: Float32Array, text: SampleText): Promise<void> {
+  load(
+    slot: number,
+    latents: Float32Array,
+    text: SampleText,
+    extras?: SampleExtras,
+  ): Promise<void> {
     checkSlot(slot, this.capacity);
     const { cuda, stream } = this.o;
+    for (const { name, per, data } of checkedExtras(this.shape, extras)) {
+      const base = this.extras.get(name);
+      if (base !== undefined) cuda.upload(this.#at(base, slot * per), data, stream);
+    }
     const b = this.capacity;
     const { textLength: l, textWidth: d } = this.shape;
     cuda.upload(this.#at(this.buf.latents, slot * this.#per), latents, stream);

@@ -1,6 +1,9 @@
 import type { Runner } from '../../runner/runner.ts';
 import {
+  checkedExtras,
+  count,
   perSample,
+  type SampleExtras,
   type SampleText,
   type StepEngine,
   type StepParams,
@@ -15,6 +18,8 @@ export class HostStepEngine implements StepEngine {
   readonly #latents: Float32Array;
   readonly #hidden: Float32Array;
   readonly #pooled: Float32Array;
+  /** The further inputs' slots, [capacity, …dims] each. */
+  readonly #extras: Map<string, Float32Array>;
   readonly #per: number;
 
   constructor(
@@ -26,10 +31,24 @@ export class HostStepEngine implements StepEngine {
     this.#latents = new Float32Array(capacity * this.#per);
     this.#hidden = new Float32Array(2 * capacity * shape.textLength * shape.textWidth);
     this.#pooled = new Float32Array(2 * capacity * shape.textWidth);
+    this.#extras = new Map(
+      Object.entries(shape.extras ?? {}).map(([name, dims]) => [
+        name,
+        new Float32Array(capacity * count(dims)),
+      ]),
+    );
   }
 
-  load(slot: number, latents: Float32Array, text: SampleText): Promise<void> {
+  load(
+    slot: number,
+    latents: Float32Array,
+    text: SampleText,
+    extras?: SampleExtras,
+  ): Promise<void> {
     checkSlot(slot, this.capacity);
+    for (const { name, per, data } of checkedExtras(this.shape, extras)) {
+      this.#extras.get(name)?.set(data, slot * per);
+    }
     const { textLength: l, textWidth: d } = this.shape;
     this.#latents.set(latents, slot * this.#per);
     // [2, capacity, …]: the cond half, then the uncond half.
@@ -50,6 +69,16 @@ export class HostStepEngine implements StepEngine {
       guidance_scale: { type: 'float32', data: params.guidance, dims: [b] },
       encoder_hidden_states: { type: 'float32', data: this.#hidden, dims: [2, b, l, d] },
       pooled_projections: { type: 'float32', data: this.#pooled, dims: [2, b, d] },
+      ...Object.fromEntries(
+        Object.entries(this.shape.extras ?? {}).map(([name, dims]) => [
+          name,
+          {
+            type: 'float32',
+            data: this.#extras.get(name) ?? new Float32Array(0),
+            dims: [b, ...dims],
+          },
+        ]),
+      ),
     });
     const next = result.latents_next;
     if (next?.type !== 'float32' || next.data.length !== this.#latents.length) {

@@ -26,18 +26,26 @@ export interface StepParams {
 
 /** The geometry every slot of an engine shares. */
 export interface StepShape {
-  /** [C, h, w] of one sample's latent. */
-  readonly latent: readonly [number, number, number];
+  /** One sample's latent: [C, h, w] (an image) or [C, F, h, w] (a video clip). */
+  readonly latent: readonly number[];
   readonly textLength: number;
   readonly textWidth: number;
+  /**
+   * The step graph's further per-sample inputs and one sample's dims of each, e.g. a video
+   * model's given frames: { cond_latents: [C, F, h, w], cond_mask: [F] }. None for images.
+   */
+  readonly extras?: Readonly<Record<string, readonly number[]>>;
 }
+
+/** A sample's values of the further inputs (StepShape.extras), by name. */
+export type SampleExtras = Readonly<Record<string, Float32Array>>;
 
 export interface StepEngine {
   /** How many samples one step moves (the batch bucket). */
   readonly capacity: number;
   readonly shape: StepShape;
-  /** Puts a sample (its latent x_i and its text) into `slot`. */
-  load(slot: number, latents: Float32Array, text: SampleText): Promise<void>;
+  /** Puts a sample (its latent x_i, its text and its further inputs, if any) into `slot`. */
+  load(slot: number, latents: Float32Array, text: SampleText, extras?: SampleExtras): Promise<void>;
   /** Moves every slot one step: x ← step(x, params). */
   step(params: StepParams): Promise<void>;
   /** The current latent of `slot` (a copy). */
@@ -49,5 +57,29 @@ export interface StepEngine {
 export type OpenStepEngine = (capacity: number) => Promise<StepEngine>;
 
 export function perSample(shape: StepShape): number {
-  return shape.latent[0] * shape.latent[1] * shape.latent[2];
+  return count(shape.latent);
+}
+
+export function count(dims: readonly number[]): number {
+  return dims.reduce((n, d) => n * d, 1);
+}
+
+/**
+ * The further inputs of `shape` with one sample's size each; `extras` must hold each of them
+ * with exactly that many values (a sample without one is refused, not zero-filled).
+ */
+export function checkedExtras(
+  shape: StepShape,
+  extras: SampleExtras | undefined,
+): { name: string; per: number; data: Float32Array }[] {
+  return Object.entries(shape.extras ?? {}).map(([name, dims]) => {
+    const per = count(dims);
+    const data = extras?.[name];
+    if (data?.length !== per) {
+      throw new RangeError(
+        `input ${name}: expected ${per} values for one sample, got ${data?.length ?? 'none'}`,
+      );
+    }
+    return { name, per, data };
+  });
 }

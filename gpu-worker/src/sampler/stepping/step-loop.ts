@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GenerationCanceledError } from '../errors.ts';
-import type { OpenStepEngine, SampleText, StepEngine } from './step-engine.ts';
+import type { OpenStepEngine, SampleExtras, SampleText, StepEngine } from './step-engine.ts';
 
 /**
  * Continuous batching at step boundaries. Every sample carries its own schedule (σ_0 … σ_n),
@@ -14,6 +14,8 @@ export interface LoopSample {
   /** x_0 of this sample: float32 [C·h·w] (its noise). */
   readonly latents: Float32Array;
   readonly text: SampleText;
+  /** Its values of the engine's further inputs (StepShape.extras): a video clip's given frames. */
+  readonly extras?: SampleExtras | undefined;
   /** σ_0 … σ_n: n steps. */
   readonly sigmas: ArrayLike<number>;
   readonly guidance: number;
@@ -190,7 +192,7 @@ export class StepLoop {
       // Running samples move over as they are (latents read back; their text loaded again).
       for (const [k, r] of running.entries()) {
         const latents = this.#engine ? await this.#engine.read(this.#slots.indexOf(r)) : null;
-        if (latents) await next.load(k, latents, r.sample.text);
+        if (latents) await next.load(k, latents, r.sample.text, r.sample.extras);
         slots[k] = r;
       }
       this.#engine = next;
@@ -203,7 +205,7 @@ export class StepLoop {
       const r = this.#waiting.shift();
       if (!r) break;
       try {
-        await engine.load(k, r.sample.latents, r.sample.text);
+        await engine.load(k, r.sample.latents, r.sample.text, r.sample.extras);
         this.#slots[k] = r;
       } catch (error) {
         r.reject(error);

@@ -27,7 +27,8 @@ export interface Stepping {
    * is exhaustive), so the decoder sees a few shapes, searched at load, instead of every count.
    */
   readonly decodeBuckets: readonly number[] | null;
-  loop(latent: readonly [number, number, number]): StepLoop;
+  /** The loop of one latent size: [C, h, w], or [C, F, h, w] for a video model's clips. */
+  loop(latent: readonly number[]): StepLoop;
   release(): Promise<void>;
 }
 
@@ -39,6 +40,8 @@ export interface SteppingOptions {
   readonly device: Device;
   readonly runner: RunnerKind;
   readonly threads?: number;
+  /** The step graph's further per-sample inputs for a latent size (StepShape.extras). */
+  readonly extrasOf?: (latent: readonly number[]) => Readonly<Record<string, readonly number[]>>;
 }
 
 /** `n` padded up to a bucket (or to a multiple of the largest); `n` itself without buckets. */
@@ -70,10 +73,11 @@ export async function openStepping(
   const path = await stepGraphPath(config, o.device);
   if (path === null) return null;
   const textWidth = config.textEncoder.hiddenSize;
-  const shapeOf = (latent: readonly [number, number, number]): StepShape => ({
+  const shapeOf = (latent: readonly number[]): StepShape => ({
     latent,
     textLength,
     textWidth,
+    ...(o.extrasOf ? { extras: o.extrasOf(latent) } : {}),
   });
   let fallbackReason: string | null = null;
   if (o.device === 'cuda' && o.runner === 'native') {
@@ -100,7 +104,7 @@ export async function openStepping(
   );
 }
 
-type ShapeOf = (latent: readonly [number, number, number]) => StepShape;
+type ShapeOf = (latent: readonly number[]) => StepShape;
 
 function loops(
   open: (shape: StepShape) => OpenStepEngine,
@@ -109,7 +113,7 @@ function loops(
 ) {
   const byLatent = new Map<string, StepLoop>();
   return {
-    loop: (latent: readonly [number, number, number]): StepLoop => {
+    loop: (latent: readonly number[]): StepLoop => {
       const key = latent.join('x');
       let loop = byLatent.get(key);
       if (!loop) {
@@ -173,4 +177,36 @@ function cudaGraphStepping(
       cuda.destroyStream(stream);
     },
   };
+}
+
+/**
+ * Readies the loop of `latent` before any request: on CUDA graphs every bucket's engine opens
+ * (and captures its graph); otherwise one step of a sample that does not move (σ′ = σ), with
+ * zeros for its text and further inputs.
+ */
+export async function warmStepLoop(
+  stepping: Stepping,
+  latent: readonly number[],
+  text: { readonly length: number; readonly width: number },
+  extras: Readonly<Record<string, readonly number[]>> = {},
+): Promise<void> {
+  const loop = stepping.loop(latent);
+  if (stepping.engine === 'cuda-graph') {
+    await loop.warm();
+    return;
+  }
+  const hidden = new Float32Array(text.length * text.width);
+  const pooled = new Float32Array(text.width);
+  await loop.submit({
+    latents: new Float32Array(latent.reduce((n, d) => n * d, 1)),
+    text: { condHidden: hidden, uncondHidden: hidden, condPooled: pooled, uncondPooled: pooled },
+    extras: Object.fromEntries(
+      Object.entries(extras).map(([name, dims]) => [
+        name,
+        new Float32Array(dims.reduce((n, d) => n * d, 1)),
+      ]),
+    ),
+    sigmas: [1, 1],
+    guidance: 1,
+  });
 }

@@ -32,6 +32,18 @@ export function predictClipVelocity(
 }
 
 /**
+ * The step graph's inputs beyond the image one's (its transformer's given frames), one sample's
+ * dims each for a clip latent [C, F, h, w]; and a clip's values of them, by the same names.
+ */
+export function clipStepExtras(latent: readonly number[]): Record<string, readonly number[]> {
+  return { cond_latents: latent, cond_mask: [latent[1] ?? 1] };
+}
+
+export function clipStepValues(condLatents: Float32Array, condMask: Float32Array) {
+  return { cond_latents: condLatents, cond_mask: condMask };
+}
+
+/**
  * vae_encoder: RGB frames `sample` [N, 3, H, W] in [−1, 1] → `latent_sample` [N, C, h, w], the
  * latent mean already in the transformer's (scaled) space: the clean latents of given frames.
  */

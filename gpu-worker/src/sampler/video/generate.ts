@@ -1,13 +1,14 @@
-import { encodeText } from '../components.ts';
+import { encodeText, type TextEmbeddings } from '../components.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { GenerateOptions } from '../generate.ts';
 import { applyGuidance } from '../guidance.ts';
 import { latentNoise } from '../noise.ts';
-import { createScheduler } from '../schedulers/registry.ts';
+import { createScheduler, type SamplerName } from '../schedulers/registry.ts';
 import type { VelocityFn } from '../schedulers/types.ts';
 import { clipSize, type ClipShape } from './clip-layout.ts';
 import { predictClipVelocity } from './components.ts';
-import { imposeGivenFrames, prepareConditioning } from './conditioning.ts';
+import { imposeGivenFrames, prepareConditioning, type Conditioning } from './conditioning.ts';
+import { denoiseStepped } from './denoise-stepped.ts';
 import { decodeClips } from './decode.ts';
 import type { VideoModel } from './model.ts';
 import { StepProgress } from './progress.ts';
@@ -103,9 +104,11 @@ async function generateBatch(
   progress.throwIfCanceled();
   const b = batch.length;
   const scales = batch.map((c) => c.request.guidanceScale);
-  // g = 1 everywhere means v = v_cond: the uncond half is never computed.
+  // Euler clips go through the step loop where the model has one; its graph always takes both
+  // halves. Otherwise g = 1 everywhere means v = v_cond: the uncond half is never computed.
+  const stepping = sampler === 'euler' ? model.stepping : null;
   const guided = scales.some((g) => g !== 1);
-  const rows = guided ? 2 * b : b;
+  const rows = guided || stepping ? 2 * b : b;
 
   // (2) Encode the prompts and the unconditional texts (negative prompt, or "") in one
   //     text-encoder run, laid out [cond…, uncond…].
@@ -114,7 +117,7 @@ async function generateBatch(
   const length = tokenizer.maxLength;
   const text = await encodeText(
     model.textEncoder,
-    tokenizer.toInputIds(guided ? [...cond, ...uncond] : cond),
+    tokenizer.toInputIds(rows > b ? [...cond, ...uncond] : cond),
     rows,
     length,
   );
@@ -128,7 +131,6 @@ async function generateBatch(
     height: height / f,
     width: width / f,
   };
-  const per = clipSize(shape);
   const x = latentNoise(
     batch.map((c) => c.request.seed),
     [shape.channels, shape.frames, shape.height, shape.width],
@@ -144,8 +146,64 @@ async function generateBatch(
   );
   progress.throwIfCanceled();
 
-  // (5) Denoise: one transformer run of `rows` clips per model evaluation; the uncond half
-  //     gets the same cond_latents and cond_mask as the cond half.
+  // (5) Denoise: through the step loop, or one transformer run of `rows` clips per model
+  //     evaluation (the uncond half gets the same cond_latents and cond_mask as the cond half).
+  if (stepping) {
+    await denoiseStepped(stepping, x, given, text, {
+      shape,
+      guidance: scales,
+      steps,
+      shift: config.scheduler.shift,
+      textLength: length,
+      textWidth: config.textEncoder.hiddenSize,
+      progress,
+    });
+  } else {
+    await denoise(model, x, given, text, { shape, scales, guided, rows, steps, sampler, progress });
+  }
+  progress.throwIfCanceled();
+  imposeGivenFrames(x, given, shape);
+
+  // (6)–(7) Decode every frame (batched) and take uint8 RGB; an extension drops its context.
+  const decoded = await decodeClips(model, x, b, shape, width, height);
+  return batch.map(({ request }, s) => {
+    const skip = request.mode === 'extend' ? model.video.extendContextFrames : 0;
+    return {
+      frames: (decoded[s] ?? []).slice(skip),
+      width,
+      height,
+      fps: model.video.fps,
+      seed: request.seed,
+      request,
+      unknownWords: [
+        ...new Set([...(cond[s]?.unknownWords ?? []), ...(uncond[s]?.unknownWords ?? [])]),
+      ],
+      truncated: (cond[s]?.truncated ?? false) || (uncond[s]?.truncated ?? false),
+    };
+  });
+}
+
+/** Step (5) through the transformer graph: the model's scheduler, guidance in JS. */
+async function denoise(
+  model: VideoModel,
+  x: Float32Array,
+  given: Conditioning,
+  text: TextEmbeddings,
+  o: {
+    readonly shape: ClipShape;
+    readonly scales: readonly number[];
+    readonly guided: boolean;
+    readonly rows: number;
+    readonly steps: number;
+    readonly sampler: SamplerName;
+    readonly progress: StepProgress;
+  },
+): Promise<void> {
+  const { config, tokenizer } = model;
+  const { shape, scales, guided, rows, steps, sampler, progress } = o;
+  const b = scales.length;
+  const per = clipSize(shape);
+  const length = tokenizer.maxLength;
   const modelInput = guided ? new Float32Array(rows * per) : null;
   const condLatents = guided ? twice(given.latents) : given.latents;
   const condMask = guided ? twice(given.mask) : given.mask;
@@ -177,26 +235,6 @@ async function generateBatch(
     await scheduler.step(x, i, velocity);
     progress.stepDone();
   }
-  progress.throwIfCanceled();
-  imposeGivenFrames(x, given, shape);
-
-  // (6)–(7) Decode every frame (batched) and take uint8 RGB; an extension drops its context.
-  const decoded = await decodeClips(model, x, b, shape, width, height);
-  return batch.map(({ request }, s) => {
-    const skip = request.mode === 'extend' ? model.video.extendContextFrames : 0;
-    return {
-      frames: (decoded[s] ?? []).slice(skip),
-      width,
-      height,
-      fps: model.video.fps,
-      seed: request.seed,
-      request,
-      unknownWords: [
-        ...new Set([...(cond[s]?.unknownWords ?? []), ...(uncond[s]?.unknownWords ?? [])]),
-      ],
-      truncated: (cond[s]?.truncated ?? false) || (uncond[s]?.truncated ?? false),
-    };
-  });
 }
 
 /** [a, a]: the uncond half of a CFG batch takes the cond half's conditioning. */

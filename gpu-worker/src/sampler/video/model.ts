@@ -5,11 +5,14 @@ import { ModelConfigError } from '../errors.ts';
 import type { ExecutionOptions } from '../execution.ts';
 import { readModelConfig } from '../model-config.ts';
 import { openModel, warmUpText, type LoadedModel } from '../open-model.ts';
-import { encodeFrames, predictClipVelocity } from './components.ts';
+import { openStepping, warmStepLoop, type Stepping } from '../stepping/stepping.ts';
+import { clipStepExtras, encodeFrames, predictClipVelocity } from './components.ts';
 
 export interface VideoLoadOptions extends ExecutionOptions {
   /** Run each graph once on a tiny input so the first request does not pay for it (default true). */
   readonly warmup?: boolean;
+  /** Step Euler clips through the model's step graph where it has one (default true). */
+  readonly stepGraph?: boolean;
 }
 
 /** A loaded video model: its checked configs, tokenizer and one ONNX session per component. */
@@ -19,6 +22,11 @@ export interface VideoModel extends LoadedModel {
   readonly vaeDecoder: Runner;
   /** null when the model takes no given frames (no image-to-video, no extension). */
   readonly vaeEncoder: Runner | null;
+  /**
+   * The step loops of its clip sizes (the model's step graph: continuous batching of clips, CUDA
+   * graphs through the native runner on CUDA), or null: no step graph, or stepGraph false.
+   */
+  readonly stepping: Stepping | null;
 }
 
 /**
@@ -48,6 +56,18 @@ async function warmUp(model: VideoModel): Promise<void> {
     textLength: length,
     textWidth: config.textEncoder.hiddenSize,
   });
+  // The step loop of the default clip, which the default request uses.
+  if (model.stepping) {
+    const { width, height } = config.manifest.defaults;
+    const f = config.downsampleFactor;
+    const latent = [clip.channels, model.video.defaultFrames, height / f, width / f];
+    await warmStepLoop(
+      model.stepping,
+      latent,
+      { length, width: config.textEncoder.hiddenSize },
+      clipStepExtras(latent),
+    );
+  }
   const frame = [clip.channels, p, p] as const;
   await decodeLatents(model.vaeDecoder, new Float32Array(clip.channels * p * p), 1, frame);
   if (model.vaeEncoder) {
@@ -73,7 +93,24 @@ export async function loadVideoModel(
     );
   }
   const opened = await openModel(config, ['text_encoder', 'transformer', 'vae_decoder'], options);
-  const release = opened.releaseSessions;
+  let stepping: Stepping | null = null;
+  if (options.stepGraph ?? true) {
+    try {
+      stepping = await openStepping(config, opened.tokenizer.maxLength, {
+        device: opened.device,
+        runner: opened.runner,
+        extrasOf: clipStepExtras,
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+      });
+    } catch (error) {
+      await opened.releaseSessions();
+      throw error;
+    }
+  }
+  const release = async (): Promise<void> => {
+    await stepping?.release();
+    await opened.releaseSessions();
+  };
   const model: VideoModel = {
     config,
     video,
@@ -85,6 +122,7 @@ export async function loadVideoModel(
     transformer: opened.required.transformer,
     vaeDecoder: opened.required.vae_decoder,
     vaeEncoder: opened.sessions.vae_encoder ?? null,
+    stepping,
     release,
   };
   if (options.warmup ?? true) {

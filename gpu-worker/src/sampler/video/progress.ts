@@ -15,6 +15,10 @@ export class StepProgress {
     private readonly options: GenerateOptions,
   ) {}
 
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
   throwIfCanceled(): void {
     const { signal } = this.options;
     if (signal?.aborted) {

@@ -38,6 +38,8 @@ def write_video_manifest(folder: Path, name: str, tok: WordTokenizer, shift: flo
                       "fps": M.FPS, "image_to_video": True, "extend": True, "extend_context_frames": extend_frames},
             "vocabulary": {**manifest_vocabulary(), **motion_vocabulary()},
             "variants": {"cpu": "model.onnx", "cuda": "model.fp16.onnx"},
+            # Written by step_graph.py after the export (transformer + guidance + Euler update).
+            "step_graph": {"cpu": "step.onnx", "cuda": "step.fp16.onnx"},
         },
     }
     (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")

@@ -21,6 +21,7 @@ from ..config import VideoRunConfig, parse_args
 from ..flow import from_uint8, to_uint8
 from ..runs import device_name, pick_defaults, retrain_command, save_checkpoint, start, write_results
 from ..shared_weights import round_to_fp16
+from ..step_graph import write_step_graphs
 from ..train_vae import train_vae
 from ..vocab import SIZES_PX
 from . import clips as C
@@ -114,6 +115,7 @@ def train(cfg: VideoRunConfig) -> dict:
     write_video_manifest(model_dir, cfg.name, tok, run.shift, defaults, desc, run.extend_frames)
     params, files = export_video(te, dit, vae, model_dir, device if device.type == "cuda" else None)
     log.event("export", **files)
+    log.event("step_graphs", files=[p.name for p in write_step_graphs(model_dir)])
     par = parity(te, dit, vae, model_dir)
     log.event("parity", **par)
     log.write_curves()
