@@ -7,14 +7,16 @@
  * is the peer that counts (bench/gpu/torch_peer.py --only video).
  *
  *   npx tsx bench/video.bench.ts --model <video model folder> [--image models/shapes-mmdit-s]
- *     [--device cpu|cuda] [--batch 1] [--rounds 5]
+ *     [--device cpu|cuda] [--batch 1] [--rounds 5] [--runner auto|stock|native]
+ *     [--step-graph true|false]   (false: the transformer graph each step, CFG and Euler in JS)
  *
  * Speed does not depend on the weights, so a video model that is not shipped (a training run's
  * folder) measures the architecture as well as a shipped one.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { generate, loadModel } from '../gpu-worker/src/sampler/index.ts';
+import { generate, loadModel, resolveRunner } from '../gpu-worker/src/sampler/index.ts';
+import type { RunnerChoice } from '../gpu-worker/src/runner/runner.ts';
 import { generateVideos, loadVideoModel } from '../gpu-worker/src/sampler/video/index.ts';
 import { machine, median, report, round, table, timeMs } from './lib/stats.ts';
 
@@ -25,6 +27,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     device: { type: 'string', default: 'cpu' },
     batch: { type: 'string', default: '1' },
+    // 'auto': the native runner on CUDA (CUDA-graph steps), the stock one on the CPU.
+    runner: { type: 'string', default: 'auto' },
+    'step-graph': { type: 'string', default: 'true' },
   },
 });
 if (!values.model) throw new Error('--model <video model folder> is required');
@@ -33,8 +38,12 @@ const rounds = Number(values.rounds);
 const batch = Number(values.batch);
 const device = values.device;
 
-const video = await loadVideoModel(values.model, { device });
-const image = await loadModel(values.image, { device });
+if (!['auto', 'stock', 'native'].includes(values.runner))
+  throw new Error('--runner is auto, stock or native');
+const runner = resolveRunner(values.runner as RunnerChoice, device);
+const stepGraph = values['step-graph'] !== 'false';
+const video = await loadVideoModel(values.model, { device, runner, stepGraph });
+const image = await loadModel(values.image, { device, runner });
 const clips = Array.from({ length: batch }, (_, i) => ({
   prompt: 'a red circle moving from left to right',
   seed: 1 + i,
@@ -69,7 +78,7 @@ for (let i = 0; i < rounds; i += 1) {
 const clipMedian = median(clipMs);
 const imageMedian = median(imageMs);
 const human = [
-  `${values.model} on ${device}: ${batch} clip(s) a call, ${resolved.frames} frames ${resolved.width}x${resolved.height}, ${resolved.steps} steps; median of ${rounds} rounds`,
+  `${values.model} on ${device} (${runner} runner, ${video.stepping?.engine ?? 'transformer graph'}): ${batch} clip(s) a call, ${resolved.frames} frames ${resolved.width}x${resolved.height}, ${resolved.steps} steps; median of ${rounds} rounds`,
   table([
     ['what', 'median ms', 'fastest ms'],
     [`${batch} default clip(s)`, round(clipMedian), round(Math.min(...clipMs))],
@@ -85,6 +94,8 @@ report('video', human, {
   machine: await machine(),
   model: values.model,
   device,
+  runner,
+  engine: video.stepping?.engine ?? 'transformer graph',
   batch,
   clip: resolved,
   clipMs,
