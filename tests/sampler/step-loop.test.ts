@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { GenerationCanceledError } from '../../gpu-worker/src/sampler/errors.ts';
 import type {
+  SampleExtras,
   SampleText,
   StepEngine,
   StepParams,
   StepShape,
 } from '../../gpu-worker/src/sampler/stepping/step-engine.ts';
 import { StepLoop, type LoopSample } from '../../gpu-worker/src/sampler/stepping/step-loop.ts';
+import { HostStepEngine } from '../../gpu-worker/src/sampler/stepping/host-step-engine.ts';
+import type { Runner, TensorMap } from '../../gpu-worker/src/runner/runner.ts';
 import { CUDA_BUCKETS, paddedBatch } from '../../gpu-worker/src/sampler/stepping/stepping.ts';
 
 /**
@@ -29,9 +32,17 @@ class FakeEngine implements StepEngine {
     this.text = new Float32Array(capacity);
     log.opened.push(capacity);
   }
-  load(slot: number, latents: Float32Array, text: SampleText): Promise<void> {
+  /** What each load brought as its further inputs (the first value of `cond`), by slot. */
+  readonly extras: (number | undefined)[] = [];
+  load(
+    slot: number,
+    latents: Float32Array,
+    text: SampleText,
+    extras?: SampleExtras,
+  ): Promise<void> {
     this.x.set(latents, slot * PER);
     this.text[slot] = text.condPooled[0] ?? 0;
+    this.extras[slot] = extras?.cond?.[0];
     return Promise.resolve();
   }
   step(p: StepParams): Promise<void> {
@@ -125,6 +136,26 @@ describe('StepLoop (continuous batching at step boundaries)', () => {
     // Shared steps: as many runs as the longest schedule, not the sum of all three.
     expect(log.steps).toHaveLength(8);
     expect(l.stats).toMatchObject({ runs: 8, sampleSteps: 16 });
+  });
+
+  it('loads each sample’s further inputs, also again when the bucket grows', async () => {
+    const { l, engines } = loop([1, 2]);
+    let late: Promise<Float32Array> | undefined;
+    const first = l.submit(
+      sample(6, 2, 0, {
+        extras: { cond: new Float32Array([5]) },
+        onStep: (done) => {
+          if (done === 2)
+            late = l.submit(sample(3, 1, 0, { extras: { cond: new Float32Array([7]) } }));
+        },
+      }),
+    );
+    await first;
+    await late;
+    expect(engines.map((e) => e.capacity)).toEqual([1, 2]);
+    expect(engines[0]?.extras).toEqual([5]);
+    // The running sample moved into bucket 2 with its own inputs; the new one took the next slot.
+    expect(engines[1]?.extras).toEqual([5, 7]);
   });
 
   it('admits a sample that arrives mid-run at the next step boundary', async () => {
@@ -221,5 +252,36 @@ describe('paddedBatch (decode buckets)', () => {
     ]);
     expect(paddedBatch(33, CUDA_BUCKETS)).toBe(64);
     expect(paddedBatch(7, null)).toBe(7);
+  });
+});
+
+describe('HostStepEngine with further inputs (a video model’s given frames)', () => {
+  const shape: StepShape = { ...SHAPE, extras: { cond: [3] } };
+  const fed: TensorMap[] = [];
+  const runner: Runner = {
+    kind: 'stock',
+    inputNames: [],
+    outputNames: ['latents_next'],
+    run: (feeds) => {
+      fed.push(feeds);
+      const x = feeds.latents;
+      return Promise.resolve(x ? { latents_next: x } : {});
+    },
+    endProfiling: () => Promise.resolve(null),
+    release: () => Promise.resolve(),
+  };
+
+  it('feeds them per slot, [capacity, …dims], and refuses a sample without them', async () => {
+    const engine = new HostStepEngine(2, shape, runner);
+    // Refused before anything is copied, as a bad slot is (the loop rejects that sample).
+    expect(() => engine.load(0, new Float32Array(PER), text(0))).toThrow(/cond: expected 3 values/);
+    await engine.load(1, new Float32Array(PER), text(0), { cond: new Float32Array([1, 2, 3]) });
+    const zeros = new Float32Array(2);
+    await engine.step({ sigma: zeros, sigmaNext: zeros, guidance: zeros });
+    expect(fed.at(-1)?.cond).toEqual({
+      type: 'float32',
+      data: new Float32Array([0, 0, 0, 1, 2, 3]),
+      dims: [2, 3],
+    });
   });
 });

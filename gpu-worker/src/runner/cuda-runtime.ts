@@ -39,9 +39,8 @@ export interface CudaRuntime {
   download(dst: Float32Array, src: DevicePtr, stream: Stream): void;
   createEvent(): Event;
   destroyEvent(event: Event): void;
-  /** Marks the point the stream has reached; `wait` returns once the GPU has passed it. */
+  /** Marks the point the stream has reached. */
   record(event: Event, stream: Stream): void;
-  wait(event: Event): void;
   /** Whether the GPU has passed `event` (never blocks). */
   passed(event: Event): boolean;
 }
@@ -95,7 +94,6 @@ export function cudaRuntime(): CudaRuntime {
   const eventCreate = f('cudaEventCreateWithFlags', 'int', ['_Out_ uintptr_t *', 'uint']);
   const eventDestroy = f('cudaEventDestroy', 'int', ['uintptr_t']);
   const eventRecord = f('cudaEventRecord', 'int', ['uintptr_t', 'uintptr_t']);
-  const eventSync = f('cudaEventSynchronize', 'int', ['uintptr_t']);
   const eventQuery = f('cudaEventQuery', 'int', ['uintptr_t']);
   // A call that writes what it made (a pointer, a stream, an event) through its first argument.
   const created = (what: string, call: (out: [bigint | number]) => number): bigint => {
@@ -132,9 +130,6 @@ export function cudaRuntime(): CudaRuntime {
     },
     record: (event, stream) => {
       check('cudaEventRecord', eventRecord(event, stream));
-    },
-    wait: (event) => {
-      check('cudaEventSynchronize', eventSync(event));
     },
     passed: (event) => {
       const code = eventQuery(event);
