@@ -6,6 +6,7 @@ import { decodeLatents, decodeToPixels } from '../../gpu-worker/src/sampler/comp
 import { openDecodeGraph } from '../../gpu-worker/src/sampler/decode-graph.ts';
 import { generate, loadModel, readModelConfig } from '../../gpu-worker/src/sampler/index.ts';
 import { toRgb8, unscaleLatents } from '../../gpu-worker/src/sampler/pixels.ts';
+import { generateVideos, loadVideoModel } from '../../gpu-worker/src/sampler/video/index.ts';
 
 /**
  * The shipped model's decode graph (vae_decoder/decode*.onnx: un-scale + decoder + uint8 pixels)
@@ -90,6 +91,31 @@ describe('the decode graph', () => {
       }
     } finally {
       await model.release();
+    }
+  });
+
+  it('is what a video model decodes its frames through where it has it open', async () => {
+    const dir = 'models/shapes-video-s';
+    const video = await loadVideoModel(dir, { device: 'cpu', threads: 2 });
+    const videoGraph = await openStockRunner(join(dir, 'vae_decoder', 'decode.onnx'), {
+      device: 'cpu',
+      threads: 2,
+    });
+    try {
+      expect(video.pixelDecoder).toBeNull();
+      const request = [{ prompt: 'a red circle moving left', seed: 2, frames: 8, steps: 3 }];
+      const [host] = await generateVideos(video, request);
+      const [viaGraph] = await generateVideos({ ...video, pixelDecoder: videoGraph }, request);
+      expect(viaGraph?.frames).toHaveLength(8);
+      viaGraph?.frames.forEach((frame, t) => {
+        const expected = host?.frames[t] ?? new Uint8Array(0);
+        expect(frame.length).toBe(expected.length);
+        const worst = frame.reduce((m, v, i) => Math.max(m, Math.abs(v - (expected[i] ?? 0))), 0);
+        expect(worst).toBeLessThanOrEqual(1);
+      });
+    } finally {
+      await videoGraph.release();
+      await video.release();
     }
   });
 

@@ -5,11 +5,15 @@ import pytest
 onnx = pytest.importorskip("onnx")
 
 from ditserve_train.decode_graph import DECODE_FILES, write_decode_graphs  # noqa: E402
-from shipped_graphs import MODEL, assert_rewritten_as_shipped  # noqa: E402
+from shipped_graphs import MODEL, MODELS, assert_rewritten_as_shipped  # noqa: E402
 
 
 def test_committed_decode_graphs_are_reproducible(tmp_path):
     assert_rewritten_as_shipped(tmp_path, "vae_decoder", DECODE_FILES, write_decode_graphs)
+
+
+def test_committed_video_decode_graphs_are_reproducible(tmp_path):
+    assert_rewritten_as_shipped(tmp_path, "vae_decoder", DECODE_FILES, write_decode_graphs, MODELS / "shapes-video-s")
 
 
 def test_decode_graph_interface():

@@ -1,12 +1,14 @@
 import type { VideoManifest } from '../../model-contract/video-manifest.ts';
 import type { Runner } from '../../runner/runner.ts';
-import { decodeLatents } from '../components.ts';
+import { decodeLatents, decodeToPixels } from '../components.ts';
+import { openDecodeGraph } from '../decode-graph.ts';
 import { ModelConfigError } from '../errors.ts';
 import type { ExecutionOptions } from '../execution.ts';
 import { readModelConfig } from '../model-config.ts';
 import { openModel, warmUpText, type LoadedModel } from '../open-model.ts';
 import { openStepping, warmStepLoop, type Stepping } from '../stepping/stepping.ts';
 import { clipStepExtras, encodeFrames, predictClipVelocity } from './components.ts';
+import { DECODE_FRAMES_PER_RUN } from './decode.ts';
 
 export interface VideoLoadOptions extends ExecutionOptions {
   /** Run each graph once on a tiny input so the first request does not pay for it (default true). */
@@ -20,6 +22,8 @@ export interface VideoModel extends LoadedModel {
   /** The manifest's clip limits (config.manifest.video, never null here). */
   readonly video: VideoManifest;
   readonly vaeDecoder: Runner;
+  /** The decode graph (latents → uint8 frames in one run) where the device uses one, else null. */
+  readonly pixelDecoder: Runner | null;
   /** null when the model takes no given frames (no image-to-video, no extension). */
   readonly vaeEncoder: Runner | null;
   /**
@@ -70,6 +74,16 @@ async function warmUp(model: VideoModel): Promise<void> {
   }
   const frame = [clip.channels, p, p] as const;
   await decodeLatents(model.vaeDecoder, new Float32Array(clip.channels * p * p), 1, frame);
+  if (model.pixelDecoder) {
+    // On CUDA each new input shape of the decoder costs cuDNN's search (PerShapeRunner keeps
+    // one session a shape): the default clip's frames are searched here, not on a request.
+    const { width, height } = config.manifest.defaults;
+    const f = config.downsampleFactor;
+    const n = Math.min(model.video.defaultFrames, DECODE_FRAMES_PER_RUN);
+    const shape = [clip.channels, height / f, width / f] as const;
+    const zeros = new Float32Array(n * shape[0] * shape[1] * shape[2]);
+    await decodeToPixels(model.pixelDecoder, zeros, n, shape);
+  }
   if (model.vaeEncoder) {
     const side = p * config.downsampleFactor;
     await encodeFrames(model.vaeEncoder, new Float32Array(3 * side * side), 1, side, side);
@@ -94,21 +108,25 @@ export async function loadVideoModel(
   }
   const opened = await openModel(config, ['text_encoder', 'transformer', 'vae_decoder'], options);
   let stepping: Stepping | null = null;
-  if (options.stepGraph ?? true) {
-    try {
+  let pixelDecoder: Runner | null = null;
+  try {
+    pixelDecoder = await openDecodeGraph(config, opened.device, opened.runner, options.threads);
+    if (options.stepGraph ?? true) {
       stepping = await openStepping(config, opened.tokenizer.maxLength, {
         device: opened.device,
         runner: opened.runner,
         extrasOf: clipStepExtras,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
       });
-    } catch (error) {
-      await opened.releaseSessions();
-      throw error;
     }
+  } catch (error) {
+    await pixelDecoder?.release();
+    await opened.releaseSessions();
+    throw error;
   }
   const release = async (): Promise<void> => {
     await stepping?.release();
+    await pixelDecoder?.release();
     await opened.releaseSessions();
   };
   const model: VideoModel = {
@@ -121,6 +139,7 @@ export async function loadVideoModel(
     textEncoder: opened.required.text_encoder,
     transformer: opened.required.transformer,
     vaeDecoder: opened.required.vae_decoder,
+    pixelDecoder,
     vaeEncoder: opened.sessions.vae_encoder ?? null,
     stepping,
     release,

@@ -40,6 +40,8 @@ def write_video_manifest(folder: Path, name: str, tok: WordTokenizer, shift: flo
             "variants": {"cpu": "model.onnx", "cuda": "model.fp16.onnx"},
             # Written by step_graph.py after the export (transformer + guidance + Euler update).
             "step_graph": {"cpu": "step.onnx", "cuda": "step.fp16.onnx"},
+            # Written by decode_graph.py (un-scale + decoder + uint8 pixels); the CPU converts on the host.
+            "decode_graph": {"cuda": "decode.fp16.onnx"},
         },
     }
     (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")

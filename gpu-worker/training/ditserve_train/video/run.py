@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..config import VideoRunConfig, parse_args
+from ..decode_graph import write_decode_graphs
 from ..flow import from_uint8, to_uint8
 from ..runs import device_name, pick_defaults, retrain_command, save_checkpoint, start, write_results
 from ..shared_weights import round_to_fp16
@@ -116,6 +117,7 @@ def train(cfg: VideoRunConfig) -> dict:
     params, files = export_video(te, dit, vae, model_dir, device if device.type == "cuda" else None)
     log.event("export", **files)
     log.event("step_graphs", files=[p.name for p in write_step_graphs(model_dir)])
+    log.event("decode_graphs", files=[p.name for p in write_decode_graphs(model_dir)])
     par = parity(te, dit, vae, model_dir)
     log.event("parity", **par)
     log.write_curves()
