@@ -4,7 +4,7 @@ import type { DitModel } from './model.ts';
 import { latentNoise } from './noise.ts';
 import type { ResolvedRequest } from './request.ts';
 import { shiftedSigmas } from './schedulers/flow-match.ts';
-import type { SampleText } from './stepping/step-engine.ts';
+import { sampleTextOf } from './stepping/step-engine.ts';
 import { paddedBatch, type Stepping } from './stepping/stepping.ts';
 import { decodeImages, resultOf } from './to-result.ts';
 import type { GenerateOptions, GenerationResult } from './generate.ts';
@@ -62,19 +62,13 @@ export async function generateStepped(
     noise.push(latentNoise([r.seed], shapes[s] ?? [c, 1, 1]));
   }
   const text = await encoding;
-  const row = (s: number): SampleText => ({
-    condHidden: text.hidden.subarray(s * l * d, (s + 1) * l * d),
-    uncondHidden: text.hidden.subarray((b + s) * l * d, (b + s + 1) * l * d),
-    condPooled: text.pooled.subarray(s * d, (s + 1) * d),
-    uncondPooled: text.pooled.subarray((b + s) * d, (b + s + 1) * d),
-  });
 
   // (5)–(6) Each image denoised in the loop of its size.
   const latents = await Promise.all(
     requests.map((r, s) =>
       stepping.loop(shapes[s] ?? [c, 1, 1]).submit({
         latents: noise[s] ?? new Float32Array(0),
-        text: row(s),
+        text: sampleTextOf(text, s, b, l, d),
         sigmas: shiftedSigmas(r.steps, config.scheduler.shift),
         guidance: r.guidanceScale,
         signal: options.signal,

@@ -12,10 +12,10 @@ import type { GenerationResult } from './generate.ts';
 /**
  * `rows` latents of one size → one uint8 RGB HWC image per row: in one run of the decode graph
  * where the model opened one (CUDA), else un-scaled, decoded and converted here (a pixel-space
- * model's latents are the RGB planes in [−1, 1]).
+ * model's latents are the RGB planes in [−1, 1]). A video model's frames decode the same way.
  */
 export async function decodeImages(
-  model: DitModel,
+  model: Pick<DitModel, 'config' | 'vaeDecoder' | 'pixelDecoder'>,
   latents: Float32Array,
   rows: number,
   latentShape: readonly [number, number, number],

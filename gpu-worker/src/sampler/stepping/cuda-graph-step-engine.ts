@@ -69,13 +69,14 @@ export async function openCudaGraphStepEngine(
       hidden: alloc(sizes.hidden),
       pooled: alloc(sizes.pooled),
     };
-    const extras = new Map(extraDims.map(([name, dims]) => [name, alloc(b * count(dims))]));
+    const extras = new Map(
+      extraDims.map(([name, dims]) => [name, { dims, ptr: alloc(b * count(dims)) }]),
+    );
     for (const [name, floats] of Object.entries(sizes)) {
       o.cuda.upload(buf[name as keyof typeof buf], new Float32Array(floats), o.stream);
     }
-    for (const [name, dims] of extraDims) {
-      const ptr = extras.get(name);
-      if (ptr !== undefined) o.cuda.upload(ptr, new Float32Array(b * count(dims)), o.stream);
+    for (const { dims, ptr } of extras.values()) {
+      o.cuda.upload(ptr, new Float32Array(b * count(dims)), o.stream);
     }
     // [C, h, w] or [C, F, h, w]: the free dimensions the graph names.
     const grid =
@@ -99,10 +100,7 @@ export async function openCudaGraphStepEngine(
         encoder_hidden_states: { ptr: buf.hidden, dims: [2, b, l, d] },
         pooled_projections: { ptr: buf.pooled, dims: [2, b, d] },
         ...Object.fromEntries(
-          extraDims.map(([name, dims]) => [
-            name,
-            { ptr: extras.get(name) ?? 0n, dims: [b, ...dims] },
-          ]),
+          [...extras].map(([name, { dims, ptr }]) => [name, { ptr, dims: [b, ...dims] }]),
         ),
       },
       { latents_next: { ptr: buf.next, dims: [b, ...latent] } },
@@ -134,7 +132,7 @@ class CudaGraphStepEngine implements CudaGraphStepEngineHandle {
       Record<'latents' | 'next' | 'params' | 'hidden' | 'pooled', DevicePtr>
     >,
     /** The further inputs' device buffers ([capacity, …dims] each), by name. */
-    private readonly extras: ReadonlyMap<string, DevicePtr>,
+    private readonly extras: ReadonlyMap<string, { readonly ptr: DevicePtr }>,
     private readonly session: CudaBoundSession,
     private readonly ptrs: readonly DevicePtr[],
   ) {
@@ -158,7 +156,7 @@ class CudaGraphStepEngine implements CudaGraphStepEngineHandle {
     checkSlot(slot, this.capacity);
     const { cuda, stream } = this.o;
     for (const { name, per, data } of checkedExtras(this.shape, extras)) {
-      const base = this.extras.get(name);
+      const base = this.extras.get(name)?.ptr;
       if (base !== undefined) cuda.upload(this.#at(base, slot * per), data, stream);
     }
     const b = this.capacity;

@@ -18,8 +18,8 @@ export class HostStepEngine implements StepEngine {
   readonly #latents: Float32Array;
   readonly #hidden: Float32Array;
   readonly #pooled: Float32Array;
-  /** The further inputs' slots, [capacity, …dims] each. */
-  readonly #extras: Map<string, Float32Array>;
+  /** The further inputs' slots, [capacity, …dims] each, by name. */
+  readonly #extras: Map<string, { readonly dims: readonly number[]; readonly data: Float32Array }>;
   readonly #per: number;
 
   constructor(
@@ -34,7 +34,7 @@ export class HostStepEngine implements StepEngine {
     this.#extras = new Map(
       Object.entries(shape.extras ?? {}).map(([name, dims]) => [
         name,
-        new Float32Array(capacity * count(dims)),
+        { dims, data: new Float32Array(capacity * count(dims)) },
       ]),
     );
   }
@@ -47,7 +47,7 @@ export class HostStepEngine implements StepEngine {
   ): Promise<void> {
     checkSlot(slot, this.capacity);
     for (const { name, per, data } of checkedExtras(this.shape, extras)) {
-      this.#extras.get(name)?.set(data, slot * per);
+      this.#extras.get(name)?.data.set(data, slot * per);
     }
     const { textLength: l, textWidth: d } = this.shape;
     this.#latents.set(latents, slot * this.#per);
@@ -70,13 +70,9 @@ export class HostStepEngine implements StepEngine {
       encoder_hidden_states: { type: 'float32', data: this.#hidden, dims: [2, b, l, d] },
       pooled_projections: { type: 'float32', data: this.#pooled, dims: [2, b, d] },
       ...Object.fromEntries(
-        Object.entries(this.shape.extras ?? {}).map(([name, dims]) => [
+        [...this.#extras].map(([name, { dims, data }]) => [
           name,
-          {
-            type: 'float32',
-            data: this.#extras.get(name) ?? new Float32Array(0),
-            dims: [b, ...dims],
-          },
+          { type: 'float32', data, dims: [b, ...dims] },
         ]),
       ),
     });

@@ -37,6 +37,27 @@ export interface StepShape {
   readonly extras?: Readonly<Record<string, readonly number[]>>;
 }
 
+/**
+ * Row `s` of a text-encoder run over [cond_0 … cond_{b−1}, uncond_0 … uncond_{b−1}]: hidden
+ * [2b, L, D] and pooled [2b, D], as views.
+ */
+export function sampleTextOf(
+  text: { readonly hidden: Float32Array; readonly pooled: Float32Array },
+  s: number,
+  b: number,
+  textLength: number,
+  textWidth: number,
+): SampleText {
+  const l = textLength;
+  const d = textWidth;
+  return {
+    condHidden: text.hidden.subarray(s * l * d, (s + 1) * l * d),
+    uncondHidden: text.hidden.subarray((b + s) * l * d, (b + s + 1) * l * d),
+    condPooled: text.pooled.subarray(s * d, (s + 1) * d),
+    uncondPooled: text.pooled.subarray((b + s) * d, (b + s + 1) * d),
+  };
+}
+
 /** A sample's values of the further inputs (StepShape.extras), by name. */
 export type SampleExtras = Readonly<Record<string, Float32Array>>;
 

@@ -6,7 +6,7 @@ import type { Device } from '../../model-contract/devices.ts';
 import type { ModelConfig } from '../model-config.ts';
 import { openCudaGraphStepEngine } from './cuda-graph-step-engine.ts';
 import { HostStepEngine } from './host-step-engine.ts';
-import type { OpenStepEngine, StepShape } from './step-engine.ts';
+import { count, type OpenStepEngine, type StepShape } from './step-engine.ts';
 import { StepLoop } from './step-loop.ts';
 
 /**
@@ -198,13 +198,10 @@ export async function warmStepLoop(
   const hidden = new Float32Array(text.length * text.width);
   const pooled = new Float32Array(text.width);
   await loop.submit({
-    latents: new Float32Array(latent.reduce((n, d) => n * d, 1)),
+    latents: new Float32Array(count(latent)),
     text: { condHidden: hidden, uncondHidden: hidden, condPooled: pooled, uncondPooled: pooled },
     extras: Object.fromEntries(
-      Object.entries(extras).map(([name, dims]) => [
-        name,
-        new Float32Array(dims.reduce((n, d) => n * d, 1)),
-      ]),
+      Object.entries(extras).map(([name, dims]) => [name, new Float32Array(count(dims))]),
     ),
     sigmas: [1, 1],
     guidance: 1,

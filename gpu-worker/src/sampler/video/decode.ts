@@ -1,5 +1,4 @@
-import { decodeLatents, decodeToPixels } from '../components.ts';
-import { toRgb8, unscaleLatents } from '../pixels.ts';
+import { decodeImages } from '../to-result.ts';
 import { clipSize, copyFrameOut, type ClipShape } from './clip-layout.ts';
 import type { VideoModel } from './model.ts';
 
@@ -9,7 +8,8 @@ export const DECODE_FRAMES_PER_RUN = 32;
 /**
  * Steps (6)–(7): the latents of `clips` clips, unscaled (latents / scaling_factor + shift_factor)
  * and decoded frame by frame in batched vae_decoder runs, then each frame as uint8 RGB HWC with
- * the image path's rounding; on CUDA all three in one run of the decode graph a batch. Returns the frames of each clip, in order.
+ * the image path's rounding; with a decode graph (CUDA) all three in one run a batch. Returns
+ * the frames of each clip, in order.
  */
 export async function decodeClips(
   model: VideoModel,
@@ -19,9 +19,6 @@ export async function decodeClips(
   width: number,
   height: number,
 ): Promise<Uint8Array[][]> {
-  // The decode graph takes the latents as they are (it un-scales them itself).
-  const vae = model.pixelDecoder ? null : model.config.vaeDecoder;
-  const z = vae ? unscaleLatents(latents, vae.scalingFactor, vae.shiftFactor) : latents;
   const frameShape = [shape.channels, shape.height, shape.width] as const;
   const perFrame = shape.channels * shape.height * shape.width;
   const all = clips * shape.frames;
@@ -32,38 +29,13 @@ export async function decodeClips(
     for (let i = 0; i < n; i++) {
       const k = first + i;
       const clip = Math.floor(k / shape.frames);
-      copyFrameOut(z, clip * clipSize(shape), shape, k % shape.frames, batch, i * perFrame);
+      copyFrameOut(latents, clip * clipSize(shape), shape, k % shape.frames, batch, i * perFrame);
     }
-    const frames = await decodeFrames(model, batch, n, frameShape, width, height);
+    const frames = await decodeImages(model, batch, n, frameShape, width, height);
     for (let i = 0; i < n; i++) {
       const clip = Math.floor((first + i) / shape.frames);
-      out[clip]?.push(frames(i));
+      out[clip]?.push(frames[i] ?? new Uint8Array(0));
     }
   }
   return out;
-}
-
-/** One decoder run of `n` frames; frame i as uint8 RGB HWC. */
-async function decodeFrames(
-  model: VideoModel,
-  batch: Float32Array,
-  n: number,
-  frameShape: readonly [number, number, number],
-  width: number,
-  height: number,
-): Promise<(i: number) => Uint8Array> {
-  const plane = 3 * width * height;
-  const check = (length: number): void => {
-    if (length !== n * plane) {
-      throw new Error(`decoder returned ${length} values, expected ${n}×3×${height}×${width}`);
-    }
-  };
-  if (model.pixelDecoder) {
-    const pixels = await decodeToPixels(model.pixelDecoder, batch, n, frameShape);
-    check(pixels.length);
-    return (i) => pixels.subarray(i * plane, (i + 1) * plane);
-  }
-  const rgb = await decodeLatents(model.vaeDecoder, batch, n, frameShape);
-  check(rgb.length);
-  return (i) => toRgb8(rgb.subarray(i * plane, (i + 1) * plane), width, height);
 }

@@ -1,5 +1,6 @@
 import type { TextEmbeddings } from '../components.ts';
 import { shiftedSigmas } from '../schedulers/flow-match.ts';
+import { sampleTextOf } from '../stepping/step-engine.ts';
 import type { Stepping } from '../stepping/stepping.ts';
 import { clipSize, type ClipShape } from './clip-layout.ts';
 import { clipStepValues } from './components.ts';
@@ -28,7 +29,7 @@ export async function denoiseStepped(
     readonly progress: StepProgress;
   },
 ): Promise<void> {
-  const { shape, textLength: l, textWidth: d } = o;
+  const { shape } = o;
   const b = o.guidance.length;
   const per = clipSize(shape);
   const frames = shape.frames;
@@ -40,12 +41,7 @@ export async function denoiseStepped(
     o.guidance.map((guidance, s) =>
       loop.submit({
         latents: x.subarray(s * per, (s + 1) * per),
-        text: {
-          condHidden: text.hidden.subarray(s * l * d, (s + 1) * l * d),
-          uncondHidden: text.hidden.subarray((b + s) * l * d, (b + s + 1) * l * d),
-          condPooled: text.pooled.subarray(s * d, (s + 1) * d),
-          uncondPooled: text.pooled.subarray((b + s) * d, (b + s + 1) * d),
-        },
+        text: sampleTextOf(text, s, b, o.textLength, o.textWidth),
         extras: clipStepValues(
           given.latents.subarray(s * per, (s + 1) * per),
           given.mask.subarray(s * frames, (s + 1) * frames),

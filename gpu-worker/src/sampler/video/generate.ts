@@ -159,7 +159,7 @@ async function generateBatch(
       progress,
     });
   } else {
-    await denoise(model, x, given, text, { shape, scales, guided, rows, steps, sampler, progress });
+    await denoise(model, x, given, text, { shape, scales, guided, steps, sampler, progress });
   }
   progress.throwIfCanceled();
   imposeGivenFrames(x, given, shape);
@@ -193,15 +193,15 @@ async function denoise(
     readonly shape: ClipShape;
     readonly scales: readonly number[];
     readonly guided: boolean;
-    readonly rows: number;
     readonly steps: number;
     readonly sampler: SamplerName;
     readonly progress: StepProgress;
   },
 ): Promise<void> {
   const { config, tokenizer } = model;
-  const { shape, scales, guided, rows, steps, sampler, progress } = o;
+  const { shape, scales, guided, steps, sampler, progress } = o;
   const b = scales.length;
+  const rows = guided ? 2 * b : b;
   const per = clipSize(shape);
   const length = tokenizer.maxLength;
   const modelInput = guided ? new Float32Array(rows * per) : null;

@@ -60,11 +60,12 @@ async function warmUp(model: VideoModel): Promise<void> {
     textLength: length,
     textWidth: config.textEncoder.hiddenSize,
   });
-  // The step loop of the default clip, which the default request uses.
+  // The step loop and the frame decodes of the default clip, which the default request uses.
+  const { width, height } = config.manifest.defaults;
+  const f = config.downsampleFactor;
+  const frames = model.video.defaultFrames;
+  const latent = [clip.channels, frames, height / f, width / f];
   if (model.stepping) {
-    const { width, height } = config.manifest.defaults;
-    const f = config.downsampleFactor;
-    const latent = [clip.channels, model.video.defaultFrames, height / f, width / f];
     await warmStepLoop(
       model.stepping,
       latent,
@@ -72,17 +73,17 @@ async function warmUp(model: VideoModel): Promise<void> {
       clipStepExtras(latent),
     );
   }
-  const frame = [clip.channels, p, p] as const;
-  await decodeLatents(model.vaeDecoder, new Float32Array(clip.channels * p * p), 1, frame);
   if (model.pixelDecoder) {
-    // On CUDA each new input shape of the decoder costs cuDNN's search (PerShapeRunner keeps
-    // one session a shape): the default clip's frames are searched here, not on a request.
-    const { width, height } = config.manifest.defaults;
-    const f = config.downsampleFactor;
-    const n = Math.min(model.video.defaultFrames, DECODE_FRAMES_PER_RUN);
+    // The decoder the clips use (the plain one is then unused). On CUDA each new input shape
+    // costs cuDNN's search (PerShapeRunner keeps one session a shape): the default clip's
+    // frames are searched here, not on a request.
+    const n = Math.min(frames, DECODE_FRAMES_PER_RUN);
     const shape = [clip.channels, height / f, width / f] as const;
     const zeros = new Float32Array(n * shape[0] * shape[1] * shape[2]);
     await decodeToPixels(model.pixelDecoder, zeros, n, shape);
+  } else {
+    const frame = [clip.channels, p, p] as const;
+    await decodeLatents(model.vaeDecoder, new Float32Array(clip.channels * p * p), 1, frame);
   }
   if (model.vaeEncoder) {
     const side = p * config.downsampleFactor;
