@@ -28,11 +28,19 @@ case "${1:-shipped}" in
       --variants static,continuous --out "$OUT/batching.json" | tee "$OUT/batching.log" | tail -12
     ;;
   sd3)
-    timeout 250 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf --only peak,sd3
-    python3 -m ditserve_train.step_fusions --input /tmp/perf/mha_fused/model.fp16.onnx \
-      --output /tmp/perf/mha_fused/model.ln.fp16.onnx --heads 24
-    timeout 120 node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused,mha_fused_ln --kernels 0 \
-      2>&1 | grep -v "E:onnxruntime" | tee "$OUT/sd3.log" | cut -c1-300
+    # ditserve's fused ops (gpu-worker/ops), built here with nvcc, first on the test graphs against
+    # onnxruntime's own ops, then in an SD3 export of their own beside onnxruntime's fusions.
+    export PATH=$PATH:/usr/local/cuda/bin
+    CUDA_ARCHS=90 bash gpu-worker/ops/build.sh cuda /tmp/ops 2>&1 | tee "$OUT/ops-build.log"
+    node dist/bench-gpu/fused-ops.mjs /tmp/ops/libditserve_ops_cuda.so 2>&1 | tee "$OUT/fused-ops.log"
+    timeout 250 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf --only peak,sd3 \
+      --variants mha_fused,ditserve_ops
+    for v in mha_fused ditserve_ops; do
+      python3 -m ditserve_train.step_fusions --input /tmp/perf/$v/model.fp16.onnx \
+        --output /tmp/perf/$v/model.ln.fp16.onnx --heads 24 | tee -a "$OUT/sd3.log"
+    done
+    timeout 150 node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused_ln,ditserve_ops_ln \
+      --kernels 0 --ops /tmp/ops/libditserve_ops_cuda.so 2>&1 | grep -v "E:onnxruntime" | tee -a "$OUT/sd3.log" | cut -c1-300
     timeout 200 python3 bench/gpu/torch_peer.py --out "$OUT/torch_b.json" --stage b
     ;;
   video)

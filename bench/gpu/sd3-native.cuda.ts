@@ -7,6 +7,7 @@
  * PyTorch's output. docs/performance.md has the command.
  *
  *   node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused,mha_fused_ln
+ *   node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants ditserve_ops_ln --ops /tmp/ops/libditserve_ops_cuda.so
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'mha_fused' },
     // onnxruntime's AttentionBackend bits: 0 = its own choice; 8 = cuDNN flash attention.
     kernels: { type: 'string', default: '0,8' },
+    // The CUDA build of gpu-worker/ops, for the ditserve_ops variants.
+    ops: { type: 'string' },
   },
 });
 const SHAPES: Record<string, number[]> = {
@@ -58,6 +61,9 @@ for (const variant of values.variants.split(',')) {
           cudaGraph,
           sdpaKernel,
           freeDimensions: { batch: 2, height: 128, width: 128 },
+          ...(variant.startsWith('ditserve_ops') && values.ops !== undefined
+            ? { customOpsLibrary: values.ops }
+            : {}),
         });
         const createMs = performance.now() - t;
         session.bind(inputs, { sample: output });

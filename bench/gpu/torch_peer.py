@@ -14,7 +14,8 @@
 4. ONNX exports of the same SD3 weights for ditserve's sampler (fp16 inside, float32 edges as in
    docs/model-format.md), with attention as com.microsoft::MultiHeadAttention ("mha"), and with
    also the q/k RMSNorm as SimplifiedLayerNormalization and the MLP's bias+GELU as
-   com.microsoft::FastGelu ("mha_fused"); plus depth-2 copies of both for the fusion census.
+   com.microsoft::FastGelu ("mha_fused"), or with ditserve's fused ops (ditserve_train.fused_ops,
+   "ditserve_ops"; --variants picks); plus depth-2 copies of each for the fusion census.
 
 Imports from gpu-worker/training/ditserve_train (owned by training) without changing it: the
 attention variants are built by wrapping its modules here.
@@ -31,12 +32,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ditserve_train import fused_ops
 from ditserve_train.export import SPECS, _Fp16Edges
 from ditserve_train.flow import SampleRequest, sample
 from ditserve_train.manifest import read_config, read_defaults, read_shift
 from ditserve_train.models.mmdit import SD3_MEDIUM, JointBlock, MMDiT, MMDiTConfig, RMSNorm, Stream
 from ditserve_train.models.text_encoder import TextEncoder, TextEncoderConfig
 from ditserve_train.models.vae import Vae, VaeConfig
+
+MultiHeadAttention, BiasGelu = fused_ops.MultiHeadAttention, fused_ops.BiasGelu
 
 T0 = time.time()
 RESULTS: dict = {}
@@ -90,22 +94,6 @@ def matmul_peak() -> dict:
 
 
 # --- attention and fused-op variants for export -------------------------------------------------
-class _MHA(torch.autograd.Function):
-    """q, k, v [B, N, H*dh] -> [B, N, H*dh]; exported as com.microsoft::MultiHeadAttention."""
-
-    @staticmethod
-    def forward(ctx, q, k, v, heads: int):
-        b, n, d = q.shape
-        split = lambda t: t.view(b, n, heads, d // heads).transpose(1, 2)  # noqa: E731
-        return F.scaled_dot_product_attention(split(q), split(k), split(v)).transpose(1, 2).reshape(b, n, d)
-
-    @staticmethod
-    def symbolic(g, q, k, v, heads: int):
-        out = g.op("com.microsoft::MultiHeadAttention", q, k, v, num_heads_i=heads)
-        out.setType(q.type())
-        return out
-
-
 class _RMS(torch.autograd.Function):
     """x * rsqrt(mean(x^2) + eps) * w over the last axis; exported as SimplifiedLayerNormalization."""
 
@@ -120,25 +108,11 @@ class _RMS(torch.autograd.Function):
         return out
 
 
-class _BiasGelu(torch.autograd.Function):
-    """gelu_tanh(x + bias); exported as com.microsoft::FastGelu(x, bias)."""
-
-    @staticmethod
-    def forward(ctx, x, bias):
-        return F.gelu(x + bias, approximate="tanh")
-
-    @staticmethod
-    def symbolic(g, x, bias):
-        out = g.op("com.microsoft::FastGelu", x, bias)
-        out.setType(x.type())
-        return out
-
-
 def _block_mha(self: JointBlock, ctx, x, c):
     qc, kc, vc, mc = self.context.pre(ctx, c)
     qx, kx, vx, mx = self.image.pre(x, c)
     q, k, v = (torch.cat(p, dim=1).flatten(2) for p in ((qc, qx), (kc, kx), (vc, vx)))
-    a = _MHA.apply(q, k, v, self.image.heads)
+    a = MultiHeadAttention.apply(q, k, v, self.image.heads)
     n_ctx = ctx.shape[1]
     a_ctx, a_x = a[:, :n_ctx], a[:, n_ctx:]
     x = self.image.post(x, a_x, mx)
@@ -155,11 +129,13 @@ def _post_fused(self: Stream, x, attn, mods):
     x = x + gate_msa[:, None] * self.proj(attn)
     fc1, _, fc2 = self.mlp
     h = self.norm2(x) * (1 + scale_mlp[:, None]) + shift_mlp[:, None]
-    h = _BiasGelu.apply(F.linear(h, fc1.weight), fc1.bias)
+    h = BiasGelu.apply(F.linear(h, fc1.weight), fc1.bias)
     return x + gate_mlp[:, None] * fc2(h)
 
 
 def patch(model: MMDiT, variant: str) -> MMDiT:
+    if variant == "ditserve_ops":
+        return fused_ops.patch(model)
     for blk in model.blocks:
         blk.forward = types.MethodType(_block_mha, blk)
         if variant == "mha_fused":
@@ -197,11 +173,11 @@ def export(model: MMDiT, path: Path, args) -> float:
     with torch.no_grad():
         torch.onnx.export(_Fp16Edges(model), tuple(a.float() for a in args), str(path), input_names=spec["inputs"],
                           output_names=spec["outputs"], dynamic_axes=spec["dynamic"], opset_version=17,
-                          dynamo=False, custom_opsets={"com.microsoft": 1})
+                          dynamo=False, custom_opsets=fused_ops.OPSETS)
     return time.time() - t
 
 
-def sd3(out_onnx: Path | None) -> None:
+def sd3(out_onnx: Path | None, variants: list[str]) -> None:
     torch.manual_seed(0)
     model = MMDiT(SD3_MEDIUM)
     randomize(model)
@@ -228,7 +204,7 @@ def sd3(out_onnx: Path | None) -> None:
     if out_onnx is not None:
         out_onnx.mkdir(parents=True, exist_ok=True)
         model = model.float()  # _Fp16Edges halves it again; export traces in fp16 on the GPU
-        for variant in ("mha", "mha_fused"):
+        for variant in variants:
             patched = patch(model, variant)
             s = export(patched, out_onnx / variant / "model.fp16.onnx", args)
             size = sum(f.stat().st_size for f in (out_onnx / variant).iterdir())
@@ -237,9 +213,9 @@ def sd3(out_onnx: Path | None) -> None:
             model = MMDiT(SD3_MEDIUM)
             randomize(model)
             model = model.cuda().eval()
-        # Depth-2 copies of both variants: the census of what onnxruntime fuses (same per block).
+        # Depth-2 copies of the variants: the census of what onnxruntime fuses (same per block).
         small = MMDiTConfig(**{**SD3_MEDIUM.__dict__, "depth": 2})
-        for variant in ("mha", "mha_fused"):
+        for variant in variants:
             m = MMDiT(small).cuda().eval()
             export(patch(m, variant), out_onnx / f"{variant}_depth2" / "model.fp16.onnx", args)
         # Inputs for the node side, as raw float32 files.
@@ -353,6 +329,8 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=Path("models/shapes-mmdit-s"))
     ap.add_argument("--video-model", type=Path, default=None, help="a video model folder (the video part)")
     ap.add_argument("--stage", choices=("a", "b"), default="a", help="a: all but torch.compile; b: torch.compile")
+    ap.add_argument("--variants", default="mha,mha_fused",
+                    help="ONNX exports of the SD3 weights: mha, mha_fused, ditserve_ops (gpu-worker/ops)")
     ap.add_argument("--only", default=None, help="comma-separated parts of the stage to run (e.g. peak,shipped)")
     a = ap.parse_args()
     RESULTS["device"] = torch.cuda.get_device_name()
@@ -360,7 +338,7 @@ def main() -> None:
     steps = [("peak", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak())),
              ("shipped", lambda: shipped(a.model)),
              ("video", lambda: video(a.video_model)),
-             ("sd3", lambda: sd3(a.onnx))] if a.stage == "a" else [
+             ("sd3", lambda: sd3(a.onnx, a.variants.split(",")))] if a.stage == "a" else [
              ("sd3_compile", sd3_compile),
              ("peak_after", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak()))]
     if a.only:

@@ -28,6 +28,8 @@ export interface CudaBoundSessionOptions {
   readonly profilePrefix?: string;
   /** Write the graph as onnxruntime optimized it for the CUDA provider (for its census). */
   readonly optimizedModelPath?: string;
+  /** A custom-op library to register (RunnerOptions.customOpsLibrary). */
+  readonly customOpsLibrary?: string;
 }
 
 // OrtAllocatorType OrtDeviceAllocator = 0, OrtMemTypeDefault = 0, ONNX float = 1.
@@ -63,6 +65,9 @@ export class CudaBoundSession {
       ...(options.optimizedModelPath === undefined
         ? {}
         : { optimizedModelPath: options.optimizedModelPath }),
+      ...(options.customOpsLibrary === undefined
+        ? {}
+        : { customOpsLibrary: options.customOpsLibrary }),
     });
     const { fn, check } = s.api;
     const out: Out = [null];

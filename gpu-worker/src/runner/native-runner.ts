@@ -309,6 +309,9 @@ export async function createNativeSession(
     if (options.optimizedModelPath !== undefined) {
       check(fn.SetOptimizedModelFilePath(so, options.optimizedModelPath));
     }
+    if (options.customOpsLibrary !== undefined) {
+      check(fn.RegisterCustomOpsLibrary_V2(so, options.customOpsLibrary));
+    }
     if (options.device === 'cuda') {
       appendCuda(api, so, options.cuda);
     } else {

@@ -54,6 +54,7 @@ const SIGNATURES = {
   AddFreeDimensionOverrideByName:
     'void *AddFreeDimensionOverrideByName(void *options, const char *name, int64_t value)',
   SetOptimizedModelFilePath: 'void *SetOptimizedModelFilePath(void *options, const char *path)',
+  RegisterCustomOpsLibrary_V2: 'void *RegisterCustomOpsLibrary_V2(void *options, const char *path)',
   AddSessionConfigEntry:
     'void *AddSessionConfigEntry(void *options, const char *key, const char *value)',
   SessionOptionsAppendExecutionProvider_CUDA_V2:

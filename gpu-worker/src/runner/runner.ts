@@ -66,6 +66,12 @@ export interface RunnerOptions {
   readonly freeDimensions?: Readonly<Record<string, number>>;
   /** Native runner only: write the graph onnxruntime optimized to this path (for inspection). */
   readonly optimizedModelPath?: string;
+  /**
+   * Native runner only: a custom-op library the session registers before loading the graph
+   * (RegisterCustomOpsLibrary_V2), e.g. ditserve's fused ops (docs/custom-ops.md). The stock
+   * binding cannot register one and refuses the option.
+   */
+  readonly customOpsLibrary?: string;
 }
 
 /** Per-run settings; only the native runner can pass run config entries. */

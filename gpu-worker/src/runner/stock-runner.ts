@@ -112,6 +112,12 @@ export function stockRunnerFrom(session: ort.InferenceSession): Runner {
 
 /** Opens `path` with onnxruntime-node; onnxruntime's refusal is an OrtError with its message. */
 export async function openStockRunner(path: string, options: RunnerOptions): Promise<Runner> {
+  if (options.customOpsLibrary !== undefined) {
+    throw new OrtError(
+      `onnxruntime-node cannot register a custom-op library (${options.customOpsLibrary}): use the native runner`,
+      'ORT_INVALID_ARGUMENT',
+    );
+  }
   try {
     return new StockRunner(await ort.InferenceSession.create(path, sessionOptions(options)));
   } catch (error) {

@@ -1,0 +1,39 @@
+// The three fused ops' arithmetic, one implementation per provider (kernels_cpu.cc,
+// kernels_cuda.cu); ops.cc checks shapes and calls these. Tensors are fp16, row-major; the
+// arithmetic is float32. Each returns null or a message saying what it cannot do.
+#pragma once
+#include <stdint.h>
+
+struct JointQkvArgs {
+  // Two streams (0: text, 1: image), each qkv [batch, tokens, 3 * hidden] before its bias, laid
+  // out as (q | k | v) x heads x head_dim; bias [3 * hidden]; q and k RMSNorm weights [head_dim].
+  const void* qkv[2];
+  const void* bias[2];
+  const void* q_weight[2];
+  const void* k_weight[2];
+  int64_t tokens[2];
+  int64_t batch, heads, head_dim;
+  float epsilon;
+  // q, k, v [batch, tokens[0] + tokens[1], hidden]: both streams' tokens, text first.
+  void* q;
+  void* k;
+  void* v;
+};
+
+struct GateArgs {
+  // out = x + gate * (y + bias); x, y [batch, rows, dim], bias [dim], gate [batch, dim].
+  const void* x;
+  const void* y;
+  const void* bias;
+  const void* gate;
+  // GateResidualNorm only (else null): h = LayerNorm(out) * (1 + scale) + shift, [batch, dim] each.
+  const void* shift;
+  const void* scale;
+  int64_t batch, rows, dim;
+  float epsilon;
+  void* out;
+  void* h;
+};
+
+const char* joint_qkv_norm(const JointQkvArgs& a, void* stream);
+const char* gate_residual(const GateArgs& a, void* stream);

@@ -1,0 +1,274 @@
+// ditserve's fused transformer ops as an onnxruntime custom-op library (domain "ditserve"),
+// registered by a session through RegisterCustomOpsLibrary_V2. Built twice (build.sh): for the
+// CPU provider with g++, and with -DDITSERVE_CUDA for the CUDA provider with nvcc. The ops
+// replace chains of elementwise kernels around the joint attention of an MMDiT block, which the
+// SD3-medium profile shows cost more GPU time than the attention itself (docs/custom-ops.md):
+//
+//   JointQkvNorm      both streams' QKV bias, split, q/k RMSNorm and the text|image concat
+//   GateResidual      x + gate * (y + bias)                  (a projection's bias, gate, residual)
+//   GateResidualNorm  the same, and LayerNorm(out) * (1 + scale) + shift for the next layer
+#include <climits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "ort_abi.h"
+
+#ifdef DITSERVE_CUDA
+#define PROVIDER "CUDAExecutionProvider"
+#else
+#define PROVIDER "CPUExecutionProvider"
+#endif
+
+namespace {
+
+// The OrtApi of the version these ops are written against; onnxruntime 1.29 serves it.
+constexpr uint32_t kOpVersion = 16;  // the first with CreateKernelV2 / KernelComputeV2
+const void* const* g_api = nullptr;
+
+template <typename F>
+F api(OrtApiIndex index) {
+  return reinterpret_cast<F>(const_cast<void*>(g_api[index]));
+}
+
+OrtStatus* fail(int code, const std::string& message) {
+  return api<OrtStatus* (*)(int, const char*)>(kCreateStatus)(code, message.c_str());
+}
+
+#define TRY(expr)                 \
+  do {                            \
+    OrtStatus* status_ = (expr);  \
+    if (status_) return status_;  \
+  } while (0)
+
+struct Tensor {
+  const void* data = nullptr;
+  std::vector<int64_t> dims;
+  int64_t count() const {
+    int64_t n = 1;
+    for (int64_t d : dims) n *= d;
+    return n;
+  }
+};
+
+OrtStatus* input(OrtKernelContext* ctx, size_t index, Tensor* t) {
+  const OrtValue* value = nullptr;
+  TRY(api<OrtStatus* (*)(const OrtKernelContext*, size_t, const OrtValue**)>(kKernelContext_GetInput)(
+      ctx, index, &value));
+  if (!value) return fail(ORT_CODE_INVALID_ARGUMENT, "input " + std::to_string(index) + " is missing");
+  OrtTensorTypeAndShapeInfo* info = nullptr;
+  TRY(api<OrtStatus* (*)(const OrtValue*, OrtTensorTypeAndShapeInfo**)>(kGetTensorTypeAndShape)(value, &info));
+  size_t rank = 0;
+  OrtStatus* s = api<OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, size_t*)>(kGetDimensionsCount)(info, &rank);
+  if (!s) {
+    t->dims.assign(rank, 0);
+    s = api<OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int64_t*, size_t)>(kGetDimensions)(
+        info, t->dims.data(), rank);
+  }
+  api<void (*)(OrtTensorTypeAndShapeInfo*)>(kReleaseTensorTypeAndShapeInfo)(info);
+  TRY(s);
+  void* data = nullptr;
+  TRY(api<OrtStatus* (*)(OrtValue*, void**)>(kGetTensorMutableData)(const_cast<OrtValue*>(value), &data));
+  t->data = data;
+  return nullptr;
+}
+
+OrtStatus* output(OrtKernelContext* ctx, size_t index, const std::vector<int64_t>& dims, void** data) {
+  OrtValue* value = nullptr;
+  TRY(api<OrtStatus* (*)(OrtKernelContext*, size_t, const int64_t*, size_t, OrtValue**)>(kKernelContext_GetOutput)(
+      ctx, index, dims.data(), dims.size(), &value));
+  return api<OrtStatus* (*)(OrtValue*, void**)>(kGetTensorMutableData)(value, data);
+}
+
+OrtStatus* stream_of(OrtKernelContext* ctx, void** stream) {
+  *stream = nullptr;
+#ifdef DITSERVE_CUDA
+  TRY(api<OrtStatus* (*)(const OrtKernelContext*, void**)>(kKernelContext_GetGPUComputeStream)(ctx, stream));
+#else
+  (void)ctx;
+#endif
+  return nullptr;
+}
+
+std::string shape(const Tensor& t) {
+  std::string s = "[";
+  for (size_t i = 0; i < t.dims.size(); i++) s += (i ? ", " : "") + std::to_string(t.dims[i]);
+  return s + "]";
+}
+
+OrtStatus* expect(bool ok, const char* op, const std::string& what) {
+  return ok ? nullptr : fail(ORT_CODE_INVALID_ARGUMENT, std::string(op) + ": " + what);
+}
+
+OrtStatus* run_status(const char* op, const char* message) {
+  return message ? fail(ORT_CODE_FAIL, std::string(op) + ": " + message) : nullptr;
+}
+
+struct Kernel {
+  int64_t heads = 0;
+  float epsilon = 1e-6f;
+};
+
+OrtStatus* compute_joint_qkv(const Kernel& k, OrtKernelContext* ctx) {
+  static const char* op = "JointQkvNorm";
+  Tensor t[8];
+  for (size_t i = 0; i < 8; i++) TRY(input(ctx, i, &t[i]));
+  JointQkvArgs a{};
+  const Tensor& qkv0 = t[0];
+  TRY(expect(qkv0.dims.size() == 3 && qkv0.dims[2] % 3 == 0, op, "qkv must be [batch, tokens, 3 * hidden], got " + shape(qkv0)));
+  const int64_t hidden = qkv0.dims[2] / 3;
+  TRY(expect(k.heads > 0 && hidden % k.heads == 0, op, "num_heads must divide the hidden size " + std::to_string(hidden)));
+  a.batch = qkv0.dims[0];
+  a.heads = k.heads;
+  a.head_dim = hidden / k.heads;
+  a.epsilon = k.epsilon;
+  for (int s = 0; s < 2; s++) {
+    const Tensor& qkv = t[4 * s];
+    TRY(expect(qkv.dims.size() == 3 && qkv.dims[0] == a.batch && qkv.dims[2] == 3 * hidden, op,
+               "both streams' qkv must be [batch, tokens, " + std::to_string(3 * hidden) + "], got " + shape(qkv)));
+    TRY(expect(t[4 * s + 1].count() == 3 * hidden, op, "bias must hold 3 * hidden values, got " + shape(t[4 * s + 1])));
+    TRY(expect(t[4 * s + 2].count() == a.head_dim && t[4 * s + 3].count() == a.head_dim, op,
+               "the q and k norm weights must hold head_dim = " + std::to_string(a.head_dim) + " values"));
+    a.qkv[s] = qkv.data;
+    a.bias[s] = t[4 * s + 1].data;
+    a.q_weight[s] = t[4 * s + 2].data;
+    a.k_weight[s] = t[4 * s + 3].data;
+    a.tokens[s] = qkv.dims[1];
+  }
+  const std::vector<int64_t> dims = {a.batch, a.tokens[0] + a.tokens[1], hidden};
+  TRY(output(ctx, 0, dims, &a.q));
+  TRY(output(ctx, 1, dims, &a.k));
+  TRY(output(ctx, 2, dims, &a.v));
+  void* stream = nullptr;
+  TRY(stream_of(ctx, &stream));
+  return run_status(op, joint_qkv_norm(a, stream));
+}
+
+OrtStatus* compute_gate(const Kernel& k, OrtKernelContext* ctx, bool norm) {
+  const char* op = norm ? "GateResidualNorm" : "GateResidual";
+  const size_t n = norm ? 6 : 4;
+  Tensor t[6];
+  for (size_t i = 0; i < n; i++) TRY(input(ctx, i, &t[i]));
+  const Tensor& x = t[0];
+  TRY(expect(x.dims.size() == 3, op, "x must be [batch, rows, dim], got " + shape(x)));
+  TRY(expect(t[1].dims == x.dims, op, "y must have x's shape " + shape(x) + ", got " + shape(t[1])));
+  GateArgs a{};
+  a.batch = x.dims[0];
+  a.rows = x.dims[1];
+  a.dim = x.dims[2];
+  a.epsilon = k.epsilon;
+  TRY(expect(t[2].count() == a.dim, op, "bias must hold dim = " + std::to_string(a.dim) + " values"));
+  for (size_t i = 3; i < n; i++)
+    TRY(expect(t[i].count() == a.batch * a.dim, op,
+               "gate, shift and scale must hold batch x dim values ([batch, dim] or [batch, 1, dim]), got " +
+                   shape(t[i])));
+  a.x = x.data;
+  a.y = t[1].data;
+  a.bias = t[2].data;
+  a.gate = t[3].data;
+  if (norm) {
+    a.shift = t[4].data;
+    a.scale = t[5].data;
+  }
+  TRY(output(ctx, 0, x.dims, &a.out));
+  if (norm) TRY(output(ctx, 1, x.dims, &a.h));
+  void* stream = nullptr;
+  TRY(stream_of(ctx, &stream));
+  return run_status(op, gate_residual(a, stream));
+}
+
+struct Op : OrtCustomOp {
+  const char* name;
+  size_t inputs, outputs;
+  bool needs_heads;
+};
+
+const Op& op_of(const OrtCustomOp* op) { return *static_cast<const Op*>(op); }
+
+OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKernelInfo* info, void** out) {
+  g_api = reinterpret_cast<const void* const*>(ort);
+  auto* kernel = new Kernel();
+  float eps = 0;
+  OrtStatus* s = api<OrtStatus* (*)(const OrtKernelInfo*, const char*, float*)>(kKernelInfoGetAttribute_float)(
+      info, "epsilon", &eps);
+  if (s) api<void (*)(OrtStatus*)>(kReleaseStatus)(s);  // absent: the default
+  else kernel->epsilon = eps;
+  if (op_of(op).needs_heads) {
+    s = api<OrtStatus* (*)(const OrtKernelInfo*, const char*, int64_t*)>(kKernelInfoGetAttribute_int64)(
+        info, "num_heads", &kernel->heads);
+    if (s) {
+      api<void (*)(OrtStatus*)>(kReleaseStatus)(s);
+      delete kernel;
+      return fail(ORT_CODE_INVALID_ARGUMENT, std::string(op_of(op).name) + ": the num_heads attribute is required");
+    }
+  }
+  *out = kernel;
+  return nullptr;
+}
+
+Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads,
+        OrtStatus* (*compute)(void* kernel, OrtKernelContext* context)) {
+  Op o;
+  std::memset(static_cast<OrtCustomOp*>(&o), 0, sizeof(OrtCustomOp));
+  o.name = name;
+  o.inputs = inputs;
+  o.outputs = outputs;
+  o.needs_heads = needs_heads;
+  o.version = kOpVersion;
+  o.GetName = [](const OrtCustomOp* op) { return op_of(op).name; };
+  o.GetExecutionProviderType = [](const OrtCustomOp*) { return PROVIDER; };
+  o.GetInputType = [](const OrtCustomOp*, size_t) { return static_cast<int>(ORT_TYPE_FLOAT16); };
+  o.GetInputTypeCount = [](const OrtCustomOp* op) { return op_of(op).inputs; };
+  o.GetOutputType = [](const OrtCustomOp*, size_t) { return static_cast<int>(ORT_TYPE_FLOAT16); };
+  o.GetOutputTypeCount = [](const OrtCustomOp* op) { return op_of(op).outputs; };
+  o.KernelDestroy = [](void* kernel) { delete static_cast<Kernel*>(kernel); };
+  o.GetInputCharacteristic = [](const OrtCustomOp*, size_t) { return 0; };   // required
+  o.GetOutputCharacteristic = [](const OrtCustomOp*, size_t) { return 0; };  // required
+  o.GetInputMemoryType = [](const OrtCustomOp*, size_t) { return 0; };       // the provider's memory
+  o.GetVariadicInputMinArity = [](const OrtCustomOp*) { return 0; };
+  o.GetVariadicInputHomogeneity = [](const OrtCustomOp*) { return 0; };
+  o.GetVariadicOutputMinArity = [](const OrtCustomOp*) { return 0; };
+  o.GetVariadicOutputHomogeneity = [](const OrtCustomOp*) { return 0; };
+  o.CreateKernelV2 = create_kernel;
+  o.KernelComputeV2 = compute;
+  o.GetStartVersion = [](const OrtCustomOp*) { return 1; };
+  o.GetEndVersion = [](const OrtCustomOp*) { return INT_MAX; };
+  o.GetMayInplace = [](int**, int**) { return static_cast<size_t>(0); };
+  o.ReleaseMayInplace = [](int*, int*) {};
+  o.GetAliasMap = [](int**, int**) { return static_cast<size_t>(0); };
+  o.ReleaseAliasMap = [](int*, int*) {};
+  return o;
+}
+
+// KernelComputeV2 receives only the kernel: each op has an entry point of its own.
+OrtStatus* joint_qkv_entry(void* k, OrtKernelContext* c) { return compute_joint_qkv(*static_cast<Kernel*>(k), c); }
+OrtStatus* gate_entry(void* k, OrtKernelContext* c) { return compute_gate(*static_cast<Kernel*>(k), c, false); }
+OrtStatus* gate_norm_entry(void* k, OrtKernelContext* c) { return compute_gate(*static_cast<Kernel*>(k), c, true); }
+
+constexpr int kOps = 3;
+Op* ops() {
+  static Op all[kOps] = {
+      make("JointQkvNorm", 8, 3, true, joint_qkv_entry),
+      make("GateResidual", 4, 1, false, gate_entry),
+      make("GateResidualNorm", 6, 2, false, gate_norm_entry),
+  };
+  return all;
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) OrtStatus* RegisterCustomOps(OrtSessionOptions* options,
+                                                                               const OrtApiBase* base) {
+  const OrtApi* ort = base->GetApi(kOpVersion);
+  if (!ort) return nullptr;  // cannot even report: an onnxruntime older than 1.16
+  g_api = reinterpret_cast<const void* const*>(ort);
+  // The domain must outlive every session that uses it: it is never released (one per session
+  // options that register the library, a few bytes).
+  OrtCustomOpDomain* domain = nullptr;
+  TRY(api<OrtStatus* (*)(const char*, OrtCustomOpDomain**)>(kCreateCustomOpDomain)("ditserve", &domain));
+  Op* all = ops();
+  for (int i = 0; i < kOps; i++)
+    TRY(api<OrtStatus* (*)(OrtCustomOpDomain*, const OrtCustomOp*)>(kCustomOpDomain_Add)(domain, &all[i]));
+  return api<OrtStatus* (*)(OrtSessionOptions*, OrtCustomOpDomain*)>(kAddCustomOpDomain)(options, domain);
+}

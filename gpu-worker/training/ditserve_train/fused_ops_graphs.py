@@ -1,0 +1,157 @@
+"""Two small ONNX graphs that compute the same thing: the ditserve fused ops (gpu-worker/ops) and
+onnxruntime's standard ops. Tests run both, on the CPU in CI (tests/runner/fused-ops.test.ts)
+and on CUDA on the GPU machine (bench/gpu/fused-ops.cuda.ts), and compare.
+
+    python3 -m ditserve_train.fused_ops_graphs --out tests/fixtures/fused-ops
+
+Inputs and outputs are float32. Both graphs round every input and output through fp16 (the ops
+are fp16), and the reference rounds the residual before its LayerNorm as the fused op does, so
+what is left between them is float32 arithmetic order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+DOMAIN = "ditserve"
+# Small on purpose, but within what the CUDA kernels take (head_dim 64, dim a multiple of 64).
+BATCH, TEXT, IMAGE, HEADS, HEAD_DIM, ROWS = 2, 3, 5, 2, 64, 4
+HIDDEN = HEADS * HEAD_DIM
+EPS = 1e-6
+
+F32 = TensorProto.FLOAT
+F16 = TensorProto.FLOAT16
+
+INPUTS = {
+    **{f"qkv_{s}": [BATCH, n, 3 * HIDDEN] for s, n in (("text", TEXT), ("image", IMAGE))},
+    **{f"bias_{s}": [3 * HIDDEN] for s in ("text", "image")},
+    **{f"{w}_{s}": [HEAD_DIM] for s in ("text", "image") for w in ("q_weight", "k_weight")},
+    "x": [BATCH, ROWS, HIDDEN],
+    "y": [BATCH, ROWS, HIDDEN],
+    "bias": [HIDDEN],
+    "gate": [BATCH, 1, HIDDEN],
+    "shift": [BATCH, 1, HIDDEN],
+    "scale": [BATCH, 1, HIDDEN],
+}
+OUTPUTS = {
+    "q": [BATCH, TEXT + IMAGE, HIDDEN],
+    "k": [BATCH, TEXT + IMAGE, HIDDEN],
+    "v": [BATCH, TEXT + IMAGE, HIDDEN],
+    "gated": [BATCH, ROWS, HIDDEN],
+    "gated_norm": [BATCH, ROWS, HIDDEN],
+    "h": [BATCH, ROWS, HIDDEN],
+}
+
+
+class _Builder:
+    def __init__(self):
+        self.nodes: list = []
+        self.inits: list = []
+        self.n = 0
+
+    def op(self, op_type: str, inputs: list[str], outputs: int = 1, domain: str = "", **attrs) -> list[str]:
+        self.n += 1
+        names = [f"{op_type.lower()}_{self.n}_{i}" for i in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, inputs, names, name=f"{op_type}_{self.n}", domain=domain, **attrs))
+        return names
+
+    def one(self, op_type: str, inputs: list[str], **attrs) -> str:
+        return self.op(op_type, inputs, **attrs)[0]
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    def fp16(self, name: str) -> str:
+        return self.one("Cast", [name], to=F16)
+
+    def rounded(self, name: str) -> str:
+        """float32 -> fp16 -> float32: the value as an fp16 tensor holds it."""
+        return self.one("Cast", [self.fp16(name)], to=F32)
+
+    def finish(self, outputs: dict[str, str], name: str) -> onnx.ModelProto:
+        for out, src in outputs.items():
+            self.nodes.append(helper.make_node("Identity", [src], [out], name=f"out_{out}"))
+        graph = helper.make_graph(
+            self.nodes, name,
+            # The fused graph's inputs are all symbolic, so that a misshapen feed reaches the ops' own checks.
+            [helper.make_tensor_value_info(k, F32, v if name == "reference" else [f"{k}_{i}" for i in range(len(v))])
+             for k, v in INPUTS.items()],
+            [helper.make_tensor_value_info(k, F32, v) for k, v in OUTPUTS.items()],
+            initializer=self.inits,
+        )
+        opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid(DOMAIN, 1)] if name == "fused" else [])
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="ditserve")
+        model.ir_version = 8
+        return model
+
+
+def fused() -> onnx.ModelProto:
+    b = _Builder()
+    h = {k: b.fp16(k) for k in INPUTS}
+    streams = [h[f"{w}_{s}"] for s in ("text", "image") for w in ("qkv", "bias", "q_weight", "k_weight")]
+    q, k, v = b.op("JointQkvNorm", streams, outputs=3, domain=DOMAIN, num_heads=HEADS, epsilon=EPS)
+    gated = b.one("GateResidual", [h["x"], h["y"], h["bias"], h["gate"]], domain=DOMAIN)
+    gated_norm, hn = b.op("GateResidualNorm", [h["x"], h["y"], h["bias"], h["gate"], h["shift"], h["scale"]],
+                          outputs=2, domain=DOMAIN, epsilon=EPS)
+    f32 = {name: b.one("Cast", [t], to=F32) for name, t in
+           (("q", q), ("k", k), ("v", v), ("gated", gated), ("gated_norm", gated_norm), ("h", hn))}
+    return b.finish(f32, "fused")
+
+
+def reference() -> onnx.ModelProto:
+    b = _Builder()
+    r = {k: b.rounded(k) for k in INPUTS}
+    eps = b.const("eps", np.array(EPS, np.float32))
+    parts: dict[str, list[str]] = {"q": [], "k": [], "v": []}
+    for s, n in (("text", TEXT), ("image", IMAGE)):
+        x = b.one("Add", [r[f"qkv_{s}"], r[f"bias_{s}"]])
+        x = b.one("Reshape", [x, b.const(f"shape5_{s}", np.array([BATCH, n, 3, HEADS, HEAD_DIM], np.int64))])
+        split = b.op("Split", [x], outputs=3, axis=2)
+        shape3 = b.const(f"shape3_{s}", np.array([BATCH, n, HIDDEN], np.int64))
+        for which, t in zip("qkv", split):
+            if which != "v":
+                ms = b.one("ReduceMean", [b.one("Mul", [t, t])], axes=[-1], keepdims=1)
+                inv = b.one("Reciprocal", [b.one("Sqrt", [b.one("Add", [ms, eps])])])
+                t = b.one("Mul", [b.one("Mul", [t, inv]), r[f"{which}_weight_{s}"]])
+            parts[which].append(b.one("Reshape", [t, shape3]))
+    outs = {w: b.rounded(b.one("Concat", p, axis=1)) for w, p in parts.items()}
+    gated = b.rounded(b.one("Add", [r["x"], b.one("Mul", [r["gate"], b.one("Add", [r["y"], r["bias"]])])]))
+    ones = b.const("ones", np.ones(HIDDEN, np.float32))
+    zeros = b.const("zeros", np.zeros(HIDDEN, np.float32))
+    norm = b.one("LayerNormalization", [gated, ones, zeros], axis=-1, epsilon=EPS)
+    one = b.const("one", np.array(1.0, np.float32))
+    hn = b.one("Add", [b.one("Mul", [norm, b.one("Add", [r["scale"], one])]), r["shift"]])
+    return b.finish({**outs, "gated": gated, "gated_norm": gated, "h": b.rounded(hn)}, "reference")
+
+
+def write(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, model in (("fused", fused()), ("reference", reference())):
+        if name == "reference":  # the checker knows no custom domain
+            onnx.checker.check_model(model)
+        path = out / f"{name}.onnx"
+        path.write_bytes(model.SerializeToString())
+        paths.append(path)
+    shapes = out / "shapes.json"  # what a runner of the graphs feeds and gets back
+    shapes.write_text(json.dumps({"inputs": INPUTS, "outputs": OUTPUTS}, indent=1) + "\n")
+    return paths + [shapes]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, required=True)
+    for p in write(ap.parse_args().out):
+        print(p)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""ditserve's fused ops on the Python side: the committed test graphs are what
+fused_ops_graphs.py writes (needs onnx), and an MMDiT patched for them computes what the model
+does and exports one op per chain (needs PyTorch)."""
+
+from pathlib import Path
+
+import pytest
+
+onnx = pytest.importorskip("onnx")
+
+from ditserve_train.fused_ops_graphs import write  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "fused-ops"
+
+
+def test_committed_test_graphs_are_reproducible(tmp_path):
+    for path in write(tmp_path):
+        assert path.read_bytes() == (FIXTURES / path.name).read_bytes(), f"{path.name}: rerun fused_ops_graphs.py"
+
+
+def _small_model():
+    torch = pytest.importorskip("torch")
+    from ditserve_train.models.mmdit import MMDiT, MMDiTConfig
+
+    torch.manual_seed(0)
+    model = MMDiT(MMDiTConfig(hidden_size=128, num_heads=2, depth=2, joint_attention_dim=32, pooled_projection_dim=32))
+    with torch.no_grad():  # random everywhere: adaLN-Zero would leave every gate at zero
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.1 + (1.0 if p.ndim == 1 and p.shape[0] <= 64 else 0.0))
+    g = torch.Generator().manual_seed(1)
+    args = (torch.randn(2, 8, 8, 8, generator=g), torch.tensor([100.0, 700.0]),
+            torch.randn(2, 5, 32, generator=g), torch.randn(2, 32, generator=g))
+    return torch, model.eval(), args
+
+
+def test_patched_model_computes_what_the_model_does():
+    torch, model, args = _small_model()
+    from ditserve_train.fused_ops import patch
+
+    with torch.no_grad():
+        want = model(*args)
+        got = patch(model)(*args)
+    assert torch.allclose(got, want, atol=1e-5, rtol=1e-5), (got - want).abs().max()
+
+
+def test_export_has_one_op_per_chain(tmp_path):
+    torch, model, args = _small_model()
+    from ditserve_train.fused_ops import OPSETS, patch
+
+    path = tmp_path / "model.onnx"
+    with torch.no_grad():
+        torch.onnx.export(patch(model), args, str(path), opset_version=17, dynamo=False, custom_opsets=OPSETS)
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node if n.domain == "ditserve"]
+    depth = 2  # the last block's text stream is pre-only: no residuals there
+    assert ops.count("JointQkvNorm") == depth
+    # Each residual with the norm after it (the MLP's with the next block's or the final norm).
+    assert ops.count("GateResidualNorm") == 2 * (2 * depth - 1)
+    assert ops.count("GateResidual") == 0
+
+
+def test_models_the_kernels_cannot_take_are_refused():
+    pytest.importorskip("torch")
+    from ditserve_train.fused_ops import patch
+    from ditserve_train.models.mmdit import MMDiT, MMDiTConfig
+
+    with pytest.raises(ValueError, match="head_dim 32"):
+        patch(MMDiT(MMDiTConfig(hidden_size=128, num_heads=4)))
+
+
+def test_blocks_patched_one_by_one_where_layers_sit_between_them():
+    torch, model, args = _small_model()
+    from ditserve_train.fused_ops import patch
+    from ditserve_train.models.mmdit import MMDiT
+
+    class Between(MMDiT):  # a layer after every block, as the video model has
+        def _after_block(self, i, x, ctx):
+            return x * (1.0 + 0.1 * i)
+
+    other = Between(model.cfg)
+    other.load_state_dict(model.state_dict())
+    other.eval()
+    with torch.no_grad():
+        want = other(*args)
+        got = patch(other)(*args)
+    assert torch.allclose(got, want, atol=1e-5, rtol=1e-5), (got - want).abs().max()
