@@ -33,14 +33,22 @@ case "${1:-shipped}" in
     export PATH=$PATH:/usr/local/cuda/bin
     CUDA_ARCHS=90 bash gpu-worker/ops/build.sh cuda /tmp/ops 2>&1 | tee "$OUT/ops-build.log"
     node dist/bench-gpu/fused-ops.mjs /tmp/ops/libditserve_ops_cuda.so 2>&1 | tee "$OUT/fused-ops.log"
-    timeout 250 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf --only peak,sd3 \
-      --variants mha_fused,ditserve_ops
-    for v in mha_fused ditserve_ops; do
+    # SD3_VARIANTS: the exports to compare (each ~50 s to export); those after mha_fused use the ops.
+    read -ra variants <<<"${SD3_VARIANTS:-mha_fused ditserve_ops ditserve_ops_gemm}"
+    timeout 320 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf --only peak,sd3 \
+      --variants "$(IFS=,; echo "${variants[*]}")"
+    for v in "${variants[@]}"; do
       python3 -m ditserve_train.step_fusions --input /tmp/perf/$v/model.fp16.onnx \
         --output /tmp/perf/$v/model.ln.fp16.onnx --heads 24 | tee -a "$OUT/sd3.log"
     done
-    timeout 150 node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused_ln,ditserve_ops_ln \
-      --kernels 0 --ops /tmp/ops/libditserve_ops_cuda.so 2>&1 | grep -v "E:onnxruntime" | tee -a "$OUT/sd3.log" | cut -c1-300
+    sd3=(node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --ops /tmp/ops/libditserve_ops_cuda.so)
+    timeout 150 "${sd3[@]}" --variants "$(IFS=,; echo "${variants[*]/%/_ln}")" --kernels 0,1 \
+      2>&1 | grep -v "E:onnxruntime" | tee -a "$OUT/sd3.log" | cut -c1-300
+    # Where the time goes: each node's kernels, launches made blocking (profile_ops.py).
+    mkdir -p /tmp/prof
+    CUDA_LAUNCH_BLOCKING=1 timeout 100 "${sd3[@]}" --variants "${variants[-1]}_ln" --kernels 0 --profile /tmp/prof \
+      2>&1 | grep -v "E:onnxruntime" | cut -c1-300
+    for f in /tmp/prof/*.json; do python3 bench/gpu/profile_ops.py "$f"; done | tee "$OUT/sd3-profile.md"
     timeout 200 python3 bench/gpu/torch_peer.py --out "$OUT/torch_b.json" --stage b
     ;;
   video)

@@ -8,6 +8,7 @@
  *
  *   node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused,mha_fused_ln
  *   node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants ditserve_ops_ln --ops /tmp/ops/libditserve_ops_cuda.so
+ *   CUDA_LAUNCH_BLOCKING=1 node dist/bench-gpu/sd3-native.mjs … --kernels 0 --profile /tmp/prof
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,9 @@ const { values } = parseArgs({
     kernels: { type: 'string', default: '0,8' },
     // The CUDA build of gpu-worker/ops, for the ditserve_ops variants.
     ops: { type: 'string' },
+    // Profile instead of timing: onnxruntime's profile of 3 steps a variant into this folder
+    // (run with CUDA_LAUNCH_BLOCKING=1, so that each node's time is its kernels'; profile_ops.py).
+    profile: { type: 'string' },
   },
 });
 const SHAPES: Record<string, number[]> = {
@@ -51,7 +55,7 @@ for (const variant of values.variants.split(',')) {
     ? join(values.sd3, variant.replace(/_ln$/, ''), 'model.ln.fp16.onnx')
     : join(values.sd3, variant, 'model.fp16.onnx');
   for (const sdpaKernel of values.kernels.split(',').map(Number)) {
-    for (const cudaGraph of [false, true]) {
+    for (const cudaGraph of values.profile === undefined ? [false, true] : [false]) {
       const at = { variant, sdpaKernel, cudaGraph };
       let session: CudaBoundSession | null = null;
       try {
@@ -64,11 +68,16 @@ for (const variant of values.variants.split(',')) {
           ...(variant.startsWith('ditserve_ops') && values.ops !== undefined
             ? { customOpsLibrary: values.ops }
             : {}),
+          ...(values.profile === undefined ? {} : { profilePrefix: join(values.profile, variant) }),
         });
         const createMs = performance.now() - t;
         session.bind(inputs, { sample: output });
         for (let k = 0; k < 3; k++) session.run();
         cuda.synchronize(stream);
+        if (values.profile !== undefined) {
+          console.log(JSON.stringify({ part: 'sd3-profile', ...at, file: session.endProfiling() }));
+          continue;
+        }
         const ms: number[] = [];
         for (let k = 0; k < 20; k++) {
           const s = performance.now();

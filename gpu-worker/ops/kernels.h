@@ -1,4 +1,4 @@
-// The three fused ops' arithmetic, one implementation per provider (kernels_cpu.cc,
+// The fused ops' arithmetic, one implementation per provider (kernels_cpu.cc,
 // kernels_cuda.cu); ops.cc checks shapes and calls these. Tensors are fp16, row-major; the
 // arithmetic is float32. Each returns null or a message saying what it cannot do.
 #pragma once
@@ -35,5 +35,18 @@ struct GateArgs {
   void* h;
 };
 
+struct LinearArgs {
+  // y [rows, out] = gelu_tanh(x [rows, in] · weightᵀ + bias), weight [out, in] (PyTorch's layout).
+  const void* x;
+  const void* weight;
+  const void* bias;
+  int64_t rows, in, out;
+  void* y;
+};
+
 const char* joint_qkv_norm(const JointQkvArgs& a, void* stream);
 const char* gate_residual(const GateArgs& a, void* stream);
+// `state` is what linear_state_create made for this op instance (a GEMM handle and workspace on CUDA).
+const char* linear_gelu(const LinearArgs& a, void* state, void* stream);
+void* linear_state_create(const char** error);
+void linear_state_destroy(void* state);

@@ -109,3 +109,17 @@ const char* gate_residual(const GateArgs& a, void*) {
     }
   return nullptr;
 }
+
+const char* linear_gelu(const LinearArgs& a, void*, void*) {
+  for (int64_t r = 0; r < a.rows; r++)
+    for (int64_t o = 0; o < a.out; o++) {
+      float acc = 0.f;
+      for (int64_t i = 0; i < a.in; i++) acc += at(a.x, r * a.in + i) * at(a.weight, o * a.in + i);
+      const float z = acc + at(a.bias, o);
+      put(a.y, r * a.out + o, 0.5f * z * (1.f + std::tanh(0.7978845608f * (z + 0.044715f * z * z * z))));
+    }
+  return nullptr;
+}
+
+void* linear_state_create(const char**) { return nullptr; }
+void linear_state_destroy(void*) {}

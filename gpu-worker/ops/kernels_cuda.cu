@@ -3,8 +3,13 @@
 // and out as half2, float32 inside; the arithmetic is kernels_cpu.cc's.
 #include <algorithm>
 
+#ifndef DITSERVE_NO_CUBLASLT
+#include <cublasLt.h>
+#endif
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+
+#include <map>
 
 #include "kernels.h"
 
@@ -163,3 +168,122 @@ const char* gate_residual(const GateArgs& a, void* stream) {
   else gate_norm_kernel<64><<<blocks, kThreads, 0, s>>>(a);
   return launched("the GateResidualNorm kernel did not launch");
 }
+
+#ifndef DITSERVE_NO_CUBLASLT
+// LinearGelu: one cuBLASLt GEMM with the bias and tanh-GELU in its epilogue, so the activation
+// never makes a pass of its own. Row-major y = x · wᵀ is, column-major, yᵀ = w(ᵀ) · xᵀ: A = the
+// weight transposed ("T"), B = x ("N"), the TN layout cuBLASLt has every kernel for.
+namespace {
+
+constexpr size_t kWorkspace = 8u << 20;
+
+struct Plan {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+};
+
+struct LinearState {
+  cublasLtHandle_t handle = nullptr;
+  void* workspace = nullptr;
+  std::map<int64_t, Plan> plans;  // by rows x in x out: the descriptors and the chosen kernel
+};
+
+const char* plan_for(LinearState& s, const LinearArgs& a, Plan** out) {
+  const int64_t key = (a.rows * 65536 + a.in) * 65536 + a.out;
+  auto it = s.plans.find(key);
+  if (it != s.plans.end()) {
+    *out = &it->second;
+    return nullptr;
+  }
+  Plan p;
+  const cublasOperation_t t = CUBLAS_OP_T, n = CUBLAS_OP_N;
+  const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_GELU_BIAS;
+  const cudaDataType_t bias_type = CUDA_R_16F;
+  if (cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &n, sizeof n) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue) !=
+          CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type) !=
+          CUBLAS_STATUS_SUCCESS)
+    return "cuBLASLt refused the GEMM description";
+  if (cublasLtMatrixLayoutCreate(&p.a, CUDA_R_16F, a.in, a.out, a.in) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatrixLayoutCreate(&p.b, CUDA_R_16F, a.in, a.rows, a.in) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatrixLayoutCreate(&p.d, CUDA_R_16F, a.out, a.rows, a.out) != CUBLAS_STATUS_SUCCESS)
+    return "cuBLASLt refused a matrix layout";
+  cublasLtMatmulPreference_t pref = nullptr;
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  const size_t ws = kWorkspace;
+  if (cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws) !=
+          CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulAlgoGetHeuristic(s.handle, p.op, p.a, p.b, p.d, p.d, pref, 1, &result, &found) !=
+          CUBLAS_STATUS_SUCCESS ||
+      found == 0) {
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    return "cuBLASLt has no kernel for this GEMM with a GELU epilogue";
+  }
+  cublasLtMatmulPreferenceDestroy(pref);
+  p.algo = result.algo;
+  *out = &s.plans.emplace(key, p).first->second;
+  return nullptr;
+}
+
+}  // namespace
+
+void* linear_state_create(const char** error) {
+  auto* s = new LinearState();
+  if (cublasLtCreate(&s->handle) != CUBLAS_STATUS_SUCCESS) {
+    delete s;
+    *error = "cuBLASLt could not start";
+    return nullptr;
+  }
+  // Allocated once, with the session: a CUDA graph cannot capture an allocation.
+  if (cudaMalloc(&s->workspace, kWorkspace) != cudaSuccess) {
+    cublasLtDestroy(s->handle);
+    delete s;
+    *error = "no device memory for the GEMM workspace";
+    return nullptr;
+  }
+  return s;
+}
+
+void linear_state_destroy(void* state) {
+  auto* s = static_cast<LinearState*>(state);
+  if (!s) return;
+  for (auto& [key, p] : s->plans) {
+    cublasLtMatrixLayoutDestroy(p.a);
+    cublasLtMatrixLayoutDestroy(p.b);
+    cublasLtMatrixLayoutDestroy(p.d);
+    cublasLtMatmulDescDestroy(p.op);
+  }
+  cudaFree(s->workspace);
+  cublasLtDestroy(s->handle);
+  delete s;
+}
+
+const char* linear_gelu(const LinearArgs& a, void* state, void* stream) {
+  auto* s = static_cast<LinearState*>(state);
+  if (!s) return "no GEMM state";
+  if (a.rows >= 65536 * 256 || a.in >= 65536 || a.out >= 65536) return "a dimension is too large";
+  Plan* p = nullptr;
+  if (const char* e = plan_for(*s, a, &p)) return e;
+  if (cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &a.bias, sizeof a.bias) !=
+      CUBLAS_STATUS_SUCCESS)
+    return "cuBLASLt refused the bias";
+  const float one = 1.f, zero = 0.f;
+  if (cublasLtMatmul(s->handle, p->op, &one, a.weight, p->a, a.x, p->b, &zero, a.y, p->d, a.y, p->d, &p->algo,
+                     s->workspace, kWorkspace, static_cast<cudaStream_t>(stream)) != CUBLAS_STATUS_SUCCESS)
+    return "cuBLASLt's GEMM failed";
+  return nullptr;
+}
+#else
+void* linear_state_create(const char** error) {
+  *error = "this build has no cuBLASLt (build.sh found none)";
+  return nullptr;
+}
+void linear_state_destroy(void*) {}
+const char* linear_gelu(const LinearArgs&, void*, void*) { return "this build has no cuBLASLt"; }
+#endif

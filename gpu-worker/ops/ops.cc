@@ -7,6 +7,8 @@
 //   JointQkvNorm      both streams' QKV bias, split, q/k RMSNorm and the text|image concat
 //   GateResidual      x + gate * (y + bias)                  (a projection's bias, gate, residual)
 //   GateResidualNorm  the same, and LayerNorm(out) * (1 + scale) + shift for the next layer
+//   LinearGelu        gelu_tanh(x · wᵀ + bias): on CUDA one cuBLASLt GEMM with the bias and the
+//                     activation in its epilogue
 #include <climits>
 #include <cstring>
 #include <string>
@@ -108,6 +110,8 @@ OrtStatus* run_status(const char* op, const char* message) {
 struct Kernel {
   int64_t heads = 0;
   float epsilon = 1e-6f;
+  void* state = nullptr;  // LinearGelu's (linear_state_create)
+  ~Kernel() { linear_state_destroy(state); }
 };
 
 OrtStatus* compute_joint_qkv(const Kernel& k, OrtKernelContext* ctx) {
@@ -178,10 +182,35 @@ OrtStatus* compute_gate(const Kernel& k, OrtKernelContext* ctx, bool norm) {
   return run_status(op, gate_residual(a, stream));
 }
 
+OrtStatus* compute_linear_gelu(const Kernel& k, OrtKernelContext* ctx) {
+  static const char* op = "LinearGelu";
+  Tensor t[3];
+  for (size_t i = 0; i < 3; i++) TRY(input(ctx, i, &t[i]));
+  const Tensor &x = t[0], &w = t[1];
+  TRY(expect(x.dims.size() >= 2, op, "x must be [..., in], got " + shape(x)));
+  TRY(expect(w.dims.size() == 2 && w.dims[1] == x.dims.back(), op,
+             "weight must be [out, in] with in = " + std::to_string(x.dims.back()) + ", got " + shape(w)));
+  TRY(expect(t[2].count() == w.dims[0], op, "bias must hold out = " + std::to_string(w.dims[0]) + " values"));
+  LinearArgs a{};
+  a.x = x.data;
+  a.weight = w.data;
+  a.bias = t[2].data;
+  a.in = w.dims[1];
+  a.out = w.dims[0];
+  a.rows = x.count() / a.in;
+  std::vector<int64_t> dims = x.dims;
+  dims.back() = a.out;
+  TRY(output(ctx, 0, dims, &a.y));
+  void* stream = nullptr;
+  TRY(stream_of(ctx, &stream));
+  return run_status(op, linear_gelu(a, k.state, stream));
+}
+
 struct Op : OrtCustomOp {
   const char* name;
   size_t inputs, outputs;
   bool needs_heads;
+  bool needs_state;
 };
 
 const Op& op_of(const OrtCustomOp* op) { return *static_cast<const Op*>(op); }
@@ -194,6 +223,14 @@ OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKern
       info, "epsilon", &eps);
   if (s) api<void (*)(OrtStatus*)>(kReleaseStatus)(s);  // absent: the default
   else kernel->epsilon = eps;
+  if (op_of(op).needs_state) {
+    const char* error = nullptr;
+    kernel->state = linear_state_create(&error);
+    if (error) {
+      delete kernel;
+      return fail(ORT_CODE_FAIL, std::string(op_of(op).name) + ": " + error);
+    }
+  }
   if (op_of(op).needs_heads) {
     s = api<OrtStatus* (*)(const OrtKernelInfo*, const char*, int64_t*)>(kKernelInfoGetAttribute_int64)(
         info, "num_heads", &kernel->heads);
@@ -207,7 +244,7 @@ OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKern
   return nullptr;
 }
 
-Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads,
+Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool needs_state,
         OrtStatus* (*compute)(void* kernel, OrtKernelContext* context)) {
   Op o;
   std::memset(static_cast<OrtCustomOp*>(&o), 0, sizeof(OrtCustomOp));
@@ -215,6 +252,7 @@ Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads,
   o.inputs = inputs;
   o.outputs = outputs;
   o.needs_heads = needs_heads;
+  o.needs_state = needs_state;
   o.version = kOpVersion;
   o.GetName = [](const OrtCustomOp* op) { return op_of(op).name; };
   o.GetExecutionProviderType = [](const OrtCustomOp*) { return PROVIDER; };
@@ -245,13 +283,15 @@ Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads,
 OrtStatus* joint_qkv_entry(void* k, OrtKernelContext* c) { return compute_joint_qkv(*static_cast<Kernel*>(k), c); }
 OrtStatus* gate_entry(void* k, OrtKernelContext* c) { return compute_gate(*static_cast<Kernel*>(k), c, false); }
 OrtStatus* gate_norm_entry(void* k, OrtKernelContext* c) { return compute_gate(*static_cast<Kernel*>(k), c, true); }
+OrtStatus* linear_gelu_entry(void* k, OrtKernelContext* c) { return compute_linear_gelu(*static_cast<Kernel*>(k), c); }
 
-constexpr int kOps = 3;
+constexpr int kOps = 4;
 Op* ops() {
   static Op all[kOps] = {
-      make("JointQkvNorm", 8, 3, true, joint_qkv_entry),
-      make("GateResidual", 4, 1, false, gate_entry),
-      make("GateResidualNorm", 6, 2, false, gate_norm_entry),
+      make("JointQkvNorm", 8, 3, true, false, joint_qkv_entry),
+      make("GateResidual", 4, 1, false, false, gate_entry),
+      make("GateResidualNorm", 6, 2, false, false, gate_norm_entry),
+      make("LinearGelu", 3, 1, false, true, linear_gelu_entry),
   };
   return all;
 }

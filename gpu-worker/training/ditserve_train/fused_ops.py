@@ -5,6 +5,7 @@ the elementwise chains around its joint attention, for onnxruntime's CUDA provid
 - GateResidual: x + gate * (y + bias), a projection's bias with its gate and residual
 - GateResidualNorm: the same and the LayerNorm after it with its adaLN modulation (the MLP's,
   and the next block's or the final one: across blocks where nothing else sits between them)
+- LinearGelu (optional): the MLP's first layer with its bias and tanh-GELU
 - attention as com.microsoft::MultiHeadAttention, the MLP's bias + tanh-GELU as com.microsoft::FastGelu
 
 `patch(model)` rebinds the blocks' forward for export; each op's `forward` is the model's own
@@ -62,6 +63,22 @@ def _qkv_heads(qkv, bias, q_weight, k_weight, heads: int, eps: float):
     q, k, v = (qkv + bias).view(b, n, 3, heads, d3 // 3 // heads).unbind(2)
     rms = lambda t, w: t * torch.rsqrt(t.pow(2).mean(-1, keepdim=True) + eps) * w  # noqa: E731
     return rms(q, q_weight).flatten(2), rms(k, k_weight).flatten(2), v.flatten(2)
+
+
+class LinearGelu(torch.autograd.Function):
+    """gelu_tanh(x · weightᵀ + bias), weight [out, in]: on CUDA one cuBLASLt GEMM with the bias
+    and the activation in its epilogue (no pass of its own over the MLP's widest tensor)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        return F.gelu(F.linear(x, weight, bias), approximate="tanh")
+
+    @staticmethod
+    def symbolic(g, x, weight, bias):
+        out = g.op(f"{DOMAIN}::LinearGelu", x, weight, bias)
+        rank = x.type().dim()  # the trace does not always know x's sizes: its rank, else 3-D tokens
+        out.setType(x.type().with_sizes([None] * (rank if rank is not None else 3)))
+        return out
 
 
 class JointQkvNorm(torch.autograd.Function):
@@ -125,7 +142,10 @@ def _post(s: Stream, x, attn, mods, next_norm=None):
     _, _, gate_msa, shift_mlp, scale_mlp, gate_mlp = mods
     x, h = GateResidualNorm.apply(x, F.linear(attn, s.proj.weight), s.proj.bias, gate_msa, shift_mlp, scale_mlp, s.norm2.eps)
     fc1, _, fc2 = s.mlp
-    h = BiasGelu.apply(F.linear(h, fc1.weight), fc1.bias)
+    if getattr(s, "_linear_gelu", False):
+        h = LinearGelu.apply(h, fc1.weight, fc1.bias)
+    else:
+        h = BiasGelu.apply(F.linear(h, fc1.weight), fc1.bias)
     if next_norm is None:
         return GateResidual.apply(x, F.linear(h, fc2.weight), fc2.bias, gate_mlp), None
     return GateResidualNorm.apply(x, F.linear(h, fc2.weight), fc2.bias, gate_mlp, *next_norm)
@@ -181,10 +201,15 @@ def supported(model: MMDiT) -> str | None:
     return None
 
 
-def patch(model: MMDiT) -> MMDiT:
+def patch(model: MMDiT, linear_gelu: bool = False) -> MMDiT:
+    """`linear_gelu`: the MLP's first layer as LinearGelu (needs the library's cuBLASLt build on
+    CUDA) instead of a MatMul and com.microsoft::FastGelu."""
     reason = supported(model)
     if reason is not None:
         raise ValueError(f"the fused ops cannot take this model: {reason}")
+    for blk in model.blocks:
+        for s in (blk.context, blk.image):
+            s._linear_gelu = linear_gelu
     if type(model)._after_block is JointTransformer._after_block:
         model._joint = types.MethodType(_joint, model)
     else:  # layers between the blocks (a video model's): each block on its own

@@ -23,6 +23,7 @@ OPSET = 17
 DOMAIN = "ditserve"
 # Small on purpose, but within what the CUDA kernels take (head_dim 64, dim a multiple of 64).
 BATCH, TEXT, IMAGE, HEADS, HEAD_DIM, ROWS = 2, 3, 5, 2, 64, 4
+WIDE = 3 * HEADS * HEAD_DIM  # LinearGelu's outputs (an MLP's hidden width)
 HIDDEN = HEADS * HEAD_DIM
 EPS = 1e-6
 
@@ -39,6 +40,8 @@ INPUTS = {
     "gate": [BATCH, 1, HIDDEN],
     "shift": [BATCH, 1, HIDDEN],
     "scale": [BATCH, 1, HIDDEN],
+    "weight": [WIDE, HIDDEN],
+    "wide_bias": [WIDE],
 }
 OUTPUTS = {
     "q": [BATCH, TEXT + IMAGE, HIDDEN],
@@ -47,6 +50,7 @@ OUTPUTS = {
     "gated": [BATCH, ROWS, HIDDEN],
     "gated_norm": [BATCH, ROWS, HIDDEN],
     "h": [BATCH, ROWS, HIDDEN],
+    "mlp": [BATCH, ROWS, WIDE],
 }
 
 
@@ -101,8 +105,9 @@ def fused() -> onnx.ModelProto:
     gated = b.one("GateResidual", [h["x"], h["y"], h["bias"], h["gate"]], domain=DOMAIN)
     gated_norm, hn = b.op("GateResidualNorm", [h["x"], h["y"], h["bias"], h["gate"], h["shift"], h["scale"]],
                           outputs=2, domain=DOMAIN, epsilon=EPS)
+    mlp = b.one("LinearGelu", [h["x"], h["weight"], h["wide_bias"]], domain=DOMAIN)
     f32 = {name: b.one("Cast", [t], to=F32) for name, t in
-           (("q", q), ("k", k), ("v", v), ("gated", gated), ("gated_norm", gated_norm), ("h", hn))}
+           (("q", q), ("k", k), ("v", v), ("gated", gated), ("gated_norm", gated_norm), ("h", hn), ("mlp", mlp))}
     return b.finish(f32, "fused")
 
 
@@ -129,7 +134,13 @@ def reference() -> onnx.ModelProto:
     norm = b.one("LayerNormalization", [gated, ones, zeros], axis=-1, epsilon=EPS)
     one = b.const("one", np.array(1.0, np.float32))
     hn = b.one("Add", [b.one("Mul", [norm, b.one("Add", [r["scale"], one])]), r["shift"]])
-    return b.finish({**outs, "gated": gated, "gated_norm": gated, "h": b.rounded(hn)}, "reference")
+    z = b.one("Add", [b.one("MatMul", [r["x"], b.one("Transpose", [r["weight"]], perm=[1, 0])]), r["wide_bias"]])
+    cube = b.one("Mul", [b.one("Mul", [z, z]), z])
+    inner = b.one("Mul", [b.one("Add", [z, b.one("Mul", [cube, b.const("cubic", np.array(0.044715, np.float32))])]),
+                          b.const("sqrt_2_over_pi", np.array(0.7978845608, np.float32))])
+    half_z = b.one("Mul", [z, b.const("half", np.array(0.5, np.float32))])
+    mlp = b.one("Mul", [half_z, b.one("Add", [b.one("Tanh", [inner]), one])])
+    return b.finish({**outs, "gated": gated, "gated_norm": gated, "h": b.rounded(hn), "mlp": b.rounded(mlp)}, "reference")
 
 
 def write(out: Path) -> list[Path]:

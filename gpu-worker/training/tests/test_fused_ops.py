@@ -43,19 +43,27 @@ def test_patched_model_computes_what_the_model_does():
     assert torch.allclose(got, want, atol=1e-5, rtol=1e-5), (got - want).abs().max()
 
 
-def test_export_has_one_op_per_chain(tmp_path):
+@pytest.mark.parametrize("linear_gelu", [False, True])
+def test_export_has_one_op_per_chain(tmp_path, linear_gelu):
     torch, model, args = _small_model()
     from ditserve_train.fused_ops import OPSETS, patch
 
     path = tmp_path / "model.onnx"
     with torch.no_grad():
-        torch.onnx.export(patch(model), args, str(path), opset_version=17, dynamo=False, custom_opsets=OPSETS)
-    ops = [n.op_type for n in onnx.load(str(path)).graph.node if n.domain == "ditserve"]
+        want = model(*args)
+        patched = patch(model, linear_gelu=linear_gelu)
+        assert torch.allclose(patched(*args), want, atol=1e-5, rtol=1e-5)
+        torch.onnx.export(patched, args, str(path), opset_version=17, dynamo=False, custom_opsets=OPSETS)
+    nodes = onnx.load(str(path)).graph.node
+    ops = [n.op_type for n in nodes if n.domain == "ditserve"]
     depth = 2  # the last block's text stream is pre-only: no residuals there
     assert ops.count("JointQkvNorm") == depth
     # Each residual with the norm after it (the MLP's with the next block's or the final norm).
     assert ops.count("GateResidualNorm") == 2 * (2 * depth - 1)
     assert ops.count("GateResidual") == 0
+    mlps = 2 * depth - 1
+    assert ops.count("LinearGelu") == (mlps if linear_gelu else 0)
+    assert sum(n.op_type == "FastGelu" for n in nodes) == (0 if linear_gelu else mlps)
 
 
 def test_models_the_kernels_cannot_take_are_refused():
