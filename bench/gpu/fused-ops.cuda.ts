@@ -9,6 +9,7 @@
 import { join, resolve } from 'node:path';
 import { openNativeRunner } from '../../gpu-worker/src/runner/index.ts';
 import {
+  FP16_STEP,
   compareOutputs,
   fusedOpsFeeds,
   fusedOpsShapes,
@@ -29,7 +30,7 @@ const feeds = fusedOpsFeeds(shapes);
 const comparison = compareOutputs(shapes, await fused.run(feeds), await reference.run(feeds));
 let ok = true;
 for (const [output, c] of Object.entries(comparison)) {
-  const pass = c.worst <= 2 ** -10;
+  const pass = c.worst <= FP16_STEP;
   ok &&= pass;
   console.log(JSON.stringify({ part: 'fused-ops-cuda', output, ...c, pass }));
 }

@@ -42,6 +42,9 @@ export function fusedOpsFeeds(shapes: FusedOpsShapes): Record<string, RunnerTens
   );
 }
 
+/** How far an output may be off: one fp16 step (relative; both sides round through fp16). */
+export const FP16_STEP = 2 ** -10;
+
 export interface OutputComparison {
   readonly dims: readonly number[] | undefined;
   readonly length: number;

@@ -11,6 +11,7 @@ import {
 } from '../../gpu-worker/src/runner/index.ts';
 import { ORT_API } from '../../gpu-worker/src/runner/ort-api-table.ts';
 import {
+  FP16_STEP,
   FUSED_OPS_FIXTURES,
   compareOutputs,
   fusedOpsFeeds,
@@ -53,7 +54,7 @@ describe('ditserve fused ops on the CPU (custom-op library)', () => {
     for (const [name, dims] of Object.entries(shapes.outputs)) {
       expect(comparison[name]?.dims, name).toEqual(dims);
       // Both round through fp16; what is left is float32 arithmetic order: one fp16 step at most.
-      expect(comparison[name]?.worst, name).toBeLessThanOrEqual(2 ** -10);
+      expect(comparison[name]?.worst, name).toBeLessThanOrEqual(FP16_STEP);
     }
     // The normalised q is not the raw input (a pass-through would also match a broken reference).
     const q = got.q?.data as Float32Array;
