@@ -32,17 +32,21 @@ case "${1:-shipped}" in
     # onnxruntime's own ops, then in an SD3 export of their own beside onnxruntime's fusions.
     export PATH=$PATH:/usr/local/cuda/bin
     CUDA_ARCHS=90 bash gpu-worker/ops/build.sh cuda /tmp/ops 2>&1 | tee "$OUT/ops-build.log"
-    node dist/bench-gpu/fused-ops.mjs /tmp/ops/libditserve_ops_cuda.so 2>&1 | tee "$OUT/fused-ops.log"
-    # SD3_VARIANTS: the exports to compare (each ~50 s to export); those after mha_fused use the ops.
-    read -ra variants <<<"${SD3_VARIANTS:-mha_fused ditserve_ops ditserve_ops_gemm}"
+    for f in tests/fixtures/fused-ops tests/fixtures/fused-ops/fp8; do
+      node dist/bench-gpu/fused-ops.mjs /tmp/ops/libditserve_ops_cuda.so "$f" 2>&1 | tee -a "$OUT/fused-ops.log"
+    done
+    # SD3_VARIANTS: the exports to compare (each ~50 s to export); those after mha_fused use the ops,
+    # ditserve_fp8 also E4M3 linear layers (compared with ditserve_ops_gemm, the fp16 graph).
+    read -ra variants <<<"${SD3_VARIANTS:-mha_fused ditserve_ops_gemm ditserve_fp8}"
     timeout 320 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf --only peak,sd3 \
       --variants "$(IFS=,; echo "${variants[*]}")"
+    timeout 60 python3 bench/gpu/torch_peer.py --out "$OUT/torch_fp8.json" --only sd3_fp8
     for v in "${variants[@]}"; do
       python3 -m ditserve_train.step_fusions --input /tmp/perf/$v/model.fp16.onnx \
         --output /tmp/perf/$v/model.ln.fp16.onnx --heads 24 | tee -a "$OUT/sd3.log"
     done
     sd3=(node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --ops /tmp/ops/libditserve_ops_cuda.so)
-    timeout 150 "${sd3[@]}" --variants "$(IFS=,; echo "${variants[*]/%/_ln}")" --kernels 0,1 \
+    timeout 200 "${sd3[@]}" --variants "$(IFS=,; echo "${variants[*]/%/_ln}")" --kernels "${SD3_KERNELS:-0,1}" --baseline ditserve_ops_gemm_ln \
       2>&1 | grep -v "E:onnxruntime" | tee -a "$OUT/sd3.log" | cut -c1-300
     # Where the time goes: each node's kernels, launches made blocking (profile_ops.py).
     mkdir -p /tmp/prof

@@ -8,6 +8,7 @@
  *
  *   node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants mha_fused,mha_fused_ln
  *   node dist/bench-gpu/sd3-native.mjs --sd3 /tmp/perf --variants ditserve_ops_ln --ops /tmp/ops/libditserve_ops_cuda.so
+ *   node dist/bench-gpu/sd3-native.mjs … --variants ditserve_ops_gemm_ln,ditserve_fp8_ln --baseline ditserve_ops_gemm_ln
  *   CUDA_LAUNCH_BLOCKING=1 node dist/bench-gpu/sd3-native.mjs … --kernels 0 --profile /tmp/prof
  */
 import { join } from 'node:path';
@@ -28,6 +29,9 @@ const { values } = parseArgs({
     // Profile instead of timing: onnxruntime's profile of 3 steps a variant into this folder
     // (run with CUDA_LAUNCH_BLOCKING=1, so that each node's time is its kernels'; profile_ops.py).
     profile: { type: 'string' },
+    // Also compare each output with this variant's (its first configuration's): the FP8 step
+    // against the fp16 graph on the same input, as relative L2.
+    baseline: { type: 'string' },
   },
 });
 const SHAPES: Record<string, number[]> = {
@@ -49,6 +53,17 @@ for (const [name, dims] of Object.entries(SHAPES)) {
 }
 const output = { ptr: cuda.malloc(4 * count(OUTPUT)), dims: OUTPUT };
 const reference = readF32(join(values.sd3, 'output_sample.f32'));
+let baseline: Float32Array | undefined;
+const relativeL2 = (got: Float32Array, want: Float32Array): number => {
+  let diff = 0;
+  let norm = 0;
+  got.forEach((v, i) => {
+    const w = want[i] ?? 0;
+    diff += (v - w) ** 2;
+    norm += w ** 2;
+  });
+  return Math.sqrt(diff / norm);
+};
 
 for (const variant of values.variants.split(',')) {
   const file = variant.endsWith('_ln')
@@ -65,7 +80,7 @@ for (const variant of values.variants.split(',')) {
           cudaGraph,
           sdpaKernel,
           freeDimensions: { batch: 2, height: 128, width: 128 },
-          ...(variant.startsWith('ditserve_ops') && values.ops !== undefined
+          ...(variant.startsWith('ditserve_') && values.ops !== undefined
             ? { customOpsLibrary: values.ops }
             : {}),
           ...(values.profile === undefined ? {} : { profilePrefix: join(values.profile, variant) }),
@@ -87,6 +102,7 @@ for (const variant of values.variants.split(',')) {
         }
         const got = new Float32Array(count(OUTPUT));
         cuda.download(got, output.ptr, stream);
+        if (variant === values.baseline) baseline ??= got;
         let maxAbsDiff = 0;
         let maxAbsRef = 0;
         got.forEach((v, i) => {
@@ -102,6 +118,8 @@ for (const variant of values.variants.split(',')) {
             allMs: ms,
             maxAbsDiff,
             maxAbsRef,
+            relL2: relativeL2(got, reference),
+            ...(baseline === undefined ? {} : { relL2VsBaseline: relativeL2(got, baseline) }),
           }),
         );
       } catch (error) {

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ditserve_train import fused_ops
+from ditserve_train import fp8, fused_ops
 from ditserve_train.export import SPECS, _Fp16Edges
 from ditserve_train.flow import SampleRequest, sample
 from ditserve_train.manifest import read_config, read_defaults, read_shift
@@ -134,6 +134,9 @@ def _post_fused(self: Stream, x, attn, mods):
 
 
 def patch(model: MMDiT, variant: str) -> MMDiT:
+    if variant == "ditserve_fp8":  # the ops, LinearGelu, and every block linear in E4M3
+        fp8.attach(model, fp8.calibrate(model, tuple(a.to(next(model.parameters()).dtype) for a in sd3_inputs(2, seed=2))))
+        return fused_ops.patch(model, linear_gelu=True)
     if variant.startswith("ditserve_ops"):
         return fused_ops.patch(model, linear_gelu=variant == "ditserve_ops_gemm")
     for blk in model.blocks:
@@ -155,9 +158,10 @@ def randomize(model: torch.nn.Module) -> None:
             p.copy_(torch.randn(p.shape, generator=g) * 0.02 + (1.0 if p.ndim == 1 and p.shape[0] <= 64 else 0.0))
 
 
-def sd3_inputs(batch: int, latent: int = 128, tokens: int = 333, dtype=torch.float16):
+def sd3_inputs(batch: int, latent: int = 128, tokens: int = 333, dtype=torch.float16, seed: int = 1):
+    """The bench's input (seed 1); FP8 calibrates on another draw (seed 2)."""
     cfg = SD3_MEDIUM
-    g = torch.Generator(device="cuda").manual_seed(1)
+    g = torch.Generator(device="cuda").manual_seed(seed)
     return (
         torch.randn(batch, cfg.in_channels, latent, latent, device="cuda", generator=g, dtype=dtype),
         torch.full((batch,), 500.0, device="cuda", dtype=dtype),
@@ -223,6 +227,36 @@ def sd3(out_onnx: Path | None, variants: list[str]) -> None:
             except Exception as exc:  # the other variants still export
                 RESULTS.setdefault("errors", {})[f"export {variant}"] = repr(exc)[:2000]
                 log(f"export {variant} failed: {exc!r}")
+
+
+FP8_SETS = {"all": fp8.LAYERS, "mlp": ("fc1", "fc2"), "mlp_proj": ("proj", "fc1", "fc2"), "fc1": ("fc1",)}
+
+
+def sd3_fp8() -> None:
+    """How far E4M3 layers take the SD3 step's output from fp16, in PyTorch (the ops' own
+    arithmetic, fp8.LinearFp8), for several sets of layers; calibrated on another input
+    (seed 2) and, for comparison, on the input itself."""
+    torch.manual_seed(0)
+    model = MMDiT(SD3_MEDIUM)
+    randomize(model)
+    model = model.cuda().half().eval()
+    args, calib = sd3_inputs(2), sd3_inputs(2, seed=2)
+    with torch.no_grad():
+        ref = model(*args).float()
+        ref32 = model.float()(*(a.float() for a in args)).float()
+        model.half()
+        amax = {"other": fp8.calibrate(model, calib), "same": fp8.calibrate(model, args)}
+        fused_ops.patch(model, linear_gelu=True)
+        r = {"fp16_vs_fp32": fp8.relative_l2(ref, ref32), "fused_fp16_vs_fp16": fp8.relative_l2(model(*args).float(), ref)}
+        for name, layers in FP8_SETS.items():
+            for cal, table in amax.items():
+                for m in fp8.linears(model).values():
+                    m.__dict__.pop("_fp8", None)
+                kinds = {n: a for n, a in table.items() if n.rsplit(".", 1)[1] in layers}
+                fp8.attach(model, kinds)
+                r[f"{name}_{cal}"] = fp8.relative_l2(model(*args).float(), ref)
+                log(f"sd3 fp8 {name} (calibrated on {cal} input): relative L2 {r[f'{name}_{cal}']:.4f}")
+    RESULTS["sd3_fp8"] = r
 
 
 def sd3_compile() -> None:
@@ -331,7 +365,7 @@ def main() -> None:
     ap.add_argument("--video-model", type=Path, default=None, help="a video model folder (the video part)")
     ap.add_argument("--stage", choices=("a", "b"), default="a", help="a: all but torch.compile; b: torch.compile")
     ap.add_argument("--variants", default="mha,mha_fused",
-                    help="ONNX exports of the SD3 weights: mha, mha_fused, ditserve_ops, ditserve_ops_gemm (gpu-worker/ops)")
+                    help="ONNX exports of the SD3 weights: mha, mha_fused, ditserve_ops, ditserve_ops_gemm, ditserve_fp8 (gpu-worker/ops)")
     ap.add_argument("--only", default=None, help="comma-separated parts of the stage to run (e.g. peak,shipped)")
     a = ap.parse_args()
     RESULTS["device"] = torch.cuda.get_device_name()
@@ -339,7 +373,8 @@ def main() -> None:
     steps = [("peak", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak())),
              ("shipped", lambda: shipped(a.model)),
              ("video", lambda: video(a.video_model)),
-             ("sd3", lambda: sd3(a.onnx, a.variants.split(",")))] if a.stage == "a" else [
+             ("sd3", lambda: sd3(a.onnx, a.variants.split(","))),
+             ("sd3_fp8", sd3_fp8)] if a.stage == "a" else [
              ("sd3_compile", sd3_compile),
              ("peak_after", lambda: RESULTS.__setitem__("matmul_peak_flops", matmul_peak()))]
     if a.only:

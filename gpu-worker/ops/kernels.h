@@ -44,9 +44,23 @@ struct LinearArgs {
   void* y;
 };
 
+struct Fp8LinearArgs {
+  // y [rows, out] = act(x_scale * w_scale * (e4m3(x / x_scale) · weightᵀ) + bias): x fp16
+  // [rows, in], quantized saturating to ±448 with round-to-nearest-even; weight [out, in] E4M3
+  // bytes; float32 products and sums; bias (fp16 [out]) and tanh-GELU only when `gelu`.
+  const void* x;
+  const void* weight;
+  const void* bias;
+  float x_scale, w_scale;
+  bool gelu;
+  int64_t rows, in, out;
+  void* y;
+};
+
 const char* joint_qkv_norm(const JointQkvArgs& a, void* stream);
 const char* gate_residual(const GateArgs& a, void* stream);
 // `state` is what linear_state_create made for this op instance (a GEMM handle and workspace on CUDA).
 const char* linear_gelu(const LinearArgs& a, void* state, void* stream);
+const char* linear_fp8(const Fp8LinearArgs& a, void* state, void* stream);
 void* linear_state_create(const char** error);
 void linear_state_destroy(void* state);

@@ -1,7 +1,9 @@
 // The fused ops on the CPU: the reference arithmetic, loop by loop (float32 inside, fp16 in and
 // out). The CUDA kernels compute the same; tests compare both with onnxruntime's own ops.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels.h"
 
@@ -54,6 +56,27 @@ uint16_t float_to_half(float f) {  // round to nearest even, as CUDA's __float2h
 
 float at(const void* p, int64_t i) { return half_to_float(static_cast<const uint16_t*>(p)[i]); }
 void put(void* p, int64_t i, float v) { static_cast<uint16_t*>(p)[i] = float_to_half(v); }
+
+// E4M3 ("fn": no infinities, ±448 the largest finite): 4 exponent bits (bias 7), 3 mantissa bits.
+float e4m3_value(uint8_t b) {
+  const int e = (b >> 3) & 15, m = b & 7;
+  if (e == 15 && m == 7) return NAN;
+  const float v = e == 0 ? std::ldexp(static_cast<float>(m), -9) : std::ldexp(static_cast<float>(8 + m), e - 10);
+  return b & 0x80 ? -v : v;
+}
+
+// The nearest E4M3 value (ties to even), saturated to ±448, as CUDA's __NV_SATFINITE conversion.
+float e4m3_round(float v) {
+  if (std::isnan(v)) return v;
+  const float a = std::fabs(v);
+  if (a >= 448.f) return std::copysign(448.f, v);
+  int e = 0;
+  std::frexp(a, &e);  // a in [2^(e-1), 2^e): steps of 2^(e-4); below 2^-6, subnormal steps of 2^-9
+  const int step = std::max(e - 4, -9);
+  return std::copysign(std::min(std::ldexp(std::nearbyint(std::ldexp(a, -step)), step), 448.f), v);
+}
+
+float gelu_tanh(float z) { return 0.5f * z * (1.f + std::tanh(0.7978845608f * (z + 0.044715f * z * z * z))); }
 
 }  // namespace
 
@@ -115,9 +138,25 @@ const char* linear_gelu(const LinearArgs& a, void*, void*) {
     for (int64_t o = 0; o < a.out; o++) {
       float acc = 0.f;
       for (int64_t i = 0; i < a.in; i++) acc += at(a.x, r * a.in + i) * at(a.weight, o * a.in + i);
-      const float z = acc + at(a.bias, o);
-      put(a.y, r * a.out + o, 0.5f * z * (1.f + std::tanh(0.7978845608f * (z + 0.044715f * z * z * z))));
+      put(a.y, r * a.out + o, gelu_tanh(acc + at(a.bias, o)));
     }
+  return nullptr;
+}
+
+const char* linear_fp8(const Fp8LinearArgs& a, void*, void*) {
+  const float inv = 1.f / a.x_scale, alpha = a.x_scale * a.w_scale;
+  const uint8_t* w = static_cast<const uint8_t*>(a.weight);
+  std::vector<float> xq(a.in), wv(a.in * a.out);
+  for (int64_t i = 0; i < a.in * a.out; i++) wv[i] = e4m3_value(w[i]);
+  for (int64_t r = 0; r < a.rows; r++) {
+    for (int64_t i = 0; i < a.in; i++) xq[i] = e4m3_round(at(a.x, r * a.in + i) * inv);
+    for (int64_t o = 0; o < a.out; o++) {
+      float acc = 0.f;
+      for (int64_t i = 0; i < a.in; i++) acc += xq[i] * wv[o * a.in + i];
+      const float z = acc * alpha;
+      put(a.y, r * a.out + o, a.gelu ? gelu_tanh(z + at(a.bias, o)) : z);
+    }
+  }
   return nullptr;
 }
 

@@ -7,9 +7,11 @@
 #include <cublasLt.h>
 #endif
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <map>
+#include <tuple>
 
 #include "kernels.h"
 
@@ -186,49 +188,86 @@ struct Plan {
 struct LinearState {
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
-  std::map<int64_t, Plan> plans;  // by rows x in x out: the descriptors and the chosen kernel
+  void* xq = nullptr;  // the FP8 ops' quantized input, grown on a run that is not being captured
+  size_t xq_bytes = 0;
+  std::map<std::tuple<int, int64_t, int64_t, int64_t>, Plan> plans;  // by kind, rows, in, out
 };
 
-const char* plan_for(LinearState& s, const LinearArgs& a, Plan** out) {
-  const int64_t key = (a.rows * 65536 + a.in) * 65536 + a.out;
+enum Kind { kGeluFp16, kFp8, kGeluFp8 };
+
+const char* plan_for(LinearState& s, Kind kind, int64_t rows, int64_t in, int64_t out, Plan** result) {
+  const auto key = std::make_tuple(static_cast<int>(kind), rows, in, out);
   auto it = s.plans.find(key);
   if (it != s.plans.end()) {
-    *out = &it->second;
+    *result = &it->second;
     return nullptr;
   }
   Plan p;
   const cublasOperation_t t = CUBLAS_OP_T, n = CUBLAS_OP_N;
-  const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_GELU_BIAS;
-  const cudaDataType_t bias_type = CUDA_R_16F;
+  const cublasLtEpilogue_t epilogue = kind == kFp8 ? CUBLASLT_EPILOGUE_DEFAULT : CUBLASLT_EPILOGUE_GELU_BIAS;
+  const cudaDataType_t bias_type = CUDA_R_16F, operand = kind == kGeluFp16 ? CUDA_R_16F : CUDA_R_8F_E4M3;
+  const int8_t fast_accumulate = 1;  // no periodic promotion of FP8 partial sums: K is at most a few thousand
   if (cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS ||
       cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t) != CUBLAS_STATUS_SUCCESS ||
       cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &n, sizeof n) != CUBLAS_STATUS_SUCCESS ||
       cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue) !=
           CUBLAS_STATUS_SUCCESS ||
       cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type) !=
-          CUBLAS_STATUS_SUCCESS)
+          CUBLAS_STATUS_SUCCESS ||
+      (kind != kGeluFp16 &&
+       cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast_accumulate,
+                                      sizeof fast_accumulate) != CUBLAS_STATUS_SUCCESS))
     return "cuBLASLt refused the GEMM description";
-  if (cublasLtMatrixLayoutCreate(&p.a, CUDA_R_16F, a.in, a.out, a.in) != CUBLAS_STATUS_SUCCESS ||
-      cublasLtMatrixLayoutCreate(&p.b, CUDA_R_16F, a.in, a.rows, a.in) != CUBLAS_STATUS_SUCCESS ||
-      cublasLtMatrixLayoutCreate(&p.d, CUDA_R_16F, a.out, a.rows, a.out) != CUBLAS_STATUS_SUCCESS)
+  if (cublasLtMatrixLayoutCreate(&p.a, operand, in, out, in) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatrixLayoutCreate(&p.b, operand, in, rows, in) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatrixLayoutCreate(&p.d, CUDA_R_16F, out, rows, out) != CUBLAS_STATUS_SUCCESS)
     return "cuBLASLt refused a matrix layout";
   cublasLtMatmulPreference_t pref = nullptr;
-  cublasLtMatmulHeuristicResult_t result{};
+  cublasLtMatmulHeuristicResult_t found_algo{};
   int found = 0;
   const size_t ws = kWorkspace;
   if (cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS ||
       cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws) !=
           CUBLAS_STATUS_SUCCESS ||
-      cublasLtMatmulAlgoGetHeuristic(s.handle, p.op, p.a, p.b, p.d, p.d, pref, 1, &result, &found) !=
+      cublasLtMatmulAlgoGetHeuristic(s.handle, p.op, p.a, p.b, p.d, p.d, pref, 1, &found_algo, &found) !=
           CUBLAS_STATUS_SUCCESS ||
       found == 0) {
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
-    return "cuBLASLt has no kernel for this GEMM with a GELU epilogue";
+    return kind == kGeluFp16 ? "cuBLASLt has no kernel for this GEMM with a GELU epilogue"
+                             : "cuBLASLt has no FP8 kernel for this GEMM (it needs compute capability 8.9 or 9.0+)";
   }
   cublasLtMatmulPreferenceDestroy(pref);
-  p.algo = result.algo;
-  *out = &s.plans.emplace(key, p).first->second;
+  p.algo = found_algo.algo;
+  *result = &s.plans.emplace(key, p).first->second;
   return nullptr;
+}
+
+const char* gemm(LinearState& s, Plan& p, float alpha, const void* a, const void* b, const void* bias, void* d,
+                 cudaStream_t stream) {
+  if (bias && cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) !=
+                  CUBLAS_STATUS_SUCCESS)
+    return "cuBLASLt refused the bias";
+  const float zero = 0.f;
+  if (cublasLtMatmul(s.handle, p.op, &alpha, a, p.a, b, p.b, &zero, d, p.d, d, p.d, &p.algo, s.workspace, kWorkspace,
+                     stream) != CUBLAS_STATUS_SUCCESS)
+    return "cuBLASLt's GEMM failed";
+  return nullptr;
+}
+
+// x / x_scale to E4M3 (saturating, ties to even): 8 values a thread, 16 bytes in and 8 out.
+__global__ void quantize_e4m3_kernel(const uint4* x, uint2* out, int64_t groups, float inv) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < groups;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint4 v = x[i];
+    const half2* h = reinterpret_cast<const half2*>(&v);
+    __nv_fp8x2_storage_t q[4];
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+      const float2 f = __half22float2(h[j]);
+      q[j] = __nv_cvt_float2_to_fp8x2(make_float2(f.x * inv, f.y * inv), __NV_SATFINITE, __NV_E4M3);
+    }
+    out[i] = make_uint2(q[0] | (static_cast<uint32_t>(q[1]) << 16), q[2] | (static_cast<uint32_t>(q[3]) << 16));
+  }
 }
 
 }  // namespace
@@ -260,6 +299,7 @@ void linear_state_destroy(void* state) {
     cublasLtMatmulDescDestroy(p.op);
   }
   cudaFree(s->workspace);
+  cudaFree(s->xq);
   cublasLtDestroy(s->handle);
   delete s;
 }
@@ -267,17 +307,36 @@ void linear_state_destroy(void* state) {
 const char* linear_gelu(const LinearArgs& a, void* state, void* stream) {
   auto* s = static_cast<LinearState*>(state);
   if (!s) return "no GEMM state";
-  if (a.rows >= 65536 * 256 || a.in >= 65536 || a.out >= 65536) return "a dimension is too large";
   Plan* p = nullptr;
-  if (const char* e = plan_for(*s, a, &p)) return e;
-  if (cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &a.bias, sizeof a.bias) !=
-      CUBLAS_STATUS_SUCCESS)
-    return "cuBLASLt refused the bias";
-  const float one = 1.f, zero = 0.f;
-  if (cublasLtMatmul(s->handle, p->op, &one, a.weight, p->a, a.x, p->b, &zero, a.y, p->d, a.y, p->d, &p->algo,
-                     s->workspace, kWorkspace, static_cast<cudaStream_t>(stream)) != CUBLAS_STATUS_SUCCESS)
-    return "cuBLASLt's GEMM failed";
-  return nullptr;
+  if (const char* e = plan_for(*s, kGeluFp16, a.rows, a.in, a.out, &p)) return e;
+  return gemm(*s, *p, 1.f, a.weight, a.x, a.bias, a.y, static_cast<cudaStream_t>(stream));
+}
+
+const char* linear_fp8(const Fp8LinearArgs& a, void* state, void* stream) {
+  auto* s = static_cast<LinearState*>(state);
+  if (!s) return "no GEMM state";
+  cudaStream_t st = static_cast<cudaStream_t>(stream);
+  const size_t bytes = static_cast<size_t>(a.rows * a.in);
+  if (bytes > s->xq_bytes) {
+    // Only on a run that is not being captured (onnxruntime runs a graph once before it captures).
+    cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(st, &capturing) != cudaSuccess || capturing != cudaStreamCaptureStatusNone)
+      return "the quantized input would have to grow while a CUDA graph is captured";
+    if (cudaStreamSynchronize(st) != cudaSuccess) return "the stream failed";
+    cudaFree(s->xq);
+    s->xq = nullptr;
+    s->xq_bytes = 0;
+    if (cudaMalloc(&s->xq, bytes) != cudaSuccess) return "no device memory for the quantized input";
+    s->xq_bytes = bytes;
+  }
+  Plan* p = nullptr;
+  if (const char* e = plan_for(*s, a.gelu ? kGeluFp8 : kFp8, a.rows, a.in, a.out, &p)) return e;
+  const int64_t groups = a.rows * a.in / 8;  // in is a multiple of 16 (ops.cc)
+  const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((groups + kThreads - 1) / kThreads, 65535 * 8));
+  quantize_e4m3_kernel<<<blocks, kThreads, 0, st>>>(static_cast<const uint4*>(a.x), static_cast<uint2*>(s->xq), groups,
+                                                     1.f / a.x_scale);
+  if (const char* e = launched("the E4M3 quantization kernel did not launch")) return e;
+  return gemm(*s, *p, a.x_scale * a.w_scale, a.weight, s->xq, a.gelu ? a.bias : nullptr, a.y, st);
 }
 #else
 void* linear_state_create(const char** error) {
@@ -286,4 +345,5 @@ void* linear_state_create(const char** error) {
 }
 void linear_state_destroy(void*) {}
 const char* linear_gelu(const LinearArgs&, void*, void*) { return "this build has no cuBLASLt"; }
+const char* linear_fp8(const Fp8LinearArgs&, void*, void*) { return "this build has no cuBLASLt"; }
 #endif

@@ -9,9 +9,13 @@
 //   GateResidualNorm  the same, and LayerNorm(out) * (1 + scale) + shift for the next layer
 //   LinearGelu        gelu_tanh(x · wᵀ + bias): on CUDA one cuBLASLt GEMM with the bias and the
 //                     activation in its epilogue
+//   LinearFp8         x · wᵀ with x quantized to E4M3 by a fixed scale and w stored as E4M3 bytes:
+//                     on CUDA one quantizing pass and one cuBLASLt FP8 GEMM
+//   LinearGeluFp8     the same with LinearGelu's bias and tanh-GELU epilogue
 #include <climits>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels.h"
@@ -110,7 +114,8 @@ OrtStatus* run_status(const char* op, const char* message) {
 struct Kernel {
   int64_t heads = 0;
   float epsilon = 1e-6f;
-  void* state = nullptr;  // LinearGelu's (linear_state_create)
+  float x_scale = 0, w_scale = 0;  // the FP8 ops' (required attributes)
+  void* state = nullptr;           // the GEMM ops' (linear_state_create)
   ~Kernel() { linear_state_destroy(state); }
 };
 
@@ -206,11 +211,42 @@ OrtStatus* compute_linear_gelu(const Kernel& k, OrtKernelContext* ctx) {
   return run_status(op, linear_gelu(a, k.state, stream));
 }
 
+OrtStatus* compute_linear_fp8(const Kernel& k, OrtKernelContext* ctx, bool gelu) {
+  const char* op = gelu ? "LinearGeluFp8" : "LinearFp8";
+  Tensor t[3];
+  for (size_t i = 0; i < (gelu ? 3u : 2u); i++) TRY(input(ctx, i, &t[i]));
+  const Tensor &x = t[0], &w = t[1];
+  TRY(expect(x.dims.size() >= 2, op, "x must be [..., in], got " + shape(x)));
+  TRY(expect(w.dims.size() == 2 && w.dims[1] == x.dims.back(), op,
+             "weight must be [out, in] with in = " + std::to_string(x.dims.back()) + ", got " + shape(w)));
+  // cuBLASLt's FP8 kernels read 16-byte aligned rows.
+  TRY(expect(w.dims[0] % 16 == 0 && w.dims[1] % 16 == 0, op,
+             "in and out must be multiples of 16, got weight " + shape(w)));
+  if (gelu) TRY(expect(t[2].count() == w.dims[0], op, "bias must hold out = " + std::to_string(w.dims[0]) + " values"));
+  Fp8LinearArgs a{};
+  a.x = x.data;
+  a.weight = w.data;
+  a.bias = gelu ? t[2].data : nullptr;
+  a.gelu = gelu;
+  a.x_scale = k.x_scale;
+  a.w_scale = k.w_scale;
+  a.in = w.dims[1];
+  a.out = w.dims[0];
+  a.rows = x.count() / a.in;
+  std::vector<int64_t> dims = x.dims;
+  dims.back() = a.out;
+  TRY(output(ctx, 0, dims, &a.y));
+  void* stream = nullptr;
+  TRY(stream_of(ctx, &stream));
+  return run_status(op, linear_fp8(a, k.state, stream));
+}
+
 struct Op : OrtCustomOp {
   const char* name;
   size_t inputs, outputs;
   bool needs_heads;
   bool needs_state;
+  bool fp8;  // input 1 is E4M3 bytes (uint8); x_scale and w_scale are required
 };
 
 const Op& op_of(const OrtCustomOp* op) { return *static_cast<const Op*>(op); }
@@ -231,6 +267,17 @@ OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKern
       return fail(ORT_CODE_FAIL, std::string(op_of(op).name) + ": " + error);
     }
   }
+  if (op_of(op).fp8) {
+    for (auto [name, value] : {std::pair<const char*, float*>{"x_scale", &kernel->x_scale}, {"w_scale", &kernel->w_scale}}) {
+      s = api<OrtStatus* (*)(const OrtKernelInfo*, const char*, float*)>(kKernelInfoGetAttribute_float)(info, name, value);
+      if (s) api<void (*)(OrtStatus*)>(kReleaseStatus)(s);
+      if (s || !(*value > 0)) {
+        delete kernel;
+        return fail(ORT_CODE_INVALID_ARGUMENT,
+                    std::string(op_of(op).name) + ": the " + name + " attribute is required and must be above 0");
+      }
+    }
+  }
   if (op_of(op).needs_heads) {
     s = api<OrtStatus* (*)(const OrtKernelInfo*, const char*, int64_t*)>(kKernelInfoGetAttribute_int64)(
         info, "num_heads", &kernel->heads);
@@ -244,7 +291,7 @@ OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKern
   return nullptr;
 }
 
-Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool needs_state,
+Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool needs_state, bool fp8,
         OrtStatus* (*compute)(void* kernel, OrtKernelContext* context)) {
   Op o;
   std::memset(static_cast<OrtCustomOp*>(&o), 0, sizeof(OrtCustomOp));
@@ -253,10 +300,13 @@ Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool 
   o.outputs = outputs;
   o.needs_heads = needs_heads;
   o.needs_state = needs_state;
+  o.fp8 = fp8;
   o.version = kOpVersion;
   o.GetName = [](const OrtCustomOp* op) { return op_of(op).name; };
   o.GetExecutionProviderType = [](const OrtCustomOp*) { return PROVIDER; };
-  o.GetInputType = [](const OrtCustomOp*, size_t) { return static_cast<int>(ORT_TYPE_FLOAT16); };
+  o.GetInputType = [](const OrtCustomOp* op, size_t i) {
+    return static_cast<int>(op_of(op).fp8 && i == 1 ? ORT_TYPE_UINT8 : ORT_TYPE_FLOAT16);
+  };
   o.GetInputTypeCount = [](const OrtCustomOp* op) { return op_of(op).inputs; };
   o.GetOutputType = [](const OrtCustomOp*, size_t) { return static_cast<int>(ORT_TYPE_FLOAT16); };
   o.GetOutputTypeCount = [](const OrtCustomOp* op) { return op_of(op).outputs; };
@@ -284,14 +334,20 @@ OrtStatus* joint_qkv_entry(void* k, OrtKernelContext* c) { return compute_joint_
 OrtStatus* gate_entry(void* k, OrtKernelContext* c) { return compute_gate(*static_cast<Kernel*>(k), c, false); }
 OrtStatus* gate_norm_entry(void* k, OrtKernelContext* c) { return compute_gate(*static_cast<Kernel*>(k), c, true); }
 OrtStatus* linear_gelu_entry(void* k, OrtKernelContext* c) { return compute_linear_gelu(*static_cast<Kernel*>(k), c); }
+OrtStatus* linear_fp8_entry(void* k, OrtKernelContext* c) { return compute_linear_fp8(*static_cast<Kernel*>(k), c, false); }
+OrtStatus* linear_gelu_fp8_entry(void* k, OrtKernelContext* c) {
+  return compute_linear_fp8(*static_cast<Kernel*>(k), c, true);
+}
 
-constexpr int kOps = 4;
+constexpr int kOps = 6;
 Op* ops() {
   static Op all[kOps] = {
-      make("JointQkvNorm", 8, 3, true, false, joint_qkv_entry),
-      make("GateResidual", 4, 1, false, false, gate_entry),
-      make("GateResidualNorm", 6, 2, false, false, gate_norm_entry),
-      make("LinearGelu", 3, 1, false, true, linear_gelu_entry),
+      make("JointQkvNorm", 8, 3, true, false, false, joint_qkv_entry),
+      make("GateResidual", 4, 1, false, false, false, gate_entry),
+      make("GateResidualNorm", 6, 2, false, false, false, gate_norm_entry),
+      make("LinearGelu", 3, 1, false, true, false, linear_gelu_entry),
+      make("LinearFp8", 2, 1, false, true, true, linear_fp8_entry),
+      make("LinearGeluFp8", 3, 1, false, true, true, linear_gelu_fp8_entry),
   };
   return all;
 }

@@ -25,7 +25,7 @@ struct OrtApiBase {
 };
 
 // ONNXTensorElementDataType
-enum { ORT_TYPE_FLOAT16 = 10 };
+enum { ORT_TYPE_UINT8 = 2, ORT_TYPE_FLOAT16 = 10 };
 // OrtErrorCode
 enum { ORT_CODE_FAIL = 1, ORT_CODE_INVALID_ARGUMENT = 2 };
 

@@ -85,6 +85,55 @@ describe('ditserve fused ops on the CPU (custom-op library)', () => {
   });
 });
 
+describe('ditserve FP8 linear ops on the CPU (custom-op library)', () => {
+  const dir = join(FUSED_OPS_FIXTURES, 'fp8');
+  const fp8Shapes = fusedOpsShapes(dir);
+  let fused: Runner;
+  let reference: Runner;
+  beforeAll(async () => {
+    const out = await tempDir('fused-ops-fp8-');
+    const library = execFileSync('bash', [join(OPS, 'build.sh'), 'cpu', out], {
+      encoding: 'utf8',
+    }).trim();
+    fused = await openNativeRunner(join(dir, 'fused.onnx'), {
+      device: 'cpu',
+      customOpsLibrary: library,
+    });
+    // QuantizeLinear to FLOAT8E4M3FN (saturating, ties to even) and float32 products.
+    reference = await openNativeRunner(join(dir, 'reference.onnx'), { device: 'cpu' });
+  }, 120_000);
+  afterAll(async () => {
+    await fused.release();
+    await reference.release();
+  });
+
+  it('quantizes and multiplies as onnxruntime’s QuantizeLinear and MatMul do', async () => {
+    const feeds = fusedOpsFeeds(fp8Shapes);
+    const [got, want] = await Promise.all([fused.run(feeds), reference.run(feeds)]);
+    const comparison = compareOutputs(fp8Shapes, got, want);
+    for (const [name, dims] of Object.entries(fp8Shapes.outputs)) {
+      expect(comparison[name]?.dims, name).toEqual(dims);
+      expect(comparison[name]?.worst, name).toBeLessThanOrEqual(FP16_STEP);
+    }
+    // Both sides producing nothing would also agree.
+    for (const name of Object.keys(fp8Shapes.outputs)) {
+      const values = got[name]?.data as Float32Array;
+      expect(Math.max(...values.map(Math.abs)), name).toBeGreaterThan(0.1);
+    }
+  });
+
+  it('refuses an input of the wrong width with the op’s own message', async () => {
+    const x: RunnerTensor = {
+      type: 'float32',
+      data: new Float32Array(2 * 4 * 64),
+      dims: [2, 4, 64],
+    };
+    await expect(fused.run({ ...fusedOpsFeeds(fp8Shapes), x })).rejects.toThrow(
+      /Linear(Gelu)?Fp8: weight must be \[out, in\] with in = 64/,
+    );
+  });
+});
+
 describe('the op library’s view of the C API', () => {
   it('uses the OrtApi indices of the generated table', () => {
     const header = readFileSync(join(OPS, 'ort_abi.h'), 'utf8');

@@ -6,6 +6,7 @@ the elementwise chains around its joint attention, for onnxruntime's CUDA provid
 - GateResidualNorm: the same and the LayerNorm after it with its adaLN modulation (the MLP's,
   and the next block's or the final one: across blocks where nothing else sits between them)
 - LinearGelu (optional): the MLP's first layer with its bias and tanh-GELU
+- LinearFp8 / LinearGeluFp8: the blocks' linear layers in E4M3 where fp8.attach marked them
 - attention as com.microsoft::MultiHeadAttention, the MLP's bias + tanh-GELU as com.microsoft::FastGelu
 
 `patch(model)` rebinds the blocks' forward for export; each op's `forward` is the model's own
@@ -20,6 +21,7 @@ import types
 import torch
 import torch.nn.functional as F
 
+from . import fp8
 from .models.mmdit import JointBlock, JointTransformer, MMDiT, Stream, modulate, timestep_embedding
 
 DOMAIN = "ditserve"
@@ -126,7 +128,7 @@ class GateResidualNorm(torch.autograd.Function):
 
 
 def _qkv(s: Stream, h):
-    return F.linear(h, s.qkv.weight), s.qkv.bias, s.q_norm.weight, s.k_norm.weight
+    return fp8.linear(s.qkv, h), s.qkv.bias, s.q_norm.weight, s.k_norm.weight
 
 
 def _attention(blk: JointBlock, h_ctx, h_x):
@@ -140,15 +142,18 @@ def _post(s: Stream, x, attn, mods, next_norm=None):
     """The stream's attention residual and MLP; with `next_norm` (shift, scale, eps), also the
     next layer's modulated LayerNorm of the result, fused into the MLP's residual."""
     _, _, gate_msa, shift_mlp, scale_mlp, gate_mlp = mods
-    x, h = GateResidualNorm.apply(x, F.linear(attn, s.proj.weight), s.proj.bias, gate_msa, shift_mlp, scale_mlp, s.norm2.eps)
+    x, h = GateResidualNorm.apply(x, fp8.linear(s.proj, attn), s.proj.bias, gate_msa, shift_mlp, scale_mlp, s.norm2.eps)
     fc1, _, fc2 = s.mlp
-    if getattr(s, "_linear_gelu", False):
+    quantized = fp8.linear_gelu(fc1, h)
+    if quantized is not None:
+        h = quantized
+    elif getattr(s, "_linear_gelu", False):
         h = LinearGelu.apply(h, fc1.weight, fc1.bias)
     else:
         h = BiasGelu.apply(F.linear(h, fc1.weight), fc1.bias)
     if next_norm is None:
-        return GateResidual.apply(x, F.linear(h, fc2.weight), fc2.bias, gate_mlp), None
-    return GateResidualNorm.apply(x, F.linear(h, fc2.weight), fc2.bias, gate_mlp, *next_norm)
+        return GateResidual.apply(x, fp8.linear(fc2, h), fc2.bias, gate_mlp), None
+    return GateResidualNorm.apply(x, fp8.linear(fc2, h), fc2.bias, gate_mlp, *next_norm)
 
 
 def _mods(s: Stream, c):

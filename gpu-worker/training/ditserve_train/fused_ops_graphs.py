@@ -4,6 +4,8 @@ and on CUDA on the GPU machine (bench/gpu/fused-ops.cuda.ts), and compare.
 
     python3 -m ditserve_train.fused_ops_graphs --out tests/fixtures/fused-ops
 
+The FP8 ops have a pair of their own in `fp8/` (its reference needs opset 19's QuantizeLinear).
+
 Inputs and outputs are float32. Both graphs round every input and output through fp16 (the ops
 are fp16), and the reference rounds the residual before its LayerNorm as the fused op does, so
 what is left between them is float32 arithmetic order.
@@ -80,18 +82,19 @@ class _Builder:
         """float32 -> fp16 -> float32: the value as an fp16 tensor holds it."""
         return self.one("Cast", [self.fp16(name)], to=F32)
 
-    def finish(self, outputs: dict[str, str], name: str) -> onnx.ModelProto:
+    def finish(self, outputs: dict[str, str], name: str, inputs=None, shapes=None, opset: int = OPSET) -> onnx.ModelProto:
+        inputs, shapes = inputs or INPUTS, shapes or OUTPUTS
         for out, src in outputs.items():
             self.nodes.append(helper.make_node("Identity", [src], [out], name=f"out_{out}"))
         graph = helper.make_graph(
             self.nodes, name,
             # The fused graph's inputs are all symbolic, so that a misshapen feed reaches the ops' own checks.
             [helper.make_tensor_value_info(k, F32, v if name == "reference" else [f"{k}_{i}" for i in range(len(v))])
-             for k, v in INPUTS.items()],
-            [helper.make_tensor_value_info(k, F32, v) for k, v in OUTPUTS.items()],
+             for k, v in inputs.items()],
+            [helper.make_tensor_value_info(k, F32, v) for k, v in shapes.items()],
             initializer=self.inits,
         )
-        opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid(DOMAIN, 1)] if name == "fused" else [])
+        opsets = [helper.make_opsetid("", opset)] + ([helper.make_opsetid(DOMAIN, 1)] if name == "fused" else [])
         model = helper.make_model(graph, opset_imports=opsets, producer_name="ditserve")
         model.ir_version = 8
         return model
@@ -135,26 +138,112 @@ def reference() -> onnx.ModelProto:
     one = b.const("one", np.array(1.0, np.float32))
     hn = b.one("Add", [b.one("Mul", [norm, b.one("Add", [r["scale"], one])]), r["shift"]])
     z = b.one("Add", [b.one("MatMul", [r["x"], b.one("Transpose", [r["weight"]], perm=[1, 0])]), r["wide_bias"]])
+    mlp = _gelu_tanh(b, z, one)
+    return b.finish({**outs, "gated": gated, "gated_norm": gated, "h": b.rounded(hn), "mlp": b.rounded(mlp)}, "reference")
+
+
+def _gelu_tanh(b: _Builder, z: str, one: str) -> str:
     cube = b.one("Mul", [b.one("Mul", [z, z]), z])
     inner = b.one("Mul", [b.one("Add", [z, b.one("Mul", [cube, b.const("cubic", np.array(0.044715, np.float32))])]),
                           b.const("sqrt_2_over_pi", np.array(0.7978845608, np.float32))])
     half_z = b.one("Mul", [z, b.const("half", np.array(0.5, np.float32))])
-    mlp = b.one("Mul", [half_z, b.one("Add", [b.one("Tanh", [inner]), one])])
-    return b.finish({**outs, "gated": gated, "gated_norm": gated, "h": b.rounded(hn), "mlp": b.rounded(mlp)}, "reference")
+    return b.one("Mul", [half_z, b.one("Add", [b.one("Tanh", [inner]), one])])
 
 
-def write(out: Path) -> list[Path]:
+# --- FP8 (LinearFp8, LinearGeluFp8) ---------------------------------------------------------------
+# Power-of-two scales, so that x / scale is exact on both sides; the activation scale is small
+# enough that the largest inputs saturate (|x| / X_SCALE > 448).
+X_SCALE, W_SCALE = 2.0**-8, 2.0**-9
+FLOAT8E4M3FN = 17  # TensorProto.FLOAT8E4M3FN
+FP8_INPUTS = {"x": [BATCH, ROWS, HIDDEN], "wide_x": [BATCH, ROWS, WIDE], "wide_bias": [WIDE]}
+FP8_OUTPUTS = {"linear": [BATCH, ROWS, WIDE], "linear_gelu": [BATCH, ROWS, WIDE], "down": [BATCH, ROWS, HIDDEN]}
+
+
+def e4m3_values() -> np.ndarray:
+    """The value of each E4M3 (fn) byte; NaN for the two NaN codes."""
+    b = np.arange(256)
+    e, m = (b >> 3) & 15, b & 7
+    v = np.where(e == 0, m * 2.0**-9, (8 + m) * 2.0 ** (e - 10.0))
+    v = np.where(b >> 7, -v, v)
+    return np.where((e == 15) & (m == 7), np.nan, v)
+
+
+def e4m3_bytes(x: np.ndarray) -> np.ndarray:
+    """Each value's nearest E4M3 byte (the weights' quantization; ties do not occur here)."""
+    table = e4m3_values()
+    finite = np.flatnonzero(~np.isnan(table))
+    return finite[np.abs(x[..., None] - table[finite]).argmin(-1)].astype(np.uint8)
+
+
+def _e4m3_tensor(name: str, v: np.ndarray) -> TensorProto:
+    """E4M3 bytes as a FLOAT8E4M3FN initializer (by number: older onnx packages lack the name)."""
+    t = TensorProto(name=name, data_type=FLOAT8E4M3FN, raw_data=v.tobytes())
+    t.dims.extend(v.shape)
+    return t
+
+
+def _fp8_weights() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return {"up": e4m3_bytes(rng.normal(0, 0.05, (WIDE, HIDDEN)) / W_SCALE),
+            "down": e4m3_bytes(rng.normal(0, 0.05, (HIDDEN, WIDE)) / W_SCALE)}
+
+
+def fp8_fused() -> onnx.ModelProto:
+    b = _Builder()
+    h = {k: b.fp16(k) for k in FP8_INPUTS}
+    w = {k: b.const(f"w_{k}", v) for k, v in _fp8_weights().items()}
+    scales = {"x_scale": X_SCALE, "w_scale": W_SCALE}
+    linear = b.one("LinearFp8", [h["x"], w["up"]], domain=DOMAIN, **scales)
+    gelu = b.one("LinearGeluFp8", [h["x"], w["up"], h["wide_bias"]], domain=DOMAIN, **scales)
+    down = b.one("LinearFp8", [h["wide_x"], w["down"]], domain=DOMAIN, **scales)
+    outs = {"linear": linear, "linear_gelu": gelu, "down": down}
+    return b.finish({k: b.one("Cast", [t], to=F32) for k, t in outs.items()}, "fused", FP8_INPUTS, FP8_OUTPUTS)
+
+
+def fp8_reference() -> onnx.ModelProto:
+    b = _Builder()
+    r = {k: b.rounded(k) for k in FP8_INPUTS}
+    b.inits.append(_e4m3_tensor("zero_e4m3", np.zeros((), np.uint8)))
+    x_scale = b.const("x_scale", np.array(X_SCALE, np.float32))
+    w_scale = b.const("w_scale", np.array(W_SCALE, np.float32))
+
+    # Cast and Mul rather than DequantizeLinear: onnxruntime would fuse that into an integer MatMul
+    # that takes no FP8.
+    def weight(name: str, v: np.ndarray) -> str:
+        b.inits.append(_e4m3_tensor(f"w_{name}", v))
+        return b.one("Transpose", [b.one("Mul", [b.one("Cast", [f"w_{name}"], to=F32), w_scale])], perm=[1, 0])
+
+    def qdq(x: str) -> str:
+        q = b.one("QuantizeLinear", [x, x_scale, "zero_e4m3"], saturate=1)
+        return b.one("Mul", [b.one("Cast", [q], to=F32), x_scale])
+
+    w = {k: weight(k, v) for k, v in _fp8_weights().items()}
+    z = b.one("MatMul", [qdq(r["x"]), w["up"]])
+    one = b.const("one", np.array(1.0, np.float32))
+    gelu = _gelu_tanh(b, b.one("Add", [z, r["wide_bias"]]), one)
+    down = b.one("MatMul", [qdq(r["wide_x"]), w["down"]])
+    outs = {"linear": z, "linear_gelu": gelu, "down": down}
+    return b.finish({k: b.rounded(t) for k, t in outs.items()}, "reference", FP8_INPUTS, FP8_OUTPUTS, opset=19)
+
+
+def _save(out: Path, graphs, inputs, outputs) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, model in (("fused", fused()), ("reference", reference())):
-        if name == "reference":  # the checker knows no custom domain
+    for name, model in graphs:
+        # The checker knows no custom domain, and an older onnx package no opset 19.
+        if name == "reference" and onnx.defs.onnx_opset_version() >= model.opset_import[0].version:
             onnx.checker.check_model(model)
         path = out / f"{name}.onnx"
         path.write_bytes(model.SerializeToString())
         paths.append(path)
     shapes = out / "shapes.json"  # what a runner of the graphs feeds and gets back
-    shapes.write_text(json.dumps({"inputs": INPUTS, "outputs": OUTPUTS}, indent=1) + "\n")
+    shapes.write_text(json.dumps({"inputs": inputs, "outputs": outputs}, indent=1) + "\n")
     return paths + [shapes]
+
+
+def write(out: Path) -> list[Path]:
+    return (_save(out, (("fused", fused()), ("reference", reference())), INPUTS, OUTPUTS)
+            + _save(out / "fp8", (("fused", fp8_fused()), ("reference", fp8_reference())), FP8_INPUTS, FP8_OUTPUTS))
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "fused-o
 
 def test_committed_test_graphs_are_reproducible(tmp_path):
     for path in write(tmp_path):
-        assert path.read_bytes() == (FIXTURES / path.name).read_bytes(), f"{path.name}: rerun fused_ops_graphs.py"
+        name = path.relative_to(tmp_path)
+        assert path.read_bytes() == (FIXTURES / name).read_bytes(), f"{name}: rerun fused_ops_graphs.py"
 
 
 def _small_model():
@@ -64,6 +65,41 @@ def test_export_has_one_op_per_chain(tmp_path, linear_gelu):
     mlps = 2 * depth - 1
     assert ops.count("LinearGelu") == (mlps if linear_gelu else 0)
     assert sum(n.op_type == "FastGelu" for n in nodes) == (0 if linear_gelu else mlps)
+
+
+def test_fp8_layers_stay_near_the_model_and_export_as_fp8_ops(tmp_path):
+    torch, model, args = _small_model()
+    from ditserve_train import fp8
+    from ditserve_train.fused_ops import OPSETS, patch
+
+    path = tmp_path / "model.onnx"
+    with torch.no_grad():
+        want = model(*args)
+        amax = fp8.calibrate(model, args)
+        assert set(amax) == set(fp8.linears(model)) and all(a > 0 for a in amax.values())
+        patched = patch(fp8.attach(model, amax), linear_gelu=True)
+        got = patched(*args)
+        # E4M3's 3 mantissa bits: a few percent, not fp16's 0.1%, and not a pass-through either.
+        assert 1e-3 < fp8.relative_l2(got, want) < 0.1
+        torch.onnx.export(patched, args, str(path), opset_version=17, dynamo=False, custom_opsets=OPSETS)
+    graph = onnx.load(str(path)).graph
+    ops = [n.op_type for n in graph.node if n.domain == "ditserve"]
+    depth, mlps = 2, 3  # per block: both streams' qkv, and the full streams' proj, fc1 and fc2
+    assert ops.count("LinearGeluFp8") == mlps and ops.count("LinearGelu") == 0
+    assert ops.count("LinearFp8") == 2 * depth + 2 * mlps
+    weights = {t.name: t for t in graph.initializer}
+    fp8_nodes = [n for n in graph.node if n.op_type == "LinearFp8"]
+    assert all(weights[n.input[1]].data_type == onnx.TensorProto.UINT8 for n in fp8_nodes)
+    assert all({a.name for a in n.attribute} == {"x_scale", "w_scale"} for n in fp8_nodes)
+
+
+def test_e4m3_rounding_saturates_and_rounds_to_even():
+    torch = pytest.importorskip("torch")
+    from ditserve_train.fp8 import quantize
+
+    x = torch.tensor([1000.0, -500.0, 1.0625, 1.1875, 2.0**-10])
+    # 1.0625 lies halfway between 1 and 1.125: to the even mantissa (1.0); 1.1875 to 1.25.
+    assert quantize(x, 1.0).float().tolist() == [448.0, -448.0, 1.0, 1.25, 0.0]
 
 
 def test_models_the_kernels_cannot_take_are_refused():

@@ -1,0 +1,125 @@
+"""FP8 (E4M3) linear layers for an MMDiT exported with ditserve's fused ops (fused_ops.patch):
+the blocks' qkv, output projection and MLP layers as ditserve::LinearFp8 / LinearGeluFp8 (one
+cuBLASLt FP8 GEMM each on CUDA, docs/custom-ops.md), with one scale per tensor:
+
+- weights: amax / 448, quantized once at export and stored as E4M3 bytes (uint8 initializers);
+- activations: amax / 448 over a calibration batch (`calibrate`), fixed in the graph as an
+  attribute, so quantizing needs no reduction at run time and a CUDA graph can capture it.
+
+The ops' `forward` is what the kernels compute (E4M3 operands, float32 products and sums, one
+scale for both, then the bias and activation, rounded to fp16 once), so the patched model in
+PyTorch says how far FP8 takes the output from fp16 before anything is exported.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models.mmdit import MMDiT
+
+E4M3_MAX = 448.0
+LAYERS = ("qkv", "proj", "fc1", "fc2")
+
+
+def quantize(t: torch.Tensor, scale: float) -> torch.Tensor:
+    """t / scale saturated to E4M3's range, rounded to nearest even (as the CUDA kernel does)."""
+    return (t.float() * (1.0 / scale)).clamp(-E4M3_MAX, E4M3_MAX).to(torch.float8_e4m3fn)
+
+
+def relative_l2(got: torch.Tensor, want: torch.Tensor) -> float:
+    return ((got.double() - want.double()).norm() / want.double().norm()).item()
+
+
+def linears(model: MMDiT, layers=LAYERS) -> dict[str, nn.Linear]:
+    """The blocks' linear layers of the kinds in `layers`, by a stable name."""
+    out: dict[str, nn.Linear] = {}
+    for i, blk in enumerate(model.blocks):
+        for name in ("context", "image"):
+            s = getattr(blk, name)
+            kinds = {"qkv": s.qkv} if s.pre_only else {"qkv": s.qkv, "proj": s.proj, "fc1": s.mlp[0], "fc2": s.mlp[2]}
+            out.update({f"blocks.{i}.{name}.{k}": m for k, m in kinds.items() if k in layers})
+    return out
+
+
+@torch.no_grad()
+def calibrate(model: MMDiT, args, layers=LAYERS) -> dict[str, float]:
+    """Each selected layer's largest input magnitude over one forward pass of `args` (run it on
+    the model before fused_ops.patch: the patched blocks call the weights, not the modules)."""
+    amax: dict[str, torch.Tensor] = {}
+
+    def hook(name):
+        def record(_module, inputs):
+            a = inputs[0].detach().abs().amax().float()
+            amax[name] = torch.maximum(amax[name], a) if name in amax else a
+        return record
+
+    hooks = [m.register_forward_pre_hook(hook(n)) for n, m in linears(model, layers).items()]
+    try:
+        model(*args)
+    finally:
+        for h in hooks:
+            h.remove()
+    return {n: a.item() for n, a in amax.items()}
+
+
+@torch.no_grad()
+def attach(model: MMDiT, amax: dict[str, float]) -> MMDiT:
+    """Marks the calibrated layers FP8: their E4M3 weight bytes and both scales, which
+    fused_ops' blocks then use in place of the fp16 weight."""
+    layers = linears(model)
+    for name, a in amax.items():
+        m = layers[name]
+        w_scale = max(m.weight.abs().amax().item(), 1e-12) / E4M3_MAX
+        m.register_buffer("weight_e4m3", quantize(m.weight, w_scale).view(torch.uint8), persistent=False)
+        m._fp8 = (max(a, 1e-12) / E4M3_MAX, w_scale)
+    return model
+
+
+def _gemm(x, weight_e4m3, x_scale: float, w_scale: float):
+    xq = quantize(x, x_scale).float()
+    wq = weight_e4m3.view(torch.float8_e4m3fn).float()
+    return F.linear(xq, wq) * (x_scale * w_scale)
+
+
+class LinearFp8(torch.autograd.Function):
+    """x · wᵀ with both operands in E4M3 (no bias: the op after it adds it)."""
+
+    @staticmethod
+    def forward(ctx, x, weight_e4m3, x_scale: float, w_scale: float):
+        return _gemm(x, weight_e4m3, x_scale, w_scale).to(x.dtype)
+
+    @staticmethod
+    def symbolic(g, x, weight_e4m3, x_scale: float, w_scale: float):
+        return _out(g.op("ditserve::LinearFp8", x, weight_e4m3, x_scale_f=x_scale, w_scale_f=w_scale), x)
+
+
+class LinearGeluFp8(torch.autograd.Function):
+    """gelu_tanh(x · wᵀ + bias) with both operands in E4M3."""
+
+    @staticmethod
+    def forward(ctx, x, weight_e4m3, bias, x_scale: float, w_scale: float):
+        return F.gelu(_gemm(x, weight_e4m3, x_scale, w_scale) + bias.float(), approximate="tanh").to(x.dtype)
+
+    @staticmethod
+    def symbolic(g, x, weight_e4m3, bias, x_scale: float, w_scale: float):
+        return _out(g.op("ditserve::LinearGeluFp8", x, weight_e4m3, bias, x_scale_f=x_scale, w_scale_f=w_scale), x)
+
+
+def _out(out, x):
+    rank = x.type().dim()  # the trace does not always know x's sizes: its rank, else 3-D tokens
+    out.setType(x.type().with_sizes([None] * (rank if rank is not None else 3)))
+    return out
+
+
+def linear(m: nn.Linear, x):
+    """The layer without its bias: FP8 where `attach` marked it."""
+    fp8 = getattr(m, "_fp8", None)
+    return F.linear(x, m.weight) if fp8 is None else LinearFp8.apply(x, m.weight_e4m3, *fp8)
+
+
+def linear_gelu(m: nn.Linear, x):
+    """gelu_tanh of the layer with its bias, FP8 where `attach` marked it (else None)."""
+    fp8 = getattr(m, "_fp8", None)
+    return None if fp8 is None else LinearGeluFp8.apply(x, m.weight_e4m3, m.bias, *fp8)
