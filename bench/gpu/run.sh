@@ -36,8 +36,9 @@ case "${1:-shipped}" in
       node dist/bench-gpu/fused-ops.mjs /tmp/ops/libditserve_ops_cuda.so "$f" 2>&1 | tee -a "$OUT/fused-ops.log"
     done
     # SD3_VARIANTS: the exports to compare (each ~50 s to export); those after mha_fused use the ops,
-    # ditserve_fp8 also E4M3 linear layers (compared with ditserve_ops_gemm, the fp16 graph).
-    read -ra variants <<<"${SD3_VARIANTS:-mha_fused ditserve_ops_gemm ditserve_fp8}"
+    # ditserve_fp8 also E4M3 linear layers, ditserve_fp8_fused with the MLP's hidden activation in
+    # E4M3 too (both compared with ditserve_ops_gemm, the fp16 graph).
+    read -ra variants <<<"${SD3_VARIANTS:-ditserve_ops_gemm ditserve_fp8 ditserve_fp8_fused}"
     timeout 320 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf --only peak,sd3 \
       --variants "$(IFS=,; echo "${variants[*]}")"
     timeout 60 python3 bench/gpu/torch_peer.py --out "$OUT/torch_fp8.json" --only sd3_fp8

@@ -48,11 +48,13 @@ struct Fp8LinearArgs {
   // y [rows, out] = act(x_scale * w_scale * (e4m3(x / x_scale) · weightᵀ) + bias): x fp16
   // [rows, in], quantized saturating to ±448 with round-to-nearest-even; weight [out, in] E4M3
   // bytes; float32 products and sums; bias (fp16 [out]) and tanh-GELU only when `gelu`.
+  // x_e4m3: x is E4M3 bytes already (x / x_scale, made by the op before); y_scale > 0: y is
+  // E4M3 bytes, e4m3(y / y_scale), for the next FP8 op.
   const void* x;
   const void* weight;
   const void* bias;
-  float x_scale, w_scale;
-  bool gelu;
+  float x_scale, w_scale, y_scale;
+  bool gelu, x_e4m3;
   int64_t rows, in, out;
   void* y;
 };

@@ -76,6 +76,16 @@ float e4m3_round(float v) {
   return std::copysign(std::min(std::ldexp(std::nearbyint(std::ldexp(a, -step)), step), 448.f), v);
 }
 
+uint8_t e4m3_byte(float v) {  // v's nearest E4M3 byte (saturated)
+  const float r = e4m3_round(v), a = std::fabs(r);
+  const uint8_t sign = std::signbit(r) ? 0x80 : 0;
+  if (std::isnan(r)) return 0x7f;
+  if (a < 0x1p-6f) return static_cast<uint8_t>(sign | static_cast<int>(a * 512.f));  // subnormal: m * 2^-9
+  int e = 0;
+  const float f = std::frexp(a, &e);  // a = f * 2^e, f in [0.5, 1): exponent field e + 6
+  return static_cast<uint8_t>(sign | ((e + 6) << 3) | static_cast<int>((f * 2.f - 1.f) * 8.f));
+}
+
 float gelu_tanh(float z) { return 0.5f * z * (1.f + std::tanh(0.7978845608f * (z + 0.044715f * z * z * z))); }
 
 }  // namespace
@@ -149,12 +159,15 @@ const char* linear_fp8(const Fp8LinearArgs& a, void*, void*) {
   std::vector<float> xq(a.in), wv(a.in * a.out);
   for (int64_t i = 0; i < a.in * a.out; i++) wv[i] = e4m3_value(w[i]);
   for (int64_t r = 0; r < a.rows; r++) {
-    for (int64_t i = 0; i < a.in; i++) xq[i] = e4m3_round(at(a.x, r * a.in + i) * inv);
+    for (int64_t i = 0; i < a.in; i++)
+      xq[i] = a.x_e4m3 ? e4m3_value(static_cast<const uint8_t*>(a.x)[r * a.in + i])
+                       : e4m3_round(at(a.x, r * a.in + i) * inv);
     for (int64_t o = 0; o < a.out; o++) {
       float acc = 0.f;
       for (int64_t i = 0; i < a.in; i++) acc += xq[i] * wv[o * a.in + i];
-      const float z = acc * alpha;
-      put(a.y, r * a.out + o, a.gelu ? gelu_tanh(z + at(a.bias, o)) : z);
+      const float z = acc * alpha, v = a.gelu ? gelu_tanh(z + at(a.bias, o)) : z;
+      if (a.y_scale > 0) static_cast<uint8_t*>(a.y)[r * a.out + o] = e4m3_byte(v * (1.f / a.y_scale));
+      else put(a.y, r * a.out + o, v);
     }
   }
   return nullptr;

@@ -181,7 +181,7 @@ constexpr size_t kWorkspace = 8u << 20;
 
 struct Plan {
   cublasLtMatmulDesc_t op = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr, d = nullptr;  // c: null when C is D
   cublasLtMatmulAlgo_t algo{};
 };
 
@@ -190,10 +190,11 @@ struct LinearState {
   void* workspace = nullptr;
   void* xq = nullptr;  // the FP8 ops' quantized input, grown on a run that is not being captured
   size_t xq_bytes = 0;
+  float* d_scale = nullptr;  // LinearGeluFp8Out's 1 / y_scale, on the device (cuBLASLt reads it there)
   std::map<std::tuple<int, int64_t, int64_t, int64_t>, Plan> plans;  // by kind, rows, in, out
 };
 
-enum Kind { kGeluFp16, kFp8, kGeluFp8 };
+enum Kind { kGeluFp16, kFp8, kGeluFp8, kGeluFp8Out };
 
 const char* plan_for(LinearState& s, Kind kind, int64_t rows, int64_t in, int64_t out, Plan** result) {
   const auto key = std::make_tuple(static_cast<int>(kind), rows, in, out);
@@ -216,11 +217,17 @@ const char* plan_for(LinearState& s, Kind kind, int64_t rows, int64_t in, int64_
           CUBLAS_STATUS_SUCCESS ||
       (kind != kGeluFp16 &&
        cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast_accumulate,
-                                      sizeof fast_accumulate) != CUBLAS_STATUS_SUCCESS))
+                                      sizeof fast_accumulate) != CUBLAS_STATUS_SUCCESS) ||
+      (kind == kGeluFp8Out &&
+       cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, &s.d_scale, sizeof s.d_scale) !=
+           CUBLAS_STATUS_SUCCESS))
     return "cuBLASLt refused the GEMM description";
+  // E4M3 output: C (unread, beta = 0) keeps fp16, the type cuBLASLt pairs with an FP8 D.
   if (cublasLtMatrixLayoutCreate(&p.a, operand, in, out, in) != CUBLAS_STATUS_SUCCESS ||
       cublasLtMatrixLayoutCreate(&p.b, operand, in, rows, in) != CUBLAS_STATUS_SUCCESS ||
-      cublasLtMatrixLayoutCreate(&p.d, CUDA_R_16F, out, rows, out) != CUBLAS_STATUS_SUCCESS)
+      cublasLtMatrixLayoutCreate(&p.d, kind == kGeluFp8Out ? CUDA_R_8F_E4M3 : CUDA_R_16F, out, rows, out) !=
+          CUBLAS_STATUS_SUCCESS ||
+      (kind == kGeluFp8Out && cublasLtMatrixLayoutCreate(&p.c, CUDA_R_16F, out, rows, out) != CUBLAS_STATUS_SUCCESS))
     return "cuBLASLt refused a matrix layout";
   cublasLtMatmulPreference_t pref = nullptr;
   cublasLtMatmulHeuristicResult_t found_algo{};
@@ -229,7 +236,7 @@ const char* plan_for(LinearState& s, Kind kind, int64_t rows, int64_t in, int64_
   if (cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS ||
       cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws) !=
           CUBLAS_STATUS_SUCCESS ||
-      cublasLtMatmulAlgoGetHeuristic(s.handle, p.op, p.a, p.b, p.d, p.d, pref, 1, &found_algo, &found) !=
+      cublasLtMatmulAlgoGetHeuristic(s.handle, p.op, p.a, p.b, p.c ? p.c : p.d, p.d, pref, 1, &found_algo, &found) !=
           CUBLAS_STATUS_SUCCESS ||
       found == 0) {
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
@@ -248,8 +255,9 @@ const char* gemm(LinearState& s, Plan& p, float alpha, const void* a, const void
                   CUBLAS_STATUS_SUCCESS)
     return "cuBLASLt refused the bias";
   const float zero = 0.f;
-  if (cublasLtMatmul(s.handle, p.op, &alpha, a, p.a, b, p.b, &zero, d, p.d, d, p.d, &p.algo, s.workspace, kWorkspace,
-                     stream) != CUBLAS_STATUS_SUCCESS)
+  // C is not read (beta = 0); with an E4M3 D it has a layout of its own, and no buffer.
+  if (cublasLtMatmul(s.handle, p.op, &alpha, a, p.a, b, p.b, &zero, p.c ? nullptr : d, p.c ? p.c : p.d, d, p.d,
+                     &p.algo, s.workspace, kWorkspace, stream) != CUBLAS_STATUS_SUCCESS)
     return "cuBLASLt's GEMM failed";
   return nullptr;
 }
@@ -295,11 +303,13 @@ void linear_state_destroy(void* state) {
   for (auto& [key, p] : s->plans) {
     cublasLtMatrixLayoutDestroy(p.a);
     cublasLtMatrixLayoutDestroy(p.b);
+    if (p.c) cublasLtMatrixLayoutDestroy(p.c);
     cublasLtMatrixLayoutDestroy(p.d);
     cublasLtMatmulDescDestroy(p.op);
   }
   cudaFree(s->workspace);
   cudaFree(s->xq);
+  cudaFree(s->d_scale);
   cublasLtDestroy(s->handle);
   delete s;
 }
@@ -316,21 +326,31 @@ const char* linear_fp8(const Fp8LinearArgs& a, void* state, void* stream) {
   auto* s = static_cast<LinearState*>(state);
   if (!s) return "no GEMM state";
   cudaStream_t st = static_cast<cudaStream_t>(stream);
-  const size_t bytes = static_cast<size_t>(a.rows * a.in);
-  if (bytes > s->xq_bytes) {
+  const size_t bytes = a.x_e4m3 ? 0 : static_cast<size_t>(a.rows * a.in);
+  if (bytes > s->xq_bytes || (a.y_scale > 0 && !s->d_scale)) {
     // Only on a run that is not being captured (onnxruntime runs a graph once before it captures).
     cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
     if (cudaStreamIsCapturing(st, &capturing) != cudaSuccess || capturing != cudaStreamCaptureStatusNone)
-      return "the quantized input would have to grow while a CUDA graph is captured";
+      return "the FP8 buffers would have to grow while a CUDA graph is captured";
     if (cudaStreamSynchronize(st) != cudaSuccess) return "the stream failed";
+  }
+  if (bytes > s->xq_bytes) {
     cudaFree(s->xq);
     s->xq = nullptr;
     s->xq_bytes = 0;
     if (cudaMalloc(&s->xq, bytes) != cudaSuccess) return "no device memory for the quantized input";
     s->xq_bytes = bytes;
   }
+  if (a.y_scale > 0 && !s->d_scale) {
+    const float inv = 1.f / a.y_scale;
+    if (cudaMalloc(&s->d_scale, sizeof inv) != cudaSuccess ||
+        cudaMemcpy(s->d_scale, &inv, sizeof inv, cudaMemcpyHostToDevice) != cudaSuccess)
+      return "no device memory for the output scale";
+  }
   Plan* p = nullptr;
-  if (const char* e = plan_for(*s, a.gelu ? kGeluFp8 : kFp8, a.rows, a.in, a.out, &p)) return e;
+  const Kind kind = !a.gelu ? kFp8 : a.y_scale > 0 ? kGeluFp8Out : kGeluFp8;
+  if (const char* e = plan_for(*s, kind, a.rows, a.in, a.out, &p)) return e;
+  if (a.x_e4m3) return gemm(*s, *p, a.x_scale * a.w_scale, a.weight, a.x, nullptr, a.y, st);
   const int64_t groups = a.rows * a.in / 8;  // in is a multiple of 16 (ops.cc)
   const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((groups + kThreads - 1) / kThreads, 65535 * 8));
   quantize_e4m3_kernel<<<blocks, kThreads, 0, st>>>(static_cast<const uint4*>(a.x), static_cast<uint2*>(s->xq), groups,

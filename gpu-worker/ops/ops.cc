@@ -12,6 +12,9 @@
 //   LinearFp8         x · wᵀ with x quantized to E4M3 by a fixed scale and w stored as E4M3 bytes:
 //                     on CUDA one quantizing pass and one cuBLASLt FP8 GEMM
 //   LinearGeluFp8     the same with LinearGelu's bias and tanh-GELU epilogue
+//   LinearGeluFp8Out  LinearGeluFp8 whose output is E4M3 bytes (y / y_scale) for the next layer:
+//                     on CUDA the GEMM writes them, so the MLP's widest tensor is never fp16
+//   LinearFp8In       LinearFp8 whose x is E4M3 bytes already (no quantizing pass)
 #include <climits>
 #include <cstring>
 #include <string>
@@ -114,7 +117,7 @@ OrtStatus* run_status(const char* op, const char* message) {
 struct Kernel {
   int64_t heads = 0;
   float epsilon = 1e-6f;
-  float x_scale = 0, w_scale = 0;  // the FP8 ops' (required attributes)
+  float x_scale = 0, w_scale = 0, y_scale = 0;  // the FP8 ops' (required attributes)
   void* state = nullptr;           // the GEMM ops' (linear_state_create)
   ~Kernel() { linear_state_destroy(state); }
 };
@@ -211,8 +214,8 @@ OrtStatus* compute_linear_gelu(const Kernel& k, OrtKernelContext* ctx) {
   return run_status(op, linear_gelu(a, k.state, stream));
 }
 
-OrtStatus* compute_linear_fp8(const Kernel& k, OrtKernelContext* ctx, bool gelu) {
-  const char* op = gelu ? "LinearGeluFp8" : "LinearFp8";
+OrtStatus* compute_linear_fp8(const Kernel& k, OrtKernelContext* ctx, bool gelu, bool x_e4m3, bool y_e4m3) {
+  const char* op = gelu ? (y_e4m3 ? "LinearGeluFp8Out" : "LinearGeluFp8") : (x_e4m3 ? "LinearFp8In" : "LinearFp8");
   Tensor t[3];
   for (size_t i = 0; i < (gelu ? 3u : 2u); i++) TRY(input(ctx, i, &t[i]));
   const Tensor &x = t[0], &w = t[1];
@@ -228,8 +231,10 @@ OrtStatus* compute_linear_fp8(const Kernel& k, OrtKernelContext* ctx, bool gelu)
   a.weight = w.data;
   a.bias = gelu ? t[2].data : nullptr;
   a.gelu = gelu;
+  a.x_e4m3 = x_e4m3;
   a.x_scale = k.x_scale;
   a.w_scale = k.w_scale;
+  a.y_scale = y_e4m3 ? k.y_scale : 0.f;
   a.in = w.dims[1];
   a.out = w.dims[0];
   a.rows = x.count() / a.in;
@@ -247,6 +252,7 @@ struct Op : OrtCustomOp {
   bool needs_heads;
   bool needs_state;
   bool fp8;  // input 1 is E4M3 bytes (uint8); x_scale and w_scale are required
+  bool x_e4m3, y_e4m3;  // input 0 / output 0 E4M3 bytes too (y_scale required for the output)
 };
 
 const Op& op_of(const OrtCustomOp* op) { return *static_cast<const Op*>(op); }
@@ -268,7 +274,9 @@ OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKern
     }
   }
   if (op_of(op).fp8) {
-    for (auto [name, value] : {std::pair<const char*, float*>{"x_scale", &kernel->x_scale}, {"w_scale", &kernel->w_scale}}) {
+    for (auto [name, value] : {std::pair<const char*, float*>{"x_scale", &kernel->x_scale},
+                               {"w_scale", &kernel->w_scale}, {"y_scale", &kernel->y_scale}}) {
+      if (name[0] == 'y' && !op_of(op).y_e4m3) continue;
       s = api<OrtStatus* (*)(const OrtKernelInfo*, const char*, float*)>(kKernelInfoGetAttribute_float)(info, name, value);
       if (s) api<void (*)(OrtStatus*)>(kReleaseStatus)(s);
       if (s || !(*value > 0)) {
@@ -292,7 +300,7 @@ OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKern
 }
 
 Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool needs_state, bool fp8,
-        OrtStatus* (*compute)(void* kernel, OrtKernelContext* context)) {
+        OrtStatus* (*compute)(void* kernel, OrtKernelContext* context), bool x_e4m3 = false, bool y_e4m3 = false) {
   Op o;
   std::memset(static_cast<OrtCustomOp*>(&o), 0, sizeof(OrtCustomOp));
   o.name = name;
@@ -301,14 +309,19 @@ Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool 
   o.needs_heads = needs_heads;
   o.needs_state = needs_state;
   o.fp8 = fp8;
+  o.x_e4m3 = x_e4m3;
+  o.y_e4m3 = y_e4m3;
   o.version = kOpVersion;
   o.GetName = [](const OrtCustomOp* op) { return op_of(op).name; };
   o.GetExecutionProviderType = [](const OrtCustomOp*) { return PROVIDER; };
   o.GetInputType = [](const OrtCustomOp* op, size_t i) {
-    return static_cast<int>(op_of(op).fp8 && i == 1 ? ORT_TYPE_UINT8 : ORT_TYPE_FLOAT16);
+    const bool bytes = (op_of(op).fp8 && i == 1) || (op_of(op).x_e4m3 && i == 0);
+    return static_cast<int>(bytes ? ORT_TYPE_UINT8 : ORT_TYPE_FLOAT16);
   };
   o.GetInputTypeCount = [](const OrtCustomOp* op) { return op_of(op).inputs; };
-  o.GetOutputType = [](const OrtCustomOp*, size_t) { return static_cast<int>(ORT_TYPE_FLOAT16); };
+  o.GetOutputType = [](const OrtCustomOp* op, size_t) {
+    return static_cast<int>(op_of(op).y_e4m3 ? ORT_TYPE_UINT8 : ORT_TYPE_FLOAT16);
+  };
   o.GetOutputTypeCount = [](const OrtCustomOp* op) { return op_of(op).outputs; };
   o.KernelDestroy = [](void* kernel) { delete static_cast<Kernel*>(kernel); };
   o.GetInputCharacteristic = [](const OrtCustomOp*, size_t) { return 0; };   // required
@@ -334,12 +347,20 @@ OrtStatus* joint_qkv_entry(void* k, OrtKernelContext* c) { return compute_joint_
 OrtStatus* gate_entry(void* k, OrtKernelContext* c) { return compute_gate(*static_cast<Kernel*>(k), c, false); }
 OrtStatus* gate_norm_entry(void* k, OrtKernelContext* c) { return compute_gate(*static_cast<Kernel*>(k), c, true); }
 OrtStatus* linear_gelu_entry(void* k, OrtKernelContext* c) { return compute_linear_gelu(*static_cast<Kernel*>(k), c); }
-OrtStatus* linear_fp8_entry(void* k, OrtKernelContext* c) { return compute_linear_fp8(*static_cast<Kernel*>(k), c, false); }
+OrtStatus* linear_fp8_entry(void* k, OrtKernelContext* c) {
+  return compute_linear_fp8(*static_cast<Kernel*>(k), c, false, false, false);
+}
 OrtStatus* linear_gelu_fp8_entry(void* k, OrtKernelContext* c) {
-  return compute_linear_fp8(*static_cast<Kernel*>(k), c, true);
+  return compute_linear_fp8(*static_cast<Kernel*>(k), c, true, false, false);
+}
+OrtStatus* linear_gelu_fp8_out_entry(void* k, OrtKernelContext* c) {
+  return compute_linear_fp8(*static_cast<Kernel*>(k), c, true, false, true);
+}
+OrtStatus* linear_fp8_in_entry(void* k, OrtKernelContext* c) {
+  return compute_linear_fp8(*static_cast<Kernel*>(k), c, false, true, false);
 }
 
-constexpr int kOps = 6;
+constexpr int kOps = 8;
 Op* ops() {
   static Op all[kOps] = {
       make("JointQkvNorm", 8, 3, true, false, false, joint_qkv_entry),
@@ -348,6 +369,8 @@ Op* ops() {
       make("LinearGelu", 3, 1, false, true, false, linear_gelu_entry),
       make("LinearFp8", 2, 1, false, true, true, linear_fp8_entry),
       make("LinearGeluFp8", 3, 1, false, true, true, linear_gelu_fp8_entry),
+      make("LinearGeluFp8Out", 3, 1, false, true, true, linear_gelu_fp8_out_entry, false, true),
+      make("LinearFp8In", 2, 1, false, true, true, linear_fp8_in_entry, true, false),
   };
   return all;
 }

@@ -64,16 +64,29 @@ def calibrate(model: MMDiT, args, layers=LAYERS) -> dict[str, float]:
     return {n: a.item() for n, a in amax.items()}
 
 
+# Headroom for an activation the GEMM writes in E4M3 (the MLP's hidden one): the input may reach
+# past the calibration's largest value, and an E4M3 output does not saturate everywhere.
+# Floating point loses nothing by it but the bottom binade.
+OUT_MARGIN = 2.0
+
+
 @torch.no_grad()
-def attach(model: MMDiT, amax: dict[str, float]) -> MMDiT:
+def attach(model: MMDiT, amax: dict[str, float], fuse_mlp: bool = False) -> MMDiT:
     """Marks the calibrated layers FP8: their E4M3 weight bytes and both scales, which
-    fused_ops' blocks then use in place of the fp16 weight."""
+    fused_ops' blocks then use in place of the fp16 weight. `fuse_mlp`: where both MLP layers are
+    FP8, the first writes its output in E4M3 for the second (LinearGeluFp8Out, LinearFp8In)."""
     layers = linears(model)
     for name, a in amax.items():
         m = layers[name]
         w_scale = max(m.weight.abs().amax().item(), 1e-12) / E4M3_MAX
         m.register_buffer("weight_e4m3", quantize(m.weight, w_scale).view(torch.uint8), persistent=False)
-        m._fp8 = (max(a, 1e-12) / E4M3_MAX, w_scale)
+        margin = OUT_MARGIN if fuse_mlp and name.endswith(".fc2") and name[:-4] + ".fc1" in amax else 1.0
+        m._fp8 = (max(a, 1e-12) * margin / E4M3_MAX, w_scale)
+        m._fp8_in = margin != 1.0
+    for name, m in layers.items():
+        if name.endswith(".fc1") and name in amax:
+            fc2 = layers[name[:-4] + ".fc2"]
+            m._fp8_out = fc2._fp8[0] if getattr(fc2, "_fp8_in", False) else None
     return model
 
 
@@ -107,19 +120,61 @@ class LinearGeluFp8(torch.autograd.Function):
         return _out(g.op("ditserve::LinearGeluFp8", x, weight_e4m3, bias, x_scale_f=x_scale, w_scale_f=w_scale), x)
 
 
-def _out(out, x):
-    rank = x.type().dim()  # the trace does not always know x's sizes: its rank, else 3-D tokens
-    out.setType(x.type().with_sizes([None] * (rank if rank is not None else 3)))
+class LinearGeluFp8Out(torch.autograd.Function):
+    """LinearGeluFp8 whose output is E4M3 bytes, e4m3(y / y_scale): the next layer's input."""
+
+    @staticmethod
+    def forward(ctx, x, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
+        y = F.gelu(_gemm(x, weight_e4m3, x_scale, w_scale) + bias.float(), approximate="tanh")
+        return quantize(y, y_scale).view(torch.uint8)
+
+    @staticmethod
+    def symbolic(g, x, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
+        out = g.op("ditserve::LinearGeluFp8Out", x, weight_e4m3, bias, x_scale_f=x_scale, w_scale_f=w_scale,
+                   y_scale_f=y_scale)
+        return _out(out, weight_e4m3, rank_of=x)
+
+
+class LinearFp8In(torch.autograd.Function):
+    """LinearFp8 of an input that is E4M3 bytes already (x / x_scale)."""
+
+    @staticmethod
+    def forward(ctx, x_e4m3, weight_e4m3, x_scale: float, w_scale: float, dtype_like):
+        xq = x_e4m3.view(torch.float8_e4m3fn).float()
+        wq = weight_e4m3.view(torch.float8_e4m3fn).float()
+        return (F.linear(xq, wq) * (x_scale * w_scale)).to(dtype_like.dtype)
+
+    @staticmethod
+    def symbolic(g, x_e4m3, weight_e4m3, x_scale: float, w_scale: float, dtype_like):
+        out = g.op("ditserve::LinearFp8In", x_e4m3, weight_e4m3, x_scale_f=x_scale, w_scale_f=w_scale)
+        return _out(out, dtype_like, rank_of=x_e4m3)
+
+
+def _out(out, like, rank_of=None):
+    """`like`'s element type, `rank_of`'s rank (default like's): the sizes are the op's to say
+    (the trace does not always know them; without a rank, 3-D tokens)."""
+    rank = (like if rank_of is None else rank_of).type().dim()
+    out.setType(like.type().with_sizes([None] * (rank if rank is not None else 3)))
     return out
 
 
 def linear(m: nn.Linear, x):
-    """The layer without its bias: FP8 where `attach` marked it."""
+    """The layer without its bias: FP8 where `attach` marked it (x E4M3 bytes if it said so)."""
     fp8 = getattr(m, "_fp8", None)
-    return F.linear(x, m.weight) if fp8 is None else LinearFp8.apply(x, m.weight_e4m3, *fp8)
+    if fp8 is None:
+        return F.linear(x, m.weight)
+    if getattr(m, "_fp8_in", False):
+        return LinearFp8In.apply(x, m.weight_e4m3, *fp8, m.bias)
+    return LinearFp8.apply(x, m.weight_e4m3, *fp8)
 
 
 def linear_gelu(m: nn.Linear, x):
-    """gelu_tanh of the layer with its bias, FP8 where `attach` marked it (else None)."""
+    """gelu_tanh of the layer with its bias, FP8 where `attach` marked it (else None); E4M3
+    bytes for the next layer where `attach` fused the MLP."""
     fp8 = getattr(m, "_fp8", None)
-    return None if fp8 is None else LinearGeluFp8.apply(x, m.weight_e4m3, m.bias, *fp8)
+    if fp8 is None:
+        return None
+    y_scale = getattr(m, "_fp8_out", None)
+    if y_scale is not None:
+        return LinearGeluFp8Out.apply(x, m.weight_e4m3, m.bias, *fp8, y_scale)
+    return LinearGeluFp8.apply(x, m.weight_e4m3, m.bias, *fp8)

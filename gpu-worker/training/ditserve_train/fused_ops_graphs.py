@@ -153,10 +153,11 @@ def _gelu_tanh(b: _Builder, z: str, one: str) -> str:
 # --- FP8 (LinearFp8, LinearGeluFp8) ---------------------------------------------------------------
 # Power-of-two scales, so that x / scale is exact on both sides; the activation scale is small
 # enough that the largest inputs saturate (|x| / X_SCALE > 448).
-X_SCALE, W_SCALE = 2.0**-8, 2.0**-9
+X_SCALE, W_SCALE, Y_SCALE = 2.0**-8, 2.0**-9, 2.0**-6
 FLOAT8E4M3FN = 17  # TensorProto.FLOAT8E4M3FN
 FP8_INPUTS = {"x": [BATCH, ROWS, HIDDEN], "wide_x": [BATCH, ROWS, WIDE], "wide_bias": [WIDE]}
-FP8_OUTPUTS = {"linear": [BATCH, ROWS, WIDE], "linear_gelu": [BATCH, ROWS, WIDE], "down": [BATCH, ROWS, HIDDEN]}
+FP8_OUTPUTS = {"linear": [BATCH, ROWS, WIDE], "linear_gelu": [BATCH, ROWS, WIDE], "down": [BATCH, ROWS, HIDDEN],
+               "mlp": [BATCH, ROWS, HIDDEN]}
 
 
 def e4m3_values() -> np.ndarray:
@@ -196,7 +197,10 @@ def fp8_fused() -> onnx.ModelProto:
     linear = b.one("LinearFp8", [h["x"], w["up"]], domain=DOMAIN, **scales)
     gelu = b.one("LinearGeluFp8", [h["x"], w["up"], h["wide_bias"]], domain=DOMAIN, **scales)
     down = b.one("LinearFp8", [h["wide_x"], w["down"]], domain=DOMAIN, **scales)
-    outs = {"linear": linear, "linear_gelu": gelu, "down": down}
+    # The MLP with its hidden activation in E4M3 between the layers.
+    hidden = b.one("LinearGeluFp8Out", [h["x"], w["up"], h["wide_bias"]], domain=DOMAIN, **scales, y_scale=Y_SCALE)
+    mlp = b.one("LinearFp8In", [hidden, w["down"]], domain=DOMAIN, x_scale=Y_SCALE, w_scale=W_SCALE)
+    outs = {"linear": linear, "linear_gelu": gelu, "down": down, "mlp": mlp}
     return b.finish({k: b.one("Cast", [t], to=F32) for k, t in outs.items()}, "fused", FP8_INPUTS, FP8_OUTPUTS)
 
 
@@ -213,16 +217,17 @@ def fp8_reference() -> onnx.ModelProto:
         b.inits.append(_e4m3_tensor(f"w_{name}", v))
         return b.one("Transpose", [b.one("Mul", [b.one("Cast", [f"w_{name}"], to=F32), w_scale])], perm=[1, 0])
 
-    def qdq(x: str) -> str:
-        q = b.one("QuantizeLinear", [x, x_scale, "zero_e4m3"], saturate=1)
-        return b.one("Mul", [b.one("Cast", [q], to=F32), x_scale])
+    def qdq(x: str, scale: str = x_scale) -> str:
+        q = b.one("QuantizeLinear", [x, scale, "zero_e4m3"], saturate=1)
+        return b.one("Mul", [b.one("Cast", [q], to=F32), scale])
 
     w = {k: weight(k, v) for k, v in _fp8_weights().items()}
     z = b.one("MatMul", [qdq(r["x"]), w["up"]])
     one = b.const("one", np.array(1.0, np.float32))
     gelu = _gelu_tanh(b, b.one("Add", [z, r["wide_bias"]]), one)
     down = b.one("MatMul", [qdq(r["wide_x"]), w["down"]])
-    outs = {"linear": z, "linear_gelu": gelu, "down": down}
+    mlp = b.one("MatMul", [qdq(gelu, b.const("y_scale", np.array(Y_SCALE, np.float32))), w["down"]])
+    outs = {"linear": z, "linear_gelu": gelu, "down": down, "mlp": mlp}
     return b.finish({k: b.rounded(t) for k, t in outs.items()}, "reference", FP8_INPUTS, FP8_OUTPUTS, opset=19)
 
 
