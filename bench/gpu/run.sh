@@ -5,6 +5,8 @@
 #   bash bench/gpu/run.sh shipped
 #   bash bench/gpu/run.sh sd3       # right after, on the same machine
 #   bash bench/gpu/run.sh video [MODEL]   # a video model's clips (default models/shapes-video-s)
+# FP8's error by set of layers, in PyTorch (~40 s):
+#   PYTHONPATH=gpu-worker/training python3 bench/gpu/torch_peer.py --out $OUT/torch_fp8.json --only sd3_fp8
 # Each writes its raw files to $OUT; copy both into bench/gpu/results/<run>/ and run
 #   python3 bench/gpu/summarize_engine.py --dir bench/gpu/results/<run> --out bench/gpu/results/summary.json
 set -o pipefail
@@ -41,7 +43,6 @@ case "${1:-shipped}" in
     read -ra variants <<<"${SD3_VARIANTS:-ditserve_ops_gemm ditserve_fp8 ditserve_fp8_fused}"
     timeout 320 python3 bench/gpu/torch_peer.py --out "$OUT/torch_a.json" --onnx /tmp/perf --only peak,sd3 \
       --variants "$(IFS=,; echo "${variants[*]}")"
-    timeout 60 python3 bench/gpu/torch_peer.py --out "$OUT/torch_fp8.json" --only sd3_fp8
     for v in "${variants[@]}"; do
       python3 -m ditserve_train.step_fusions --input /tmp/perf/$v/model.fp16.onnx \
         --output /tmp/perf/$v/model.ln.fp16.onnx --heads 24 | tee -a "$OUT/sd3.log"
