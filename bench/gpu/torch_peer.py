@@ -136,8 +136,9 @@ def _post_fused(self: Stream, x, attn, mods):
 def patch(model: MMDiT, variant: str) -> MMDiT:
     if variant.startswith("ditserve_fp8"):  # the ops, LinearGelu, and every block linear in E4M3
         calib = tuple(a.to(next(model.parameters()).dtype) for a in sd3_inputs(2, seed=2))
-        # _fused: the MLP's hidden activation in E4M3 between its two layers
-        fp8.attach(model, fp8.calibrate(model, calib), fuse_mlp=variant == "ditserve_fp8_fused")
+        # _fused: the MLP's hidden activation in E4M3 between its two layers; _fused_norms: also the
+        # LayerNorms' outputs before the qkv and MLP layers
+        fp8.attach(model, fp8.calibrate(model, calib), fuse_mlp="_fused" in variant, fuse_norms=variant.endswith("_norms"))
         return fused_ops.patch(model, linear_gelu=True)
     if variant.startswith("ditserve_ops"):
         return fused_ops.patch(model, linear_gelu=variant == "ditserve_ops_gemm")
@@ -232,7 +233,8 @@ def sd3(out_onnx: Path | None, variants: list[str]) -> None:
 
 
 FP8_SETS = {"all": fp8.LAYERS, "mlp": ("fc1", "fc2"), "mlp_proj": ("proj", "fc1", "fc2"), "fc1": ("fc1",)}
-# Each set's rows are "<set>_<calibration>"; "all_fused" also keeps the MLP's hidden activation in E4M3.
+# Each set's rows are "<set>_<calibration>"; "all_fused" also keeps the MLP's hidden activation in
+# E4M3, "all_fused_norms" the LayerNorms' outputs too.
 
 
 def sd3_fp8() -> None:
@@ -257,9 +259,9 @@ def sd3_fp8() -> None:
                     for k in ("_fp8", "_fp8_in", "_fp8_out"):
                         m.__dict__.pop(k, None)
                 kinds = {n: a for n, a in table.items() if n.rsplit(".", 1)[1] in layers}
-                for fuse in (False, True) if name == "all" else (False,):
-                    fp8.attach(model, kinds, fuse_mlp=fuse)
-                    key = f"{name}{'_fused' if fuse else ''}_{cal}"
+                for fuse in ("", "_fused", "_fused_norms") if name == "all" else ("",):
+                    fp8.attach(model, kinds, fuse_mlp=fuse != "", fuse_norms=fuse == "_fused_norms")
+                    key = f"{name}{fuse}_{cal}"
                     r[key] = fp8.relative_l2(model(*args).float(), ref)
                     log(f"sd3 fp8 {key}: relative L2 {r[key]:.4f}")
     RESULTS["sd3_fp8"] = r
@@ -371,7 +373,7 @@ def main() -> None:
     ap.add_argument("--video-model", type=Path, default=None, help="a video model folder (the video part)")
     ap.add_argument("--stage", choices=("a", "b"), default="a", help="a: all but torch.compile; b: torch.compile")
     ap.add_argument("--variants", default="mha,mha_fused",
-                    help="ONNX exports of the SD3 weights: mha, mha_fused, ditserve_ops, ditserve_ops_gemm, ditserve_fp8, ditserve_fp8_fused (gpu-worker/ops)")
+                    help="ONNX exports of the SD3 weights: mha, mha_fused, ditserve_ops, ditserve_ops_gemm, ditserve_fp8, ditserve_fp8_fused, ditserve_fp8_fused_norms (gpu-worker/ops)")
     ap.add_argument("--only", default=None, help="comma-separated parts of the stage to run (e.g. peak,shipped)")
     a = ap.parse_args()
     RESULTS["device"] = torch.cuda.get_device_name()

@@ -31,6 +31,7 @@ struct GateArgs {
   const void* scale;
   int64_t batch, rows, dim;
   float epsilon;
+  float h_scale;  // > 0 (GateResidualNormFp8): h is E4M3 bytes, e4m3(h / h_scale)
   void* out;
   void* h;
 };

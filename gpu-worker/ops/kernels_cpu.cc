@@ -137,7 +137,9 @@ const char* gate_residual(const GateArgs& a, void*) {
       const float inv = 1.0f / std::sqrt(static_cast<float>(var / a.dim) + a.epsilon);
       for (int64_t c = 0; c < a.dim; c++) {
         const float n = static_cast<float>(at(a.out, off + c) - mean) * inv;
-        put(a.h, off + c, n * (1.0f + at(a.scale, b * a.dim + c)) + at(a.shift, b * a.dim + c));
+        const float v = n * (1.0f + at(a.scale, b * a.dim + c)) + at(a.shift, b * a.dim + c);
+        if (a.h_scale > 0) static_cast<uint8_t*>(a.h)[off + c] = e4m3_byte(v * (1.f / a.h_scale));
+        else put(a.h, off + c, v);
       }
     }
   return nullptr;

@@ -81,8 +81,9 @@ __global__ void gate_kernel(GateArgs a) {
   }
 }
 
-// One warp per row; lane l holds pairs l, l + 32, ... (at most V of them: dim <= 64 V).
-template <int V>
+// One warp per row; lane l holds pairs l, l + 32, ... (at most V of them: dim <= 64 V). E4M3:
+// h as E4M3 bytes, h / h_scale (GateResidualNormFp8).
+template <int V, bool E4M3>
 __global__ void gate_norm_kernel(GateArgs a) {
   const int64_t row = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
   const int lane = threadIdx.x & 31;
@@ -97,6 +98,7 @@ __global__ void gate_norm_kernel(GateArgs a) {
   const half2* scale = reinterpret_cast<const half2*>(a.scale) + b * dim2;
   half2* out = reinterpret_cast<half2*>(a.out) + off;
   half2* h = reinterpret_cast<half2*>(a.h) + off;
+  const float h_inv = E4M3 ? 1.f / a.h_scale : 0.f;
   float2 v[V];
   float sum = 0.f;
 #pragma unroll
@@ -122,13 +124,25 @@ __global__ void gate_norm_kernel(GateArgs a) {
     if (j < n) {
       const int c = lane + 32 * j;
       const float2 sc = __half22float2(scale[c]), sh = __half22float2(shift[c]);
-      h[c] = __float22half2_rn(make_float2((v[j].x - mean) * inv * (1.f + sc.x) + sh.x,
-                                           (v[j].y - mean) * inv * (1.f + sc.y) + sh.y));
+      const float2 o = make_float2((v[j].x - mean) * inv * (1.f + sc.x) + sh.x, (v[j].y - mean) * inv * (1.f + sc.y) + sh.y);
+      if constexpr (E4M3)
+        reinterpret_cast<__nv_fp8x2_storage_t*>(a.h)[off + c] =
+            __nv_cvt_float2_to_fp8x2(make_float2(o.x * h_inv, o.y * h_inv), __NV_SATFINITE, __NV_E4M3);
+      else
+        h[c] = __float22half2_rn(o);
     }
   }
 }
 
 constexpr int kThreads = 256;
+
+template <bool E4M3>
+void launch_gate_norm(const GateArgs& a, int64_t n, unsigned blocks, cudaStream_t s) {
+  if (n <= 8) gate_norm_kernel<8, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  else if (n <= 16) gate_norm_kernel<16, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  else if (n <= 32) gate_norm_kernel<32, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  else gate_norm_kernel<64, E4M3><<<blocks, kThreads, 0, s>>>(a);
+}
 
 const char* launched(const char* what) {
   const cudaError_t e = cudaGetLastError();
@@ -164,10 +178,8 @@ const char* gate_residual(const GateArgs& a, void* stream) {
   const int64_t rows = a.batch * a.rows;
   const unsigned blocks = static_cast<unsigned>((rows * 32 + kThreads - 1) / kThreads);
   const int64_t n = a.dim / 64;
-  if (n <= 8) gate_norm_kernel<8><<<blocks, kThreads, 0, s>>>(a);
-  else if (n <= 16) gate_norm_kernel<16><<<blocks, kThreads, 0, s>>>(a);
-  else if (n <= 32) gate_norm_kernel<32><<<blocks, kThreads, 0, s>>>(a);
-  else gate_norm_kernel<64><<<blocks, kThreads, 0, s>>>(a);
+  if (a.h_scale > 0) launch_gate_norm<true>(a, n, blocks, s);
+  else launch_gate_norm<false>(a, n, blocks, s);
   return launched("the GateResidualNorm kernel did not launch");
 }
 
@@ -350,7 +362,7 @@ const char* linear_fp8(const Fp8LinearArgs& a, void* state, void* stream) {
   Plan* p = nullptr;
   const Kind kind = !a.gelu ? kFp8 : a.y_scale > 0 ? kGeluFp8Out : kGeluFp8;
   if (const char* e = plan_for(*s, kind, a.rows, a.in, a.out, &p)) return e;
-  if (a.x_e4m3) return gemm(*s, *p, a.x_scale * a.w_scale, a.weight, a.x, nullptr, a.y, st);
+  if (a.x_e4m3) return gemm(*s, *p, a.x_scale * a.w_scale, a.weight, a.x, a.gelu ? a.bias : nullptr, a.y, st);
   const int64_t groups = a.rows * a.in / 8;  // in is a multiple of 16 (ops.cc)
   const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((groups + kThreads - 1) / kThreads, 65535 * 8));
   quantize_e4m3_kernel<<<blocks, kThreads, 0, st>>>(static_cast<const uint4*>(a.x), static_cast<uint2*>(s->xq), groups,

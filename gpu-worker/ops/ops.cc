@@ -15,6 +15,9 @@
 //   LinearGeluFp8Out  LinearGeluFp8 whose output is E4M3 bytes (y / y_scale) for the next layer:
 //                     on CUDA the GEMM writes them, so the MLP's widest tensor is never fp16
 //   LinearFp8In       LinearFp8 whose x is E4M3 bytes already (no quantizing pass)
+//   LinearGeluFp8InOut  E4M3 bytes in and out (the MLP's first layer after GateResidualNormFp8)
+//   GateResidualNormFp8 GateResidualNorm whose normalised output is E4M3 bytes (h / h_scale) for
+//                     the FP8 layer after it
 #include <climits>
 #include <cstring>
 #include <string>
@@ -117,7 +120,7 @@ OrtStatus* run_status(const char* op, const char* message) {
 struct Kernel {
   int64_t heads = 0;
   float epsilon = 1e-6f;
-  float x_scale = 0, w_scale = 0, y_scale = 0;  // the FP8 ops' (required attributes)
+  float x_scale = 0, w_scale = 0, y_scale = 0, h_scale = 0;  // the FP8 ops' (required attributes)
   void* state = nullptr;           // the GEMM ops' (linear_state_create)
   ~Kernel() { linear_state_destroy(state); }
 };
@@ -157,8 +160,8 @@ OrtStatus* compute_joint_qkv(const Kernel& k, OrtKernelContext* ctx) {
   return run_status(op, joint_qkv_norm(a, stream));
 }
 
-OrtStatus* compute_gate(const Kernel& k, OrtKernelContext* ctx, bool norm) {
-  const char* op = norm ? "GateResidualNorm" : "GateResidual";
+OrtStatus* compute_gate(const Kernel& k, OrtKernelContext* ctx, bool norm, bool h_e4m3 = false) {
+  const char* op = h_e4m3 ? "GateResidualNormFp8" : norm ? "GateResidualNorm" : "GateResidual";
   const size_t n = norm ? 6 : 4;
   Tensor t[6];
   for (size_t i = 0; i < n; i++) TRY(input(ctx, i, &t[i]));
@@ -182,6 +185,7 @@ OrtStatus* compute_gate(const Kernel& k, OrtKernelContext* ctx, bool norm) {
   if (norm) {
     a.shift = t[4].data;
     a.scale = t[5].data;
+    a.h_scale = h_e4m3 ? k.h_scale : 0.f;
   }
   TRY(output(ctx, 0, x.dims, &a.out));
   if (norm) TRY(output(ctx, 1, x.dims, &a.h));
@@ -215,7 +219,10 @@ OrtStatus* compute_linear_gelu(const Kernel& k, OrtKernelContext* ctx) {
 }
 
 OrtStatus* compute_linear_fp8(const Kernel& k, OrtKernelContext* ctx, bool gelu, bool x_e4m3, bool y_e4m3) {
-  const char* op = gelu ? (y_e4m3 ? "LinearGeluFp8Out" : "LinearGeluFp8") : (x_e4m3 ? "LinearFp8In" : "LinearFp8");
+  const char* op = !gelu ? (x_e4m3 ? "LinearFp8In" : "LinearFp8")
+                   : x_e4m3 ? "LinearGeluFp8InOut"
+                   : y_e4m3 ? "LinearGeluFp8Out"
+                            : "LinearGeluFp8";
   Tensor t[3];
   for (size_t i = 0; i < (gelu ? 3u : 2u); i++) TRY(input(ctx, i, &t[i]));
   const Tensor &x = t[0], &w = t[1];
@@ -251,8 +258,8 @@ struct Op : OrtCustomOp {
   size_t inputs, outputs;
   bool needs_heads;
   bool needs_state;
-  bool fp8;  // input 1 is E4M3 bytes (uint8); x_scale and w_scale are required
-  bool x_e4m3, y_e4m3;  // input 0 / output 0 E4M3 bytes too (y_scale required for the output)
+  uint32_t byte_inputs, byte_outputs;  // bit i: tensor i is E4M3 bytes (uint8), not fp16
+  const char* scales[3];                // required float attributes (> 0), null-terminated
 };
 
 const Op& op_of(const OrtCustomOp* op) { return *static_cast<const Op*>(op); }
@@ -273,17 +280,16 @@ OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKern
       return fail(ORT_CODE_FAIL, std::string(op_of(op).name) + ": " + error);
     }
   }
-  if (op_of(op).fp8) {
-    for (auto [name, value] : {std::pair<const char*, float*>{"x_scale", &kernel->x_scale},
-                               {"w_scale", &kernel->w_scale}, {"y_scale", &kernel->y_scale}}) {
-      if (name[0] == 'y' && !op_of(op).y_e4m3) continue;
-      s = api<OrtStatus* (*)(const OrtKernelInfo*, const char*, float*)>(kKernelInfoGetAttribute_float)(info, name, value);
-      if (s) api<void (*)(OrtStatus*)>(kReleaseStatus)(s);
-      if (s || !(*value > 0)) {
-        delete kernel;
-        return fail(ORT_CODE_INVALID_ARGUMENT,
-                    std::string(op_of(op).name) + ": the " + name + " attribute is required and must be above 0");
-      }
+  for (const char* name : op_of(op).scales) {
+    if (!name) break;
+    float* value = name[0] == 'x' ? &kernel->x_scale : name[0] == 'w' ? &kernel->w_scale
+                   : name[0] == 'y' ? &kernel->y_scale : &kernel->h_scale;
+    s = api<OrtStatus* (*)(const OrtKernelInfo*, const char*, float*)>(kKernelInfoGetAttribute_float)(info, name, value);
+    if (s) api<void (*)(OrtStatus*)>(kReleaseStatus)(s);
+    if (s || !(*value > 0)) {
+      delete kernel;
+      return fail(ORT_CODE_INVALID_ARGUMENT,
+                  std::string(op_of(op).name) + ": the " + name + " attribute is required and must be above 0");
     }
   }
   if (op_of(op).needs_heads) {
@@ -299,8 +305,13 @@ OrtStatus* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKern
   return nullptr;
 }
 
-Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool needs_state, bool fp8,
-        OrtStatus* (*compute)(void* kernel, OrtKernelContext* context), bool x_e4m3 = false, bool y_e4m3 = false) {
+struct Fp8Io {
+  uint32_t byte_inputs = 0, byte_outputs = 0;
+  const char* scales[3] = {nullptr, nullptr, nullptr};
+};
+
+Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool needs_state,
+        OrtStatus* (*compute)(void* kernel, OrtKernelContext* context), const Fp8Io& io = {}) {
   Op o;
   std::memset(static_cast<OrtCustomOp*>(&o), 0, sizeof(OrtCustomOp));
   o.name = name;
@@ -308,19 +319,18 @@ Op make(const char* name, size_t inputs, size_t outputs, bool needs_heads, bool 
   o.outputs = outputs;
   o.needs_heads = needs_heads;
   o.needs_state = needs_state;
-  o.fp8 = fp8;
-  o.x_e4m3 = x_e4m3;
-  o.y_e4m3 = y_e4m3;
+  o.byte_inputs = io.byte_inputs;
+  o.byte_outputs = io.byte_outputs;
+  std::memcpy(o.scales, io.scales, sizeof o.scales);
   o.version = kOpVersion;
   o.GetName = [](const OrtCustomOp* op) { return op_of(op).name; };
   o.GetExecutionProviderType = [](const OrtCustomOp*) { return PROVIDER; };
   o.GetInputType = [](const OrtCustomOp* op, size_t i) {
-    const bool bytes = (op_of(op).fp8 && i == 1) || (op_of(op).x_e4m3 && i == 0);
-    return static_cast<int>(bytes ? ORT_TYPE_UINT8 : ORT_TYPE_FLOAT16);
+    return static_cast<int>(op_of(op).byte_inputs >> i & 1 ? ORT_TYPE_UINT8 : ORT_TYPE_FLOAT16);
   };
   o.GetInputTypeCount = [](const OrtCustomOp* op) { return op_of(op).inputs; };
-  o.GetOutputType = [](const OrtCustomOp* op, size_t) {
-    return static_cast<int>(op_of(op).y_e4m3 ? ORT_TYPE_UINT8 : ORT_TYPE_FLOAT16);
+  o.GetOutputType = [](const OrtCustomOp* op, size_t i) {
+    return static_cast<int>(op_of(op).byte_outputs >> i & 1 ? ORT_TYPE_UINT8 : ORT_TYPE_FLOAT16);
   };
   o.GetOutputTypeCount = [](const OrtCustomOp* op) { return op_of(op).outputs; };
   o.KernelDestroy = [](void* kernel) { delete static_cast<Kernel*>(kernel); };
@@ -359,18 +369,33 @@ OrtStatus* linear_gelu_fp8_out_entry(void* k, OrtKernelContext* c) {
 OrtStatus* linear_fp8_in_entry(void* k, OrtKernelContext* c) {
   return compute_linear_fp8(*static_cast<Kernel*>(k), c, false, true, false);
 }
+OrtStatus* linear_gelu_fp8_in_out_entry(void* k, OrtKernelContext* c) {
+  return compute_linear_fp8(*static_cast<Kernel*>(k), c, true, true, true);
+}
+OrtStatus* gate_norm_fp8_entry(void* k, OrtKernelContext* c) {
+  return compute_gate(*static_cast<Kernel*>(k), c, true, true);
+}
 
-constexpr int kOps = 8;
+// Which tensors are E4M3 bytes (bit i of inputs / outputs) and which scales each FP8 op requires.
+const Fp8Io kFp8{0b10, 0, {"x_scale", "w_scale"}};
+const Fp8Io kFp8In{0b11, 0, {"x_scale", "w_scale"}};
+const Fp8Io kFp8Out{0b10, 0b1, {"x_scale", "w_scale", "y_scale"}};
+const Fp8Io kFp8InOut{0b11, 0b1, {"x_scale", "w_scale", "y_scale"}};
+const Fp8Io kNormFp8{0, 0b10, {"h_scale"}};
+
+constexpr int kOps = 10;
 Op* ops() {
   static Op all[kOps] = {
-      make("JointQkvNorm", 8, 3, true, false, false, joint_qkv_entry),
-      make("GateResidual", 4, 1, false, false, false, gate_entry),
-      make("GateResidualNorm", 6, 2, false, false, false, gate_norm_entry),
-      make("LinearGelu", 3, 1, false, true, false, linear_gelu_entry),
-      make("LinearFp8", 2, 1, false, true, true, linear_fp8_entry),
-      make("LinearGeluFp8", 3, 1, false, true, true, linear_gelu_fp8_entry),
-      make("LinearGeluFp8Out", 3, 1, false, true, true, linear_gelu_fp8_out_entry, false, true),
-      make("LinearFp8In", 2, 1, false, true, true, linear_fp8_in_entry, true, false),
+      make("JointQkvNorm", 8, 3, true, false, joint_qkv_entry),
+      make("GateResidual", 4, 1, false, false, gate_entry),
+      make("GateResidualNorm", 6, 2, false, false, gate_norm_entry),
+      make("LinearGelu", 3, 1, false, true, linear_gelu_entry),
+      make("LinearFp8", 2, 1, false, true, linear_fp8_entry, kFp8),
+      make("LinearGeluFp8", 3, 1, false, true, linear_gelu_fp8_entry, kFp8),
+      make("LinearGeluFp8Out", 3, 1, false, true, linear_gelu_fp8_out_entry, kFp8Out),
+      make("LinearFp8In", 2, 1, false, true, linear_fp8_in_entry, kFp8In),
+      make("LinearGeluFp8InOut", 3, 1, false, true, linear_gelu_fp8_in_out_entry, kFp8InOut),
+      make("GateResidualNormFp8", 6, 2, false, false, gate_norm_fp8_entry, kNormFp8),
   };
   return all;
 }

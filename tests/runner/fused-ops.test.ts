@@ -123,13 +123,14 @@ describe('ditserve FP8 linear ops on the CPU (custom-op library)', () => {
   });
 
   it('refuses an input of the wrong width with the op’s own message', async () => {
-    const x: RunnerTensor = {
+    // wide_x feeds one op only (LinearFp8), so the message is that op's.
+    const wide_x: RunnerTensor = {
       type: 'float32',
-      data: new Float32Array(2 * 4 * 64),
-      dims: [2, 4, 64],
+      data: new Float32Array(2 * 4 * 192),
+      dims: [2, 4, 192],
     };
-    await expect(fused.run({ ...fusedOpsFeeds(fp8Shapes), x })).rejects.toThrow(
-      /Linear(Gelu)?Fp8(Out)?: weight must be \[out, in\] with in = 64/,
+    await expect(fused.run({ ...fusedOpsFeeds(fp8Shapes), wide_x })).rejects.toThrow(
+      /LinearFp8: weight must be \[out, in\] with in = 192/,
     );
   });
 });

@@ -71,23 +71,33 @@ OUT_MARGIN = 2.0
 
 
 @torch.no_grad()
-def attach(model: MMDiT, amax: dict[str, float], fuse_mlp: bool = False) -> MMDiT:
+def attach(model: MMDiT, amax: dict[str, float], fuse_mlp: bool = False, fuse_norms: bool = False) -> MMDiT:
     """Marks the calibrated layers FP8: their E4M3 weight bytes and both scales, which
     fused_ops' blocks then use in place of the fp16 weight. `fuse_mlp`: where both MLP layers are
-    FP8, the first writes its output in E4M3 for the second (LinearGeluFp8Out, LinearFp8In)."""
+    FP8, the first writes its output in E4M3 for the second (LinearGeluFp8Out, LinearFp8In).
+    `fuse_norms` (with fuse_mlp): the LayerNorms before the qkv and MLP layers write E4M3 for
+    them (GateResidualNormFp8), where a fused residual comes before them."""
+    if fuse_norms and not fuse_mlp:
+        raise ValueError("fuse_norms needs fuse_mlp (the MLP's first layer then takes and makes E4M3)")
     layers = linears(model)
     for name, a in amax.items():
         m = layers[name]
         w_scale = max(m.weight.abs().amax().item(), 1e-12) / E4M3_MAX
         m.register_buffer("weight_e4m3", quantize(m.weight, w_scale).view(torch.uint8), persistent=False)
-        margin = OUT_MARGIN if fuse_mlp and name.endswith(".fc2") and name[:-4] + ".fc1" in amax else 1.0
-        m._fp8 = (max(a, 1e-12) * margin / E4M3_MAX, w_scale)
-        m._fp8_in = margin != 1.0
+        fc2_after_fc1 = fuse_mlp and name.endswith(".fc2") and name[:-4] + ".fc1" in amax
+        m._fp8 = (max(a, 1e-12) * (OUT_MARGIN if fc2_after_fc1 else 1.0) / E4M3_MAX, w_scale)
+        # Takes E4M3 bytes where its producer makes them (fp8.linear falls back to fp16 x otherwise).
+        m._fp8_in = fc2_after_fc1 or (fuse_norms and name.rsplit(".", 1)[1] in ("qkv", "fc1"))
     for name, m in layers.items():
         if name.endswith(".fc1") and name in amax:
             fc2 = layers[name[:-4] + ".fc2"]
-            m._fp8_out = fc2._fp8[0] if getattr(fc2, "_fp8_in", False) else None
+            m._fp8_out = fc2._fp8[0] if fuse_mlp and getattr(fc2, "_fp8_in", False) else None
     return model
+
+
+def input_scale(m: nn.Linear):
+    """The scale of the E4M3 input `m` takes from its producer (None: it takes fp16)."""
+    return m._fp8[0] if getattr(m, "_fp8_in", False) else None
 
 
 def _gemm(x, weight_e4m3, x_scale: float, w_scale: float):
@@ -135,6 +145,23 @@ class LinearGeluFp8Out(torch.autograd.Function):
         return _out(out, weight_e4m3, rank_of=x)
 
 
+class LinearGeluFp8InOut(torch.autograd.Function):
+    """LinearGeluFp8Out of an input that is E4M3 bytes already."""
+
+    @staticmethod
+    def forward(ctx, x_e4m3, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
+        xq = x_e4m3.view(torch.float8_e4m3fn).float()
+        wq = weight_e4m3.view(torch.float8_e4m3fn).float()
+        y = F.gelu(F.linear(xq, wq) * (x_scale * w_scale) + bias.float(), approximate="tanh")
+        return quantize(y, y_scale).view(torch.uint8)
+
+    @staticmethod
+    def symbolic(g, x_e4m3, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
+        out = g.op("ditserve::LinearGeluFp8InOut", x_e4m3, weight_e4m3, bias, x_scale_f=x_scale, w_scale_f=w_scale,
+                   y_scale_f=y_scale)
+        return _out(out, weight_e4m3, rank_of=x_e4m3)
+
+
 class LinearFp8In(torch.autograd.Function):
     """LinearFp8 of an input that is E4M3 bytes already (x / x_scale)."""
 
@@ -159,11 +186,12 @@ def _out(out, like, rank_of=None):
 
 
 def linear(m: nn.Linear, x):
-    """The layer without its bias: FP8 where `attach` marked it (x E4M3 bytes if it said so)."""
+    """The layer without its bias: FP8 where `attach` marked it (x E4M3 bytes where its producer
+    made them)."""
     fp8 = getattr(m, "_fp8", None)
     if fp8 is None:
         return F.linear(x, m.weight)
-    if getattr(m, "_fp8_in", False):
+    if x.dtype == torch.uint8:
         return LinearFp8In.apply(x, m.weight_e4m3, *fp8, m.bias)
     return LinearFp8.apply(x, m.weight_e4m3, *fp8)
 
@@ -175,6 +203,10 @@ def linear_gelu(m: nn.Linear, x):
     if fp8 is None:
         return None
     y_scale = getattr(m, "_fp8_out", None)
+    if x.dtype == torch.uint8:
+        if y_scale is None:
+            raise ValueError("an E4M3 input to the MLP needs its output in E4M3 too (attach(fuse_mlp=True))")
+        return LinearGeluFp8InOut.apply(x, m.weight_e4m3, m.bias, *fp8, y_scale)
     if y_scale is not None:
         return LinearGeluFp8Out.apply(x, m.weight_e4m3, m.bias, *fp8, y_scale)
     return LinearGeluFp8.apply(x, m.weight_e4m3, m.bias, *fp8)

@@ -6,7 +6,8 @@ the elementwise chains around its joint attention, for onnxruntime's CUDA provid
 - GateResidualNorm: the same and the LayerNorm after it with its adaLN modulation (the MLP's,
   and the next block's or the final one: across blocks where nothing else sits between them)
 - LinearGelu (optional): the MLP's first layer with its bias and tanh-GELU
-- LinearFp8 / LinearGeluFp8: the blocks' linear layers in E4M3 where fp8.attach marked them
+- LinearFp8 / LinearGeluFp8 (and their E4M3-in/out forms, with GateResidualNormFp8): the
+  blocks' linear layers in E4M3 where fp8.attach marked them
 - attention as com.microsoft::MultiHeadAttention, the MLP's bias + tanh-GELU as com.microsoft::FastGelu
 
 `patch(model)` rebinds the blocks' forward for export; each op's `forward` is the model's own
@@ -114,6 +115,33 @@ class GateResidual(torch.autograd.Function):
         return _typed(g.op(f"{DOMAIN}::GateResidual", x, y, bias, gate), x)
 
 
+class GateResidualNormFp8(torch.autograd.Function):
+    """GateResidualNorm whose normalised output is E4M3 bytes, e4m3(h / h_scale), for the FP8
+    layer after it (`like` is an E4M3 tensor, for the output's type in the trace)."""
+
+    @staticmethod
+    def forward(ctx, x, y, bias, gate, shift, scale, eps: float, h_scale: float, like):
+        out = x + gate[:, None] * (y + bias)
+        h = modulate(F.layer_norm(out, (out.shape[-1],), eps=eps), shift, scale)
+        return out, fp8.quantize(h, h_scale).view(torch.uint8)
+
+    @staticmethod
+    def symbolic(g, x, y, bias, gate, shift, scale, eps: float, h_scale: float, like):
+        out, h = g.op(f"{DOMAIN}::GateResidualNormFp8", x, y, bias, gate, shift, scale, epsilon_f=eps,
+                      h_scale_f=h_scale, outputs=2)
+        out.setType(x.type())
+        h.setType(like.type().with_sizes([None] * (x.type().dim() or 3)))
+        return out, h
+
+
+def _gate_norm(x, y, bias, gate, shift, scale, eps: float, consumer=None):
+    """GateResidualNorm, with E4M3 output where the FP8 layer after it takes it."""
+    h_scale = None if consumer is None else fp8.input_scale(consumer)
+    if h_scale is None:
+        return GateResidualNorm.apply(x, y, bias, gate, shift, scale, eps)
+    return GateResidualNormFp8.apply(x, y, bias, gate, shift, scale, eps, h_scale, consumer.weight_e4m3)
+
+
 class GateResidualNorm(torch.autograd.Function):
     """(out = x + gate * (y + bias), LayerNorm(out) * (1 + scale) + shift)."""
 
@@ -139,11 +167,12 @@ def _attention(blk: JointBlock, h_ctx, h_x):
 
 
 def _post(s: Stream, x, attn, mods, next_norm=None):
-    """The stream's attention residual and MLP; with `next_norm` (shift, scale, eps), also the
-    next layer's modulated LayerNorm of the result, fused into the MLP's residual."""
+    """The stream's attention residual and MLP; with `next_norm` (shift, scale, eps, the layer
+    after it or None), also the next layer's modulated LayerNorm of the result, fused into the
+    MLP's residual."""
     _, _, gate_msa, shift_mlp, scale_mlp, gate_mlp = mods
-    x, h = GateResidualNorm.apply(x, fp8.linear(s.proj, attn), s.proj.bias, gate_msa, shift_mlp, scale_mlp, s.norm2.eps)
     fc1, _, fc2 = s.mlp
+    x, h = _gate_norm(x, fp8.linear(s.proj, attn), s.proj.bias, gate_msa, shift_mlp, scale_mlp, s.norm2.eps, fc1)
     quantized = fp8.linear_gelu(fc1, h)
     if quantized is not None:
         h = quantized
@@ -153,7 +182,7 @@ def _post(s: Stream, x, attn, mods, next_norm=None):
         h = BiasGelu.apply(F.linear(h, fc1.weight), fc1.bias)
     if next_norm is None:
         return GateResidual.apply(x, fp8.linear(fc2, h), fc2.bias, gate_mlp), None
-    return GateResidualNorm.apply(x, fp8.linear(fc2, h), fc2.bias, gate_mlp, *next_norm)
+    return _gate_norm(x, fp8.linear(fc2, h), fc2.bias, gate_mlp, *next_norm)
 
 
 def _mods(s: Stream, c):
@@ -185,11 +214,11 @@ def _joint(self: MMDiT, x, timestep, encoder_hidden_states, pooled_projections, 
         (mc, mx), last = mods[i], i + 1 == len(self.blocks)
         a_ctx, a_x = _attention(blk, h_ctx, h_x)
         if last:  # the text stream ends pre-only: its norm would have nothing to feed
-            x_norm, ctx_norm = (final_shift, final_scale, self.final_norm.eps), None
+            x_norm, ctx_norm = (final_shift, final_scale, self.final_norm.eps, None), None
         else:
             nxt = self.blocks[i + 1]
-            x_norm = (mods[i + 1][1][0], mods[i + 1][1][1], nxt.image.norm1.eps)
-            ctx_norm = (mods[i + 1][0][0], mods[i + 1][0][1], nxt.context.norm1.eps)
+            x_norm = (mods[i + 1][1][0], mods[i + 1][1][1], nxt.image.norm1.eps, nxt.image.qkv)
+            ctx_norm = (mods[i + 1][0][0], mods[i + 1][0][1], nxt.context.norm1.eps, nxt.context.qkv)
         x, h_x = _post(blk.image, x, a_x, mx, x_norm)
         if not blk.context.pre_only:
             ctx, h_ctx = _post(blk.context, ctx, a_ctx, mc, ctx_norm)

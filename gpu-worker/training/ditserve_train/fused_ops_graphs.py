@@ -153,11 +153,13 @@ def _gelu_tanh(b: _Builder, z: str, one: str) -> str:
 # --- FP8 (LinearFp8, LinearGeluFp8) ---------------------------------------------------------------
 # Power-of-two scales, so that x / scale is exact on both sides; the activation scale is small
 # enough that the largest inputs saturate (|x| / X_SCALE > 448).
-X_SCALE, W_SCALE, Y_SCALE = 2.0**-8, 2.0**-9, 2.0**-6
+X_SCALE, W_SCALE, Y_SCALE, H_SCALE = 2.0**-8, 2.0**-9, 2.0**-6, 2.0**-5
 FLOAT8E4M3FN = 17  # TensorProto.FLOAT8E4M3FN
-FP8_INPUTS = {"x": [BATCH, ROWS, HIDDEN], "wide_x": [BATCH, ROWS, WIDE], "wide_bias": [WIDE]}
+FP8_INPUTS = {"x": [BATCH, ROWS, HIDDEN], "wide_x": [BATCH, ROWS, WIDE], "wide_bias": [WIDE],
+              **{k: INPUTS[k] for k in ("y", "bias", "gate", "shift", "scale")}}
 FP8_OUTPUTS = {"linear": [BATCH, ROWS, WIDE], "linear_gelu": [BATCH, ROWS, WIDE], "down": [BATCH, ROWS, HIDDEN],
-               "mlp": [BATCH, ROWS, HIDDEN]}
+               "mlp": [BATCH, ROWS, HIDDEN], "gated": [BATCH, ROWS, HIDDEN], "norm_linear": [BATCH, ROWS, WIDE],
+               "norm_mlp": [BATCH, ROWS, HIDDEN]}
 
 
 def e4m3_values() -> np.ndarray:
@@ -200,7 +202,15 @@ def fp8_fused() -> onnx.ModelProto:
     # The MLP with its hidden activation in E4M3 between the layers.
     hidden = b.one("LinearGeluFp8Out", [h["x"], w["up"], h["wide_bias"]], domain=DOMAIN, **scales, y_scale=Y_SCALE)
     mlp = b.one("LinearFp8In", [hidden, w["down"]], domain=DOMAIN, x_scale=Y_SCALE, w_scale=W_SCALE)
-    outs = {"linear": linear, "linear_gelu": gelu, "down": down, "mlp": mlp}
+    # A residual whose next LayerNorm writes E4M3, into a layer and into the MLP.
+    gated, h8 = b.op("GateResidualNormFp8", [h[k] for k in ("x", "y", "bias", "gate", "shift", "scale")], outputs=2,
+                     domain=DOMAIN, epsilon=EPS, h_scale=H_SCALE)
+    in_scales = {"x_scale": H_SCALE, "w_scale": W_SCALE}
+    norm_linear = b.one("LinearFp8In", [h8, w["up"]], domain=DOMAIN, **in_scales)
+    hidden8 = b.one("LinearGeluFp8InOut", [h8, w["up"], h["wide_bias"]], domain=DOMAIN, **in_scales, y_scale=Y_SCALE)
+    norm_mlp = b.one("LinearFp8In", [hidden8, w["down"]], domain=DOMAIN, x_scale=Y_SCALE, w_scale=W_SCALE)
+    outs = {"linear": linear, "linear_gelu": gelu, "down": down, "mlp": mlp, "gated": gated,
+            "norm_linear": norm_linear, "norm_mlp": norm_mlp}
     return b.finish({k: b.one("Cast", [t], to=F32) for k, t in outs.items()}, "fused", FP8_INPUTS, FP8_OUTPUTS)
 
 
@@ -226,8 +236,17 @@ def fp8_reference() -> onnx.ModelProto:
     one = b.const("one", np.array(1.0, np.float32))
     gelu = _gelu_tanh(b, b.one("Add", [z, r["wide_bias"]]), one)
     down = b.one("MatMul", [qdq(r["wide_x"]), w["down"]])
-    mlp = b.one("MatMul", [qdq(gelu, b.const("y_scale", np.array(Y_SCALE, np.float32))), w["down"]])
-    outs = {"linear": z, "linear_gelu": gelu, "down": down, "mlp": mlp}
+    y_scale = b.const("y_scale", np.array(Y_SCALE, np.float32))
+    mlp = b.one("MatMul", [qdq(gelu, y_scale), w["down"]])
+    gated = b.rounded(b.one("Add", [r["x"], b.one("Mul", [r["gate"], b.one("Add", [r["y"], r["bias"]])])]))
+    norm = b.one("LayerNormalization", [gated, b.const("ones", np.ones(HIDDEN, np.float32)),
+                                        b.const("zeros", np.zeros(HIDDEN, np.float32))], axis=-1, epsilon=EPS)
+    hn = qdq(b.one("Add", [b.one("Mul", [norm, b.one("Add", [r["scale"], one])]), r["shift"]]),
+             b.const("h_scale", np.array(H_SCALE, np.float32)))
+    norm_linear = b.one("MatMul", [hn, w["up"]])
+    norm_mlp = b.one("MatMul", [qdq(_gelu_tanh(b, b.one("Add", [norm_linear, r["wide_bias"]]), one), y_scale), w["down"]])
+    outs = {"linear": z, "linear_gelu": gelu, "down": down, "mlp": mlp, "gated": gated, "norm_linear": norm_linear,
+            "norm_mlp": norm_mlp}
     return b.finish({k: b.rounded(t) for k, t in outs.items()}, "reference", FP8_INPUTS, FP8_OUTPUTS, opset=19)
 
 

@@ -93,7 +93,8 @@ def test_fp8_layers_stay_near_the_model_and_export_as_fp8_ops(tmp_path):
     assert all({a.name for a in n.attribute} == {"x_scale", "w_scale"} for n in fp8_nodes)
 
 
-def test_fp8_mlp_keeps_its_hidden_activation_in_e4m3(tmp_path):
+@pytest.mark.parametrize("fuse_norms", [False, True])
+def test_fp8_activations_stay_e4m3_between_the_ops(tmp_path, fuse_norms):
     torch, model, args = _small_model()
     from ditserve_train import fp8
     from ditserve_train.fused_ops import OPSETS, patch
@@ -101,16 +102,23 @@ def test_fp8_mlp_keeps_its_hidden_activation_in_e4m3(tmp_path):
     path = tmp_path / "model.onnx"
     with torch.no_grad():
         want = model(*args)
-        patched = patch(fp8.attach(model, fp8.calibrate(model, args), fuse_mlp=True), linear_gelu=True)
+        patched = patch(fp8.attach(model, fp8.calibrate(model, args), fuse_mlp=True, fuse_norms=fuse_norms),
+                        linear_gelu=True)
         assert 1e-3 < fp8.relative_l2(patched(*args), want) < 0.1
         torch.onnx.export(patched, args, str(path), opset_version=17, dynamo=False, custom_opsets=OPSETS)
     nodes = onnx.load(str(path)).graph.node
     ops = [n.op_type for n in nodes if n.domain == "ditserve"]
     mlps = 3
-    assert ops.count("LinearGeluFp8Out") == mlps and ops.count("LinearFp8In") == mlps
-    assert ops.count("LinearGeluFp8") == 0
-    produced = {n.output[0] for n in nodes if n.op_type == "LinearGeluFp8Out"}
-    assert {n.input[0] for n in nodes if n.op_type == "LinearFp8In"} == produced
+    # The MLP's hidden activation; with fuse_norms also the norms before fc1 and the second
+    # block's qkv (the first block's LayerNorm is onnxruntime's: its qkv quantizes for itself).
+    gelu = "LinearGeluFp8InOut" if fuse_norms else "LinearGeluFp8Out"
+    assert ops.count(gelu) == mlps and ops.count("LinearGeluFp8") == 0
+    norms = ops.count("GateResidualNormFp8")
+    assert norms == (mlps + 2 if fuse_norms else 0)
+    assert ops.count("LinearFp8In") == mlps + (2 if fuse_norms else 0)
+    made = {o for n in nodes if n.op_type in (gelu, "GateResidualNormFp8") for o in n.output}
+    taken = [n.input[0] for n in nodes if n.op_type in ("LinearFp8In", "LinearGeluFp8InOut")]
+    assert taken and all(t in made for t in taken)
 
 
 def test_e4m3_rounding_saturates_and_rounds_to_even():
