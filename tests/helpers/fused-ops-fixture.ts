@@ -45,6 +45,14 @@ export function fusedOpsFeeds(shapes: FusedOpsShapes): Record<string, RunnerTens
 /** How far an output may be off: one fp16 step (relative; both sides round through fp16). */
 export const FP16_STEP = 2 ** -10;
 
+/**
+ * The FP8 graphs on CUDA: cuBLASLt's FP8 GEMM sums E4M3 products in the tensor cores'
+ * accumulator (fast accumulation: fewer mantissa bits than float32, no promotion every few
+ * products), so a few output steps against the float32 reference. The operands are the same
+ * bytes on both sides: the E4M3 quantization itself agrees exactly.
+ */
+export const FP8_CUDA_STEP = 2 ** -8;
+
 export interface OutputComparison {
   readonly dims: readonly number[] | undefined;
   readonly length: number;

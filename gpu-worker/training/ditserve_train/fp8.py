@@ -23,9 +23,37 @@ E4M3_MAX = 448.0
 LAYERS = ("qkv", "proj", "fc1", "fc2")
 
 
+def e4m3_round(t: torch.Tensor) -> torch.Tensor:
+    """Each value's nearest E4M3 value (ties to even), saturated to ±448, as float32: 3 mantissa
+    bits, so steps of 2^(e-3) in [2^e, 2^(e+1)), and of 2^-9 below 2^-6 (subnormal). Plain
+    arithmetic rather than a float8 dtype: the TorchScript exporter traces it."""
+    t = t.float().clamp(-E4M3_MAX, E4M3_MAX)
+    a = t.abs()
+    _, e = torch.frexp(a)  # a in [2^(e-1), 2^e)
+    step = torch.exp2((e - 4).clamp(min=-9).float())
+    return torch.copysign(torch.round(a / step) * step, t).clamp(-E4M3_MAX, E4M3_MAX)
+
+
 def quantize(t: torch.Tensor, scale: float) -> torch.Tensor:
-    """t / scale saturated to E4M3's range, rounded to nearest even (as the CUDA kernel does)."""
-    return (t.float() * (1.0 / scale)).clamp(-E4M3_MAX, E4M3_MAX).to(torch.float8_e4m3fn)
+    """t / scale as E4M3 values (float32; saturating, ties to even), as the CUDA kernel rounds."""
+    return e4m3_round(t.float() * (1.0 / scale))
+
+
+def to_bytes(q: torch.Tensor) -> torch.Tensor:
+    """E4M3 values (from e4m3_round) as their bytes: sign, 4 exponent bits (bias 7), 3 mantissa."""
+    a = q.abs()
+    m, e = torch.frexp(a)  # a = m * 2^e, m in [0.5, 1)
+    normal = ((e + 6) * 8).float() + torch.round((m * 2 - 1) * 8)
+    return (torch.where(a < 2.0**-6, torch.round(a * 512), normal) + (q < 0).float() * 128).to(torch.uint8)
+
+
+def from_bytes(b: torch.Tensor) -> torch.Tensor:
+    """E4M3 bytes as their values (float32)."""
+    i = torch.arange(256, device=b.device)
+    e, m = (i >> 3) & 15, (i & 7).float()
+    table = torch.where(e == 0, m * 2.0**-9, (8 + m) * torch.exp2((e - 10).float()))
+    table = torch.where(i >= 128, -table, table)
+    return table[b.long()]
 
 
 def relative_l2(got: torch.Tensor, want: torch.Tensor) -> float:
@@ -83,7 +111,7 @@ def attach(model: MMDiT, amax: dict[str, float], fuse_mlp: bool = False, fuse_no
     for name, a in amax.items():
         m = layers[name]
         w_scale = max(m.weight.abs().amax().item(), 1e-12) / E4M3_MAX
-        m.register_buffer("weight_e4m3", quantize(m.weight, w_scale).view(torch.uint8), persistent=False)
+        m.register_buffer("weight_e4m3", to_bytes(quantize(m.weight, w_scale)))  # an initializer in the export
         fc2_after_fc1 = fuse_mlp and name.endswith(".fc2") and name[:-4] + ".fc1" in amax
         m._fp8 = (max(a, 1e-12) * (OUT_MARGIN if fc2_after_fc1 else 1.0) / E4M3_MAX, w_scale)
         # Takes E4M3 bytes where its producer makes them (fp8.linear falls back to fp16 x otherwise).
@@ -100,10 +128,10 @@ def input_scale(m: nn.Linear):
     return m._fp8[0] if getattr(m, "_fp8_in", False) else None
 
 
-def _gemm(x, weight_e4m3, x_scale: float, w_scale: float):
-    xq = quantize(x, x_scale).float()
-    wq = weight_e4m3.view(torch.float8_e4m3fn).float()
-    return F.linear(xq, wq) * (x_scale * w_scale)
+def _gemm(x, weight_e4m3, x_scale: float, w_scale: float, x_is_e4m3: bool = False):
+    """What cuBLASLt's FP8 GEMM computes: E4M3 operands, float32 products and sums, one scale."""
+    xq = from_bytes(x) if x_is_e4m3 else quantize(x, x_scale)
+    return F.linear(xq, from_bytes(weight_e4m3)) * (x_scale * w_scale)
 
 
 class LinearFp8(torch.autograd.Function):
@@ -136,7 +164,7 @@ class LinearGeluFp8Out(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
         y = F.gelu(_gemm(x, weight_e4m3, x_scale, w_scale) + bias.float(), approximate="tanh")
-        return quantize(y, y_scale).view(torch.uint8)
+        return to_bytes(quantize(y, y_scale))
 
     @staticmethod
     def symbolic(g, x, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
@@ -150,10 +178,8 @@ class LinearGeluFp8InOut(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x_e4m3, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
-        xq = x_e4m3.view(torch.float8_e4m3fn).float()
-        wq = weight_e4m3.view(torch.float8_e4m3fn).float()
-        y = F.gelu(F.linear(xq, wq) * (x_scale * w_scale) + bias.float(), approximate="tanh")
-        return quantize(y, y_scale).view(torch.uint8)
+        y = F.gelu(_gemm(x_e4m3, weight_e4m3, x_scale, w_scale, True) + bias.float(), approximate="tanh")
+        return to_bytes(quantize(y, y_scale))
 
     @staticmethod
     def symbolic(g, x_e4m3, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
@@ -167,9 +193,7 @@ class LinearFp8In(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x_e4m3, weight_e4m3, x_scale: float, w_scale: float, dtype_like):
-        xq = x_e4m3.view(torch.float8_e4m3fn).float()
-        wq = weight_e4m3.view(torch.float8_e4m3fn).float()
-        return (F.linear(xq, wq) * (x_scale * w_scale)).to(dtype_like.dtype)
+        return _gemm(x_e4m3, weight_e4m3, x_scale, w_scale, True).to(dtype_like.dtype)
 
     @staticmethod
     def symbolic(g, x_e4m3, weight_e4m3, x_scale: float, w_scale: float, dtype_like):

@@ -123,7 +123,7 @@ class GateResidualNormFp8(torch.autograd.Function):
     def forward(ctx, x, y, bias, gate, shift, scale, eps: float, h_scale: float, like):
         out = x + gate[:, None] * (y + bias)
         h = modulate(F.layer_norm(out, (out.shape[-1],), eps=eps), shift, scale)
-        return out, fp8.quantize(h, h_scale).view(torch.uint8)
+        return out, fp8.to_bytes(fp8.quantize(h, h_scale))
 
     @staticmethod
     def symbolic(g, x, y, bias, gate, shift, scale, eps: float, h_scale: float, like):

@@ -127,7 +127,20 @@ def test_e4m3_rounding_saturates_and_rounds_to_even():
 
     x = torch.tensor([1000.0, -500.0, 1.0625, 1.1875, 2.0**-10])
     # 1.0625 lies halfway between 1 and 1.125: to the even mantissa (1.0); 1.1875 to 1.25.
-    assert quantize(x, 1.0).float().tolist() == [448.0, -448.0, 1.0, 1.25, 0.0]
+    assert quantize(x, 1.0).tolist() == [448.0, -448.0, 1.0, 1.25, 0.0]
+
+
+def test_e4m3_bytes_round_trip_every_finite_code():
+    torch = pytest.importorskip("torch")
+    from ditserve_train.fp8 import e4m3_round, from_bytes, to_bytes
+    from ditserve_train.fused_ops_graphs import e4m3_values
+
+    codes = torch.arange(256)
+    finite = [c for c in range(256) if c not in (0x7F, 0x80, 0xFF)]  # the NaNs, and -0 (written as 0)
+    values = from_bytes(codes)[finite]
+    assert values.tolist() == e4m3_values()[finite].tolist()  # the fixtures' own table
+    assert to_bytes(values).tolist() == finite
+    assert torch.equal(e4m3_round(values), values)
 
 
 def test_models_the_kernels_cannot_take_are_refused():
