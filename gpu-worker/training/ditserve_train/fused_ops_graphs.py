@@ -72,7 +72,9 @@ class _Builder:
         return self.op(op_type, inputs, **attrs)[0]
 
     def const(self, name: str, value: np.ndarray) -> str:
-        self.inits.append(numpy_helper.from_array(value, name))
+        """An initializer, once per name (a helper used twice asks for its constants twice)."""
+        if all(t.name != name for t in self.inits):
+            self.inits.append(numpy_helper.from_array(value, name))
         return name
 
     def fp16(self, name: str) -> str:
