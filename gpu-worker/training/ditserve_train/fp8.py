@@ -6,7 +6,9 @@ cuBLASLt FP8 GEMM each on CUDA, docs/custom-ops.md), with one scale per tensor:
 - activations: amax / 448 over a calibration batch (`calibrate`), fixed in the graph as an
   attribute, so quantizing needs no reduction at run time and a CUDA graph can capture it.
 
-The ops' `forward` is what the kernels compute (E4M3 operands, float32 products and sums, one
+`attach(fuse_mlp=, fuse_norms=)` also keeps activations in E4M3 between ops (LinearGeluFp8Out,
+LinearFp8In, LinearGeluFp8InOut, and fused_ops' GateResidualNormFp8), so that fewer of them need
+a quantizing pass. The ops' `forward` is what the kernels compute (E4M3 operands, float32 products and sums, one
 scale for both, then the bias and activation, rounded to fp16 once), so the patched model in
 PyTorch says how far FP8 takes the output from fp16 before anything is exported.
 """
