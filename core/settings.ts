@@ -109,6 +109,13 @@ export const SETTINGS = {
       'how ONNX graphs run: onnxruntime-node (stock), or ditserve’s own binding to the same library’s C API with CUDA graphs (native; docs/gpu-engine.md); auto is native on CUDA and stock on the CPU; native falls back to stock, logged once, where it cannot load',
     readBy: ['worker', 'serve'],
   },
+  opsDir: {
+    kind: 'string',
+    env: 'DITSERVE_OPS_DIR',
+    description:
+      'folder with ditserve’s custom-op library (`bash gpu-worker/ops/build.sh cpu|cuda DIR` writes libditserve_ops_cpu.so / libditserve_ops_cuda.so there; docs/custom-ops.md): needed by models whose manifest lists the device under custom_ops, with the native runner; the worker image sets it',
+    readBy: ['worker', 'serve', 'cli'],
+  },
   threads: {
     kind: 'int',
     env: 'DITSERVE_THREADS',

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError } from '../../core/config.ts';
+import { readOptional, UsageError } from '../../core/config.ts';
+import { SETTINGS } from '../../core/settings.ts';
 import { StaticModelCatalog } from '../../core/model-catalog.ts';
 import { parseGeneration } from '../../functions/api/services/parse-generation.ts';
 import { modelInfoFrom } from '../../gpu-worker/src/model-contract/index.ts';
@@ -78,6 +79,7 @@ async function generateHere(args: GenerateArgs): Promise<number> {
   const model = await loadWithFallback(dir, {
     device: args.device,
     runner: args.runner,
+    opsDir: readOptional(process.env, SETTINGS.opsDir),
     ...(args.threads === undefined ? {} : { threads: args.threads }),
   });
   if (model.runnerFallback !== null) {

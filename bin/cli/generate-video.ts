@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { read, UsageError } from '../../core/config.ts';
+import { read, readOptional, UsageError } from '../../core/config.ts';
 import { StaticModelCatalog } from '../../core/model-catalog.ts';
 import { SETTINGS } from '../../core/settings.ts';
 import { parseGeneration } from '../../functions/api/services/parse-generation.ts';
@@ -120,6 +120,7 @@ export async function generateVideoHere(
   const model = await loadVideoModel(config.dir, {
     device: args.device,
     runner: resolveRunner(args.runner, args.device),
+    opsDir: readOptional(process.env, SETTINGS.opsDir),
     ...(args.threads === undefined ? {} : { threads: args.threads }),
   });
   const t1 = performance.now();

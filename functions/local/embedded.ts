@@ -47,6 +47,8 @@ export interface EmbeddedOptions {
   readonly threads?: number | undefined;
   /** The ONNX binding of the workers (DITSERVE_RUNNER). @default 'stock' */
   readonly runner?: RunnerChoice | undefined;
+  /** The folder with ditserve's custom-op library builds (DITSERVE_OPS_DIR). */
+  readonly opsDir?: string | undefined;
   /** Worker loops in this process (each holds its own model sessions). */
   readonly workers: number;
   readonly maxBatchImages: number;
@@ -198,6 +200,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
         device: options.device,
         threads: options.threads,
         runner: options.runner,
+        opsDir: options.opsDir,
         stepGraph: options.stepGraph ?? stepGraphFor(batching),
       });
       samplers.push(sampler);

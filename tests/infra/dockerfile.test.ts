@@ -66,7 +66,7 @@ const last = (name: string) =>
 describe('gpu-worker/Dockerfile', () => {
   it('parses without syntax problems', () => {
     expect(instructions.length).toBeGreaterThan(20);
-    expect(stages.map((s) => s.name)).toEqual(['build', 'deps', 'node', 'runtime']);
+    expect(stages.map((s) => s.name)).toEqual(['build', 'deps', 'ops', 'node', 'runtime']);
   });
 
   it('is multi-stage: npm build stages on Node 20, the runtime on NVIDIA CUDA with cuDNN', () => {
@@ -121,6 +121,19 @@ describe('gpu-worker/Dockerfile', () => {
     expect(deps).toMatch(/KOFFI_VERSION="\$\(lock koffi\)"/);
   });
 
+  it('builds the custom-op library with nvcc on the runtime’s CUDA, for Ampere to Hopper', () => {
+    const ops = stage('ops');
+    // The devel image of the very CUDA the runtime has (its cuBLASLt is what the library links).
+    expect(ops.image).toBe(runtime().image.replace('-runtime-', '-devel-'));
+    const runs = ops.instructions
+      .filter((i) => i.getKeyword() === 'RUN')
+      .map((i) => i.getArgumentsContent() ?? '')
+      .join('\n');
+    expect(runs).toMatch(/CUDA_ARCHS="80 89 90" bash \/src\/ops\/build\.sh cuda \/ops/);
+    expect(runs).toContain('test -f /ops/libditserve_ops_cuda.so');
+    expect(existsSync(join(REPO, 'gpu-worker/ops/build.sh'))).toBe(true);
+  });
+
   it('runtime: Node 20 binary, node_modules, the bundle and the model folders', () => {
     const copies = runtime()
       .instructions.filter((i) => i.getKeyword() === 'COPY')
@@ -133,6 +146,7 @@ describe('gpu-worker/Dockerfile', () => {
         { from: 'node', args: ['/usr/local/bin/node', '/usr/local/bin/node'] },
         { from: 'deps', args: ['/deps/node_modules', './node_modules'] },
         { from: 'build', args: ['/src/dist/worker', './dist/worker'] },
+        { from: 'ops', args: ['/ops', './ops'] },
         { from: undefined, args: ['models', './models'] },
       ]),
     );
@@ -144,6 +158,7 @@ describe('gpu-worker/Dockerfile', () => {
     // the stack sets it from its `models` prop.
     expect(env).not.toMatch(/DITSERVE_MODEL_DIRS/);
     expect(env).toMatch(/DITSERVE_DEVICE=cuda/);
+    expect(env).toMatch(/DITSERVE_OPS_DIR=\/app\/ops/);
     expect(
       runtime()
         .instructions.find((i) => i.getKeyword() === 'WORKDIR')

@@ -15,6 +15,7 @@ export async function openDecodeGraph(
   device: Device,
   runner: RunnerKind,
   threads: number = availableParallelism(),
+  opsLibrary?: string,
 ): Promise<Runner | null> {
   const file = config.manifest.decodeGraph[device];
   const dir = config.componentDirs.vae_decoder;
@@ -25,5 +26,5 @@ export async function openDecodeGraph(
   } catch {
     return null;
   }
-  return openComponentGraph('vae_decoder', path, device, threads, runner);
+  return openComponentGraph('vae_decoder', path, device, threads, runner, opsLibrary);
 }

@@ -27,6 +27,11 @@ export interface ExecutionOptions {
    * 'native' our own calls into the same library's C API (docs/native-runner.md).
    */
   readonly runner?: RunnerKind;
+  /**
+   * The folder with gpu-worker/ops' builds (DITSERVE_OPS_DIR): sessions of a model whose
+   * manifest lists the device under custom_ops register libditserve_ops_<device>.so from it.
+   */
+  readonly opsDir?: string | undefined;
 }
 
 export type Sessions = Partial<Record<OnnxComponent, Runner>>;
@@ -34,6 +39,8 @@ export type Sessions = Partial<Record<OnnxComponent, Runner>>;
 export interface OpenedSessions {
   readonly device: Device;
   readonly sessions: Sessions;
+  /** The custom-op library the sessions registered (the step and decode graphs need it too). */
+  readonly opsLibrary: string | undefined;
   /** Why 'auto' ended on the CPU (null when it did not fall back). */
   readonly fallbackReason: string | null;
 }
@@ -60,16 +67,49 @@ async function releaseAll(sessions: Sessions): Promise<void> {
 // onnxruntime's words when a graph's external data file (weights.bin) is not next to it.
 const MISSING_EXTERNAL_DATA = /External data path does not exist: "([^"]+)"/;
 
+/**
+ * The custom-op library a model's graphs need on `device` (manifest custom_ops), or undefined;
+ * a model that needs one without a built library in `opsDir` is refused with what to do.
+ */
+export async function opsLibraryFor(
+  config: ModelConfig,
+  device: Device,
+  opsDir: string | undefined,
+): Promise<string | undefined> {
+  if (!config.manifest.customOps.includes(device)) return undefined;
+  const build = `bash gpu-worker/ops/build.sh ${device} DIR, then DITSERVE_OPS_DIR=DIR (docs/custom-ops.md)`;
+  if (opsDir === undefined) {
+    throw new ModelFileMissingError(
+      `${config.dir}: its ${device} graphs use ditserve's custom ops (manifest custom_ops) and no op library is set: ${build}`,
+    );
+  }
+  const library = join(opsDir, `libditserve_ops_${device}.so`);
+  try {
+    await access(library);
+  } catch (error) {
+    throw new ModelFileMissingError(`missing op library ${library} for ${config.dir}: ${build}`, {
+      cause: error,
+    });
+  }
+  return library;
+}
+
 /** A session for the graph at `path`; a missing external weights file is our own error. */
 async function createSession(
   runner: RunnerKind,
   path: string,
   device: Device,
   threads: number,
+  opsLibrary?: string,
 ): Promise<Runner> {
+  const ops = opsLibrary === undefined ? {} : { customOpsLibrary: opsLibrary };
   try {
     // Session options (graph optimization 'all', log level, threads) live in the runners.
-    return await openRunner(runner, path, device === 'cuda' ? { device } : { device, threads });
+    return await openRunner(
+      runner,
+      path,
+      device === 'cuda' ? { device, ...ops } : { device, threads, ...ops },
+    );
   } catch (error) {
     const missing = error instanceof Error ? MISSING_EXTERNAL_DATA.exec(error.message) : null;
     if (!missing) throw error;
@@ -90,10 +130,11 @@ export async function openComponentGraph(
   device: Device,
   threads: number,
   runner: RunnerKind,
+  opsLibrary?: string,
 ): Promise<Runner> {
-  const session = await createSession(runner, path, device, threads);
+  const session = await createSession(runner, path, device, threads, opsLibrary);
   return device === 'cuda' && CONVOLUTIONAL.has(component)
-    ? new PerShapeRunner(session, () => createSession(runner, path, device, threads))
+    ? new PerShapeRunner(session, () => createSession(runner, path, device, threads, opsLibrary))
     : session;
 }
 
@@ -103,6 +144,7 @@ async function openOn(
   device: Device,
   threads: number,
   runner: RunnerKind,
+  opsLibrary: string | undefined,
 ): Promise<Sessions> {
   const file = config.manifest.variants[device];
   const sessions: Sessions = {};
@@ -119,7 +161,14 @@ async function openOn(
           cause: error,
         });
       }
-      sessions[component] = await openComponentGraph(component, path, device, threads, runner);
+      sessions[component] = await openComponentGraph(
+        component,
+        path,
+        device,
+        threads,
+        runner,
+        opsLibrary,
+      );
     }
   } catch (error) {
     await releaseAll(sessions);
@@ -135,7 +184,12 @@ async function openOn(
  */
 export async function openSessions(
   config: ModelConfig,
-  { device = 'auto', threads = availableParallelism(), runner = 'stock' }: ExecutionOptions = {},
+  {
+    device = 'auto',
+    threads = availableParallelism(),
+    runner = 'stock',
+    opsDir,
+  }: ExecutionOptions = {},
 ): Promise<OpenedSessions> {
   let fallbackReason: string | null = null;
   if (device !== 'cpu') {
@@ -149,11 +203,7 @@ export async function openSessions(
       // (Process-wide, and it only takes effect before the first session is created.)
       if (device === 'auto' && runner === 'stock') quietOnnxruntimeLog();
       try {
-        return {
-          device: 'cuda',
-          sessions: await openOn(config, 'cuda', threads, runner),
-          fallbackReason,
-        };
+        return await openAll(config, 'cuda', { threads, runner, opsDir }, fallbackReason);
       } catch (error) {
         if (device === 'cuda' && error instanceof ModelFileMissingError) throw error;
         fallbackReason = `CUDA failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -161,5 +211,17 @@ export async function openSessions(
     }
     if (device === 'cuda') throw new DeviceUnavailableError(fallbackReason);
   }
-  return { device: 'cpu', sessions: await openOn(config, 'cpu', threads, runner), fallbackReason };
+  return openAll(config, 'cpu', { threads, runner, opsDir }, fallbackReason);
+}
+
+/** Every session of the model on `device`, with the op library its manifest asks for there. */
+async function openAll(
+  config: ModelConfig,
+  device: Device,
+  o: { threads: number; runner: RunnerKind; opsDir: string | undefined },
+  fallbackReason: string | null,
+): Promise<OpenedSessions> {
+  const opsLibrary = await opsLibraryFor(config, device, o.opsDir);
+  const sessions = await openOn(config, device, o.threads, o.runner, opsLibrary);
+  return { device, sessions, fallbackReason, opsLibrary };
 }

@@ -53,6 +53,11 @@ export interface ModelManifest {
    * uses one: the CPU converts pixels on the host, exactly as the Python reference does.
    */
   readonly decodeGraph: Partial<DeviceFiles>;
+  /**
+   * The device kinds whose graphs (variants, step and decode graphs) use ditserve's custom-op
+   * library (gpu-worker/ops, docs/custom-ops.md): sessions there register it (DITSERVE_OPS_DIR).
+   */
+  readonly customOps: readonly (keyof DeviceFiles)[];
 }
 
 /** An ONNX file name per device kind, inside a component folder. */
@@ -163,7 +168,20 @@ function parseManifest(index: JsonFields): ModelManifest {
     },
     stepGraph: step ? { cpu: step.string('cpu'), cuda: step.string('cuda') } : null,
     decodeGraph: decode?.has('cuda') ? { cuda: decode.string('cuda') } : {},
+    customOps: parseCustomOps(m),
   };
+}
+
+function parseCustomOps(m: JsonFields): ModelManifest['customOps'] {
+  if (!m.has('custom_ops')) return [];
+  const devices = m.array('custom_ops');
+  const known = Object.keys(DEFAULT_VARIANTS);
+  if (!devices.every((d): d is keyof DeviceFiles => typeof d === 'string' && known.includes(d))) {
+    throw new ModelConfigError(
+      `${m.where}: "custom_ops" lists the device kinds whose graphs use ditserve's op library: some of ${known.join(', ')}`,
+    );
+  }
+  return devices;
 }
 
 function parseScheduler(f: JsonFields): SchedulerConfig {

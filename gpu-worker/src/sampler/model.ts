@@ -83,15 +83,16 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     );
   }
   const opened = await openModel(config, ['text_encoder', 'transformer'], options);
-  const { tokenizer, device, fallbackReason, runner, releaseSessions } = opened;
+  const { tokenizer, device, fallbackReason, runner, releaseSessions, opsLibrary } = opened;
   let stepping: Stepping | null = null;
   let pixelDecoder: Runner | null = null;
   try {
-    pixelDecoder = await openDecodeGraph(config, device, runner, options.threads);
+    pixelDecoder = await openDecodeGraph(config, device, runner, options.threads, opsLibrary);
     if (options.stepGraph ?? true) {
       stepping = await openStepping(config, tokenizer.maxLength, {
         device,
         runner,
+        opsLibrary,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
       });
     }

@@ -18,6 +18,8 @@ export interface OpenedModel<Name extends OnnxComponent> {
   readonly fallbackReason: string | null;
   /** The binding the graphs run through (ExecutionOptions.runner, default 'stock'). */
   readonly runner: RunnerKind;
+  /** The custom-op library its sessions registered (manifest custom_ops), for its other graphs. */
+  readonly opsLibrary: string | undefined;
   readonly required: Readonly<Record<Name, Runner>>;
   /** Every session, by component: also those a model may lack (vae_decoder, vae_encoder). */
   readonly sessions: Readonly<Partial<Record<OnnxComponent, Runner>>>;
@@ -55,7 +57,7 @@ export async function openModel<Name extends OnnxComponent>(
   options: ExecutionOptions,
 ): Promise<OpenedModel<Name>> {
   const tokenizer = new PromptTokenizer(config.tokenizerJson, config.tokenizerConfig);
-  const { device, sessions, fallbackReason } = await openSessions(config, options);
+  const { device, sessions, fallbackReason, opsLibrary } = await openSessions(config, options);
   const releaseSessions = async (): Promise<void> => {
     await Promise.all(Object.values(sessions).map((session) => session.release()));
   };
@@ -70,6 +72,7 @@ export async function openModel<Name extends OnnxComponent>(
     device,
     fallbackReason,
     runner: options.runner ?? 'stock',
+    opsLibrary,
     required: found as Record<Name, Runner>,
     sessions,
     releaseSessions,

@@ -17,6 +17,8 @@ export interface LoadModelsOptions {
   readonly threads?: number | undefined;
   /** @default 'auto' (resolveRunner: native on CUDA, stock on the CPU) */
   readonly runner?: RunnerChoice | undefined;
+  /** The folder with ditserve's custom-op library builds (DITSERVE_OPS_DIR). */
+  readonly opsDir?: string | undefined;
   /**
    * Continuous batching: concurrent generate() calls on a model with a step graph share every
    * denoising step (a video model's Euler clips too). false: each call runs its own batches
@@ -74,6 +76,7 @@ const common = (options: LoadModelsOptions) => ({
   warmup: true,
   stepGraph: options.stepGraph ?? true,
   ...(options.threads ? { threads: options.threads } : {}),
+  ...(options.opsDir === undefined ? {} : { opsDir: options.opsDir }),
 });
 
 /** One image model folder with the runner asked for (stock where native cannot load). */

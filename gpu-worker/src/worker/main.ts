@@ -66,6 +66,7 @@ async function main(env = process.env): Promise<void> {
     device,
     threads: readOptional(env, SETTINGS.threads),
     runner: read(env, SETTINGS.runner) as RunnerChoice,
+    opsDir: readOptional(env, SETTINGS.opsDir),
     stepGraph: stepGraphFor(batching),
   });
   const first = await Promise.race([loading, stop]);

@@ -7,6 +7,8 @@ export interface OpenSamplerOptions {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
   readonly runner?: RunnerChoice | undefined;
+  /** The folder with ditserve's custom-op library builds (DITSERVE_OPS_DIR). */
+  readonly opsDir?: string | undefined;
   /** false: each generate() runs its own batches, as with DITSERVE_BATCHING=static. */
   readonly stepGraph?: boolean | undefined;
 }

@@ -15,6 +15,8 @@ export interface ThreadData {
   readonly device: DeviceOption;
   readonly threads?: number | undefined;
   readonly runner?: RunnerChoice | undefined;
+  /** The folder with ditserve's custom-op library builds (DITSERVE_OPS_DIR). */
+  readonly opsDir?: string | undefined;
   /** Continuous batching through the model's step graph (LoadModelsOptions.stepGraph). */
   readonly stepGraph?: boolean | undefined;
   /** Tests only: the thread calls process.exit() after this step, as a crash would end it. */

@@ -128,6 +128,7 @@ try {
     device: data.device,
     threads: data.threads,
     runner: data.runner,
+    opsDir: data.opsDir,
     stepGraph: data.stepGraph,
   });
 } catch (error) {

@@ -30,6 +30,8 @@ export interface ThreadSamplerOptions {
   readonly threads?: number | undefined;
   /** The binding the graphs run through; the native one falls back to stock where it cannot load. */
   readonly runner?: RunnerChoice | undefined;
+  /** The folder with ditserve's custom-op library builds (DITSERVE_OPS_DIR). */
+  readonly opsDir?: string | undefined;
   /** Continuous batching through the model's step graph where it has one (default true). */
   readonly stepGraph?: boolean | undefined;
 }
@@ -182,6 +184,7 @@ async function start(
     device: options.device,
     threads: options.threads,
     runner: options.runner,
+    opsDir: options.opsDir,
     stepGraph: options.stepGraph,
   };
   const { thread, models } = await ThreadHandle.start({ ...data, exitAfterStepForTests });

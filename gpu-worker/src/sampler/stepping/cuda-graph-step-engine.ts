@@ -32,6 +32,8 @@ export interface CudaGraphEngineOptions {
   /** onnxruntime's profiler (benches: with cudaGraph false, to see every node). */
   readonly profilePrefix?: string;
   readonly optimizedModelPath?: string;
+  /** ditserve's custom-op library, where the model's graphs use it (manifest custom_ops). */
+  readonly customOpsLibrary?: string | undefined;
 }
 
 const F32 = 4;
@@ -90,6 +92,7 @@ export async function openCudaGraphStepEngine(
       freeDimensions: { batch: b, ...grid },
       ...(o.profilePrefix === undefined ? {} : { profilePrefix: o.profilePrefix }),
       ...(o.optimizedModelPath === undefined ? {} : { optimizedModelPath: o.optimizedModelPath }),
+      ...(o.customOpsLibrary === undefined ? {} : { customOpsLibrary: o.customOpsLibrary }),
     });
     session.bind(
       {

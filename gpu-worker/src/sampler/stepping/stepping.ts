@@ -40,6 +40,8 @@ export interface SteppingOptions {
   readonly device: Device;
   readonly runner: RunnerKind;
   readonly threads?: number;
+  /** ditserve's custom-op library, where the model's graphs use it (OpenedSessions.opsLibrary). */
+  readonly opsLibrary?: string | undefined;
   /** The step graph's further per-sample inputs for a latent size (StepShape.extras). */
   readonly extrasOf?: (latent: readonly number[]) => Readonly<Record<string, readonly number[]>>;
 }
@@ -83,17 +85,18 @@ export async function openStepping(
   if (o.device === 'cuda' && o.runner === 'native') {
     try {
       const cuda = cudaRuntime();
-      return cudaGraphStepping(path, cuda, cuda.createStream(), shapeOf);
+      return cudaGraphStepping(path, cuda, cuda.createStream(), shapeOf, o.opsLibrary);
     } catch (error) {
       fallbackReason = `CUDA graphs unavailable: ${error instanceof Error ? error.message : String(error)}`;
     }
   }
+  const ops = o.opsLibrary === undefined ? {} : { customOpsLibrary: o.opsLibrary };
   const runner = await openRunner(
     o.runner,
     path,
     o.device === 'cuda'
-      ? { device: 'cuda' }
-      : { device: 'cpu', ...(o.threads ? { threads: o.threads } : {}) },
+      ? { device: 'cuda', ...ops }
+      : { device: 'cpu', ...(o.threads ? { threads: o.threads } : {}), ...ops },
   );
   return hostStepping(
     runner,
@@ -160,9 +163,11 @@ function cudaGraphStepping(
   cuda: CudaRuntime,
   stream: Stream,
   shapeOf: ShapeOf,
+  customOpsLibrary: string | undefined,
 ): Stepping {
   const l = loops(
-    (shape) => (capacity) => openCudaGraphStepEngine({ path, capacity, shape, cuda, stream }),
+    (shape) => (capacity) =>
+      openCudaGraphStepEngine({ path, capacity, shape, cuda, stream, customOpsLibrary }),
     CUDA_BUCKETS,
     shapeOf,
   );

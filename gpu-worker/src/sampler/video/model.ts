@@ -111,11 +111,18 @@ export async function loadVideoModel(
   let stepping: Stepping | null = null;
   let pixelDecoder: Runner | null = null;
   try {
-    pixelDecoder = await openDecodeGraph(config, opened.device, opened.runner, options.threads);
+    pixelDecoder = await openDecodeGraph(
+      config,
+      opened.device,
+      opened.runner,
+      options.threads,
+      opened.opsLibrary,
+    );
     if (options.stepGraph ?? true) {
       stepping = await openStepping(config, opened.tokenizer.maxLength, {
         device: opened.device,
         runner: opened.runner,
+        opsLibrary: opened.opsLibrary,
         extrasOf: clipStepExtras,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
       });
