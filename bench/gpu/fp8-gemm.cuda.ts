@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { CudaBoundSession } from '../../gpu-worker/src/runner/cuda-bound-session.ts';
 import { cudaRuntime } from '../../gpu-worker/src/runner/cuda-runtime.ts';
-import { middle } from '../lib/stats.ts';
+import { middle, relativeL2 } from '../lib/stats.ts';
 import { readF32 } from './raw-f32.ts';
 
 const [dir = '/tmp/fp8', name = 'fp16_1536x1536'] = process.argv.slice(2);
@@ -41,13 +41,6 @@ try {
   }
   const y = new Float32Array(TOKENS * n);
   cuda.download(y, yPtr, stream);
-  let err = 0;
-  let norm = 0;
-  y.forEach((v, i) => {
-    const r = ref[i] ?? 0;
-    err += (v - r) ** 2;
-    norm += r ** 2;
-  });
   const tflops = (2 * TOKENS * k * n) / (middle(ms) / 1000) / 1e12;
   console.log(
     JSON.stringify({
@@ -55,7 +48,7 @@ try {
       name,
       msPerRun: middle(ms),
       tflops,
-      relL2: Math.sqrt(err / norm),
+      relL2: relativeL2(y, ref),
       allMs: ms,
     }),
   );

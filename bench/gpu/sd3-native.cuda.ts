@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CudaBoundSession } from '../../gpu-worker/src/runner/cuda-bound-session.ts';
 import { cudaRuntime } from '../../gpu-worker/src/runner/cuda-runtime.ts';
-import { middle } from '../lib/stats.ts';
+import { middle, relativeL2 } from '../lib/stats.ts';
 import { readF32 } from './raw-f32.ts';
 
 const { values } = parseArgs({
@@ -54,16 +54,6 @@ for (const [name, dims] of Object.entries(SHAPES)) {
 const output = { ptr: cuda.malloc(4 * count(OUTPUT)), dims: OUTPUT };
 const reference = readF32(join(values.sd3, 'output_sample.f32'));
 let baseline: Float32Array | undefined;
-const relativeL2 = (got: Float32Array, want: Float32Array): number => {
-  let diff = 0;
-  let norm = 0;
-  got.forEach((v, i) => {
-    const w = want[i] ?? 0;
-    diff += (v - w) ** 2;
-    norm += w ** 2;
-  });
-  return Math.sqrt(diff / norm);
-};
 
 for (const variant of values.variants.split(',')) {
   const file = variant.endsWith('_ln')

@@ -255,9 +255,7 @@ def sd3_fp8() -> None:
         r = {"fp16_vs_fp32": fp8.relative_l2(ref, ref32), "fused_fp16_vs_fp16": fp8.relative_l2(model(*args).float(), ref)}
         for name, layers in FP8_SETS.items():
             for cal, table in amax.items():
-                for m in fp8.linears(model).values():
-                    for k in ("_fp8", "_fp8_in", "_fp8_out"):
-                        m.__dict__.pop(k, None)
+                fp8.clear(model)
                 kinds = {n: a for n, a in table.items() if n.rsplit(".", 1)[1] in layers}
                 for fuse in ("", "_fused", "_fused_norms") if name == "all" else ("",):
                     fp8.attach(model, kinds, fuse_mlp=fuse != "", fuse_norms=fuse == "_fused_norms")

@@ -28,6 +28,18 @@ export async function repeatMs(n: number, run: () => Promise<unknown>): Promise<
   return out;
 }
 
+/** ‖got − want‖ / ‖want‖ over two arrays of one length. */
+export function relativeL2(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] ?? 0;
+    diff += ((got[i] ?? 0) - w) ** 2;
+    norm += w ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
 export const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
 
 /** A plain-text table: the header row, then one row per entry, columns padded. */

@@ -194,25 +194,41 @@ OrtStatus* compute_gate(const Kernel& k, OrtKernelContext* ctx, bool norm, bool 
   return run_status(op, gate_residual(a, stream));
 }
 
-OrtStatus* compute_linear_gelu(const Kernel& k, OrtKernelContext* ctx) {
-  static const char* op = "LinearGelu";
-  Tensor t[3];
-  for (size_t i = 0; i < 3; i++) TRY(input(ctx, i, &t[i]));
-  const Tensor &x = t[0], &w = t[1];
+// A linear op's tensors: x [..., in], weight [out, in], bias [out] (when it has one), and its
+// output y [..., out], allocated once the inputs are checked. `fp8`: in and out multiples of 16.
+struct LinearIo {
+  Tensor x, weight, bias;
+  int64_t rows = 0, in = 0, out = 0;
+  void* y = nullptr;
+};
+
+OrtStatus* linear_io(const char* op, OrtKernelContext* ctx, bool has_bias, bool fp8, LinearIo* io) {
+  TRY(input(ctx, 0, &io->x));
+  TRY(input(ctx, 1, &io->weight));
+  if (has_bias) TRY(input(ctx, 2, &io->bias));
+  const Tensor &x = io->x, &w = io->weight;
   TRY(expect(x.dims.size() >= 2, op, "x must be [..., in], got " + shape(x)));
   TRY(expect(w.dims.size() == 2 && w.dims[1] == x.dims.back(), op,
              "weight must be [out, in] with in = " + std::to_string(x.dims.back()) + ", got " + shape(w)));
-  TRY(expect(t[2].count() == w.dims[0], op, "bias must hold out = " + std::to_string(w.dims[0]) + " values"));
-  LinearArgs a{};
-  a.x = x.data;
-  a.weight = w.data;
-  a.bias = t[2].data;
-  a.in = w.dims[1];
-  a.out = w.dims[0];
-  a.rows = x.count() / a.in;
+  // cuBLASLt's FP8 kernels read 16-byte aligned rows.
+  if (fp8)
+    TRY(expect(w.dims[0] % 16 == 0 && w.dims[1] % 16 == 0, op,
+               "in and out must be multiples of 16, got weight " + shape(w)));
+  if (has_bias)
+    TRY(expect(io->bias.count() == w.dims[0], op, "bias must hold out = " + std::to_string(w.dims[0]) + " values"));
+  io->in = w.dims[1];
+  io->out = w.dims[0];
+  io->rows = x.count() / io->in;
   std::vector<int64_t> dims = x.dims;
-  dims.back() = a.out;
-  TRY(output(ctx, 0, dims, &a.y));
+  dims.back() = io->out;
+  return output(ctx, 0, dims, &io->y);
+}
+
+OrtStatus* compute_linear_gelu(const Kernel& k, OrtKernelContext* ctx) {
+  static const char* op = "LinearGelu";
+  LinearIo io;
+  TRY(linear_io(op, ctx, true, false, &io));
+  const LinearArgs a{io.x.data, io.weight.data, io.bias.data, io.rows, io.in, io.out, io.y};
   void* stream = nullptr;
   TRY(stream_of(ctx, &stream));
   return run_status(op, linear_gelu(a, k.state, stream));
@@ -223,31 +239,21 @@ OrtStatus* compute_linear_fp8(const Kernel& k, OrtKernelContext* ctx, bool gelu,
                    : x_e4m3 ? "LinearGeluFp8InOut"
                    : y_e4m3 ? "LinearGeluFp8Out"
                             : "LinearGeluFp8";
-  Tensor t[3];
-  for (size_t i = 0; i < (gelu ? 3u : 2u); i++) TRY(input(ctx, i, &t[i]));
-  const Tensor &x = t[0], &w = t[1];
-  TRY(expect(x.dims.size() >= 2, op, "x must be [..., in], got " + shape(x)));
-  TRY(expect(w.dims.size() == 2 && w.dims[1] == x.dims.back(), op,
-             "weight must be [out, in] with in = " + std::to_string(x.dims.back()) + ", got " + shape(w)));
-  // cuBLASLt's FP8 kernels read 16-byte aligned rows.
-  TRY(expect(w.dims[0] % 16 == 0 && w.dims[1] % 16 == 0, op,
-             "in and out must be multiples of 16, got weight " + shape(w)));
-  if (gelu) TRY(expect(t[2].count() == w.dims[0], op, "bias must hold out = " + std::to_string(w.dims[0]) + " values"));
+  LinearIo io;
+  TRY(linear_io(op, ctx, gelu, true, &io));
   Fp8LinearArgs a{};
-  a.x = x.data;
-  a.weight = w.data;
-  a.bias = gelu ? t[2].data : nullptr;
+  a.x = io.x.data;
+  a.weight = io.weight.data;
+  a.bias = gelu ? io.bias.data : nullptr;
   a.gelu = gelu;
   a.x_e4m3 = x_e4m3;
   a.x_scale = k.x_scale;
   a.w_scale = k.w_scale;
   a.y_scale = y_e4m3 ? k.y_scale : 0.f;
-  a.in = w.dims[1];
-  a.out = w.dims[0];
-  a.rows = x.count() / a.in;
-  std::vector<int64_t> dims = x.dims;
-  dims.back() = a.out;
-  TRY(output(ctx, 0, dims, &a.y));
+  a.rows = io.rows;
+  a.in = io.in;
+  a.out = io.out;
+  a.y = io.y;
   void* stream = nullptr;
   TRY(stream_of(ctx, &stream));
   return run_status(op, linear_fp8(a, k.state, stream));

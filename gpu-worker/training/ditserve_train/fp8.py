@@ -7,7 +7,8 @@ cuBLASLt FP8 GEMM each on CUDA, docs/custom-ops.md), with one scale per tensor:
   attribute, so quantizing needs no reduction at run time and a CUDA graph can capture it.
 
 `attach(fuse_mlp=, fuse_norms=)` also keeps activations in E4M3 between ops (LinearGeluFp8Out,
-LinearFp8In, LinearGeluFp8InOut, and fused_ops' GateResidualNormFp8), so that fewer of them need
+which exports as LinearGeluFp8InOut where its input is E4M3 too, LinearFp8In, and fused_ops'
+GateResidualNormFp8), so that fewer of them need
 a quantizing pass. The ops' `forward` is what the kernels compute (E4M3 operands, float32 products and sums, one
 scale for both, then the bias and activation, rounded to fp16 once), so the patched model in
 PyTorch says how far FP8 takes the output from fp16 before anything is exported.
@@ -125,6 +126,14 @@ def attach(model: MMDiT, amax: dict[str, float], fuse_mlp: bool = False, fuse_no
     return model
 
 
+def clear(model: MMDiT) -> MMDiT:
+    """Undoes `attach`: every block linear back to fp16 (the E4M3 weight bytes stay, unused)."""
+    for m in linears(model).values():
+        for k in ("_fp8", "_fp8_in", "_fp8_out"):
+            m.__dict__.pop(k, None)
+    return model
+
+
 def input_scale(m: nn.Linear):
     """The scale of the E4M3 input `m` takes from its producer (None: it takes fp16)."""
     return m._fp8[0] if getattr(m, "_fp8_in", False) else None
@@ -161,33 +170,19 @@ class LinearGeluFp8(torch.autograd.Function):
 
 
 class LinearGeluFp8Out(torch.autograd.Function):
-    """LinearGeluFp8 whose output is E4M3 bytes, e4m3(y / y_scale): the next layer's input."""
+    """LinearGeluFp8 whose output is E4M3 bytes, e4m3(y / y_scale): the next layer's input.
+    `x_is_e4m3`: x is E4M3 bytes already (exported as LinearGeluFp8InOut)."""
 
     @staticmethod
-    def forward(ctx, x, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
-        y = F.gelu(_gemm(x, weight_e4m3, x_scale, w_scale) + bias.float(), approximate="tanh")
+    def forward(ctx, x, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float, x_is_e4m3: bool):
+        y = F.gelu(_gemm(x, weight_e4m3, x_scale, w_scale, x_is_e4m3) + bias.float(), approximate="tanh")
         return to_bytes(quantize(y, y_scale))
 
     @staticmethod
-    def symbolic(g, x, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
-        out = g.op("ditserve::LinearGeluFp8Out", x, weight_e4m3, bias, x_scale_f=x_scale, w_scale_f=w_scale,
-                   y_scale_f=y_scale)
+    def symbolic(g, x, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float, x_is_e4m3: bool):
+        name = "ditserve::LinearGeluFp8InOut" if x_is_e4m3 else "ditserve::LinearGeluFp8Out"
+        out = g.op(name, x, weight_e4m3, bias, x_scale_f=x_scale, w_scale_f=w_scale, y_scale_f=y_scale)
         return _out(out, weight_e4m3, rank_of=x)
-
-
-class LinearGeluFp8InOut(torch.autograd.Function):
-    """LinearGeluFp8Out of an input that is E4M3 bytes already."""
-
-    @staticmethod
-    def forward(ctx, x_e4m3, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
-        y = F.gelu(_gemm(x_e4m3, weight_e4m3, x_scale, w_scale, True) + bias.float(), approximate="tanh")
-        return to_bytes(quantize(y, y_scale))
-
-    @staticmethod
-    def symbolic(g, x_e4m3, weight_e4m3, bias, x_scale: float, w_scale: float, y_scale: float):
-        out = g.op("ditserve::LinearGeluFp8InOut", x_e4m3, weight_e4m3, bias, x_scale_f=x_scale, w_scale_f=w_scale,
-                   y_scale_f=y_scale)
-        return _out(out, weight_e4m3, rank_of=x_e4m3)
 
 
 class LinearFp8In(torch.autograd.Function):
@@ -229,10 +224,9 @@ def linear_gelu(m: nn.Linear, x):
     if fp8 is None:
         return None
     y_scale = getattr(m, "_fp8_out", None)
-    if x.dtype == torch.uint8:
-        if y_scale is None:
-            raise ValueError("an E4M3 input to the MLP needs its output in E4M3 too (attach(fuse_mlp=True))")
-        return LinearGeluFp8InOut.apply(x, m.weight_e4m3, m.bias, *fp8, y_scale)
+    x_is_e4m3 = x.dtype == torch.uint8
+    if x_is_e4m3 and y_scale is None:
+        raise ValueError("an E4M3 input to the MLP needs its output in E4M3 too (attach(fuse_mlp=True))")
     if y_scale is not None:
-        return LinearGeluFp8Out.apply(x, m.weight_e4m3, m.bias, *fp8, y_scale)
+        return LinearGeluFp8Out.apply(x, m.weight_e4m3, m.bias, *fp8, y_scale, x_is_e4m3)
     return LinearGeluFp8.apply(x, m.weight_e4m3, m.bias, *fp8)
