@@ -44,6 +44,9 @@ def lines(p: Path) -> list[dict]:
     return out
 
 
+FP8_GOAL = 0.02  # the FP8 step's relative L2 from the fp16 graph's velocity, at most
+
+
 def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
@@ -62,7 +65,11 @@ def main() -> None:
     compile_ms = tb.get("sd3_compile", {}).get("ms_per_step")
     native = [r for r in lines(s3 / "sd3.log") if r.get("part") == "sd3-native" and "msPerStep" in r]
     best = min((r for r in native if "fp8" not in r["variant"]), key=lambda r: r["msPerStep"], default=None)
-    best_fp8 = min((r for r in native if "fp8" in r["variant"]), key=lambda r: r["msPerStep"], default=None)
+    # The FP8 figure is the fastest FP8 export within the error goal (else the fastest of all).
+    fp8_rows = [r for r in native if "fp8" in r["variant"]]
+    within = [r for r in fp8_rows if (r.get("relL2VsBaseline") if r.get("relL2VsBaseline") is not None else 1) <= FP8_GOAL]
+    best_fp8 = min(within or fp8_rows, key=lambda r: r["msPerStep"], default=None)
+    fastest_fp8 = min(fp8_rows, key=lambda r: r["msPerStep"], default=None)
     steps = lines(d / "step-engine.log")
 
     def sustained(path: str, batch: int):
@@ -86,6 +93,8 @@ def main() -> None:
             "fp8_vs_compile": ratio(best_fp8 and best_fp8["msPerStep"], compile_ms),
             # The FP8 step's velocity against the fp16 graph's on the same input (the goal: <= 0.02).
             "fp8_relative_l2_vs_fp16": best_fp8 and best_fp8.get("relL2VsBaseline"),
+            "fp8_fastest": fastest_fp8 and {"variant": fastest_fp8["variant"], "vs_compile": ratio(fastest_fp8["msPerStep"], compile_ms),
+                                            "relative_l2_vs_fp16": fastest_fp8.get("relL2VsBaseline")},
             "ms_per_step": {"eager": eager, "compile": compile_ms, "ditserve": best and best["msPerStep"],
                             "ditserve_variant": best and best["variant"], "fp8": best_fp8 and best_fp8["msPerStep"],
                             "fp8_variant": best_fp8 and best_fp8["variant"]},

@@ -23,45 +23,97 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-// One warp per (batch, token, head): lane l holds half2 pairs l, l + 32, ... of the head's
-// head_dim values (V = head_dim / 64 pairs each).
-template <int V>
-__global__ void joint_qkv_kernel(JointQkvArgs a) {
-  const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
-  const int lane = threadIdx.x & 31;
+// Loads of 16 bytes (8 fp16 values) and their float arithmetic. The kernels below issue every
+// load of a row before their first store (all pointers __restrict__): an earlier version loaded
+// and stored in turn, and the compiler, unable to rule out aliasing, kept each load waiting on the
+// store before it, so a warp had one 128-byte load in flight at a time (the SD3 profile's norms ran
+// at a quarter of the memory bandwidth).
+struct F8 {
+  float v[8];
+};
+
+__device__ __forceinline__ F8 unpack8(const uint4& u) {
+  const half2* h = reinterpret_cast<const half2*>(&u);
+  F8 f;
+#pragma unroll
+  for (int j = 0; j < 4; j++) {
+    const float2 t = __half22float2(h[j]);
+    f.v[2 * j] = t.x;
+    f.v[2 * j + 1] = t.y;
+  }
+  return f;
+}
+
+__device__ __forceinline__ F8 load8(const uint4* __restrict__ p, int64_t i) { return unpack8(__ldg(p + i)); }
+
+__device__ __forceinline__ uint4 pack8(const F8& f) {
+  uint4 u;
+  half2* h = reinterpret_cast<half2*>(&u);
+#pragma unroll
+  for (int j = 0; j < 4; j++) h[j] = __float22half2_rn(make_float2(f.v[2 * j], f.v[2 * j + 1]));
+  return u;
+}
+
+__device__ __forceinline__ uint2 pack8_e4m3(const F8& f, float inv) {
+  __nv_fp8x2_storage_t q[4];
+#pragma unroll
+  for (int j = 0; j < 4; j++)
+    q[j] = __nv_cvt_float2_to_fp8x2(make_float2(f.v[2 * j] * inv, f.v[2 * j + 1] * inv), __NV_SATFINITE, __NV_E4M3);
+  return make_uint2(q[0] | (static_cast<uint32_t>(q[1]) << 16), q[2] | (static_cast<uint32_t>(q[3]) << 16));
+}
+
+// Eight lanes per (batch, token, head), four heads a warp: lane g of a group holds the 8-value
+// chunks g, g + 8, ... (W = head_dim / 64 of them) of each of q, k and v.
+template <int W>
+__global__ void joint_qkv_kernel(const JointQkvArgs a) {
+  const int64_t item = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) >> 3;
+  const int g = threadIdx.x & 7;
   const int64_t total = a.tokens[0] + a.tokens[1];
-  if (warp >= a.batch * total * a.heads) return;
-  const int64_t h = warp % a.heads, t = (warp / a.heads) % total, b = warp / (a.heads * total);
+  // Lanes past the end still take part in the group's shuffles; they load and store nothing.
+  const bool valid = item < a.batch * total * a.heads;
+  const int64_t it = valid ? item : 0;
+  const int64_t h = it % a.heads, t = (it / a.heads) % total, b = it / (a.heads * total);
   const int s = t < a.tokens[0] ? 0 : 1;
   const int64_t ts = s ? t - a.tokens[0] : t;
   const int64_t hidden = a.heads * a.head_dim;
-  const half2* src = reinterpret_cast<const half2*>(a.qkv[s]) + (b * a.tokens[s] + ts) * 3 * hidden / 2;
-  const half2* bias = reinterpret_cast<const half2*>(a.bias[s]);
-  const int64_t dst = ((b * total + t) * hidden + h * a.head_dim) / 2;
+  const uint4* __restrict__ src = reinterpret_cast<const uint4*>(a.qkv[s]) + (b * a.tokens[s] + ts) * 3 * hidden / 8;
+  const uint4* __restrict__ bias = reinterpret_cast<const uint4*>(a.bias[s]);
+  F8 v[3][W];
+#pragma unroll
+  for (int which = 0; which < 3; which++)
+#pragma unroll
+    for (int w = 0; w < W; w++) {
+      const int64_t i = (which * hidden + h * a.head_dim) / 8 + g + 8 * w;
+      const F8 x = valid ? load8(src, i) : F8{}, c = valid ? load8(bias, i) : F8{};
+#pragma unroll
+      for (int j = 0; j < 8; j++) v[which][w].v[j] = x.v[j] + c.v[j];
+    }
+  const int64_t dst = ((b * total + t) * hidden + h * a.head_dim) / 8;
 #pragma unroll
   for (int which = 0; which < 3; which++) {
-    const int64_t base = (which * hidden + h * a.head_dim) / 2;
-    float2 v[V];
     float squares = 0.f;
 #pragma unroll
-    for (int j = 0; j < V; j++) {
-      const int64_t i = base + lane + 32 * j;
-      const float2 x = __half22float2(src[i]), c = __half22float2(bias[i]);
-      v[j] = make_float2(x.x + c.x, x.y + c.y);
-      squares += v[j].x * v[j].x + v[j].y * v[j].y;
-    }
-    half2* out = reinterpret_cast<half2*>(which == 0 ? a.q : which == 1 ? a.k : a.v);
-    if (which < 2) {
-      const float r = rsqrtf(warp_sum(squares) / a.head_dim + a.epsilon);
-      const half2* w = reinterpret_cast<const half2*>(which == 0 ? a.q_weight[s] : a.k_weight[s]);
+    for (int w = 0; w < W; w++)
 #pragma unroll
-      for (int j = 0; j < V; j++) {
-        const float2 g = __half22float2(w[lane + 32 * j]);
-        v[j] = make_float2(v[j].x * r * g.x, v[j].y * r * g.y);
+      for (int j = 0; j < 8; j++) {
+        squares += v[which][w].v[j] * v[which][w].v[j];
+      }
+    if (which < 2) {
+#pragma unroll
+      for (int o = 4; o > 0; o >>= 1) squares += __shfl_xor_sync(0xffffffffu, squares, o);
+      const float r = rsqrtf(squares / a.head_dim + a.epsilon);
+      const uint4* __restrict__ weight = reinterpret_cast<const uint4*>(which == 0 ? a.q_weight[s] : a.k_weight[s]);
+#pragma unroll
+      for (int w = 0; w < W; w++) {
+        const F8 gw = valid ? load8(weight, g + 8 * w) : F8{};
+#pragma unroll
+        for (int j = 0; j < 8; j++) v[which][w].v[j] = v[which][w].v[j] * r * gw.v[j];
       }
     }
+    uint4* __restrict__ out = reinterpret_cast<uint4*>(which == 0 ? a.q : which == 1 ? a.k : a.v);
+    if (valid)
 #pragma unroll
-    for (int j = 0; j < V; j++) out[dst + lane + 32 * j] = __float22half2_rn(v[j]);
+      for (int w = 0; w < W; w++) out[dst + g + 8 * w] = pack8(v[which][w]);
   }
 }
 
@@ -81,55 +133,65 @@ __global__ void gate_kernel(GateArgs a) {
   }
 }
 
-// One warp per row; lane l holds pairs l, l + 32, ... (at most V of them: dim <= 64 V). E4M3:
-// h as E4M3 bytes, h / h_scale (GateResidualNormFp8).
+// One warp per row; lane l holds the 8-value chunks l, l + 32, ... (V of them at most: dim <= 256 V).
+// E4M3: h as E4M3 bytes, h / h_scale (GateResidualNormFp8).
 template <int V, bool E4M3>
-__global__ void gate_norm_kernel(GateArgs a) {
+__global__ void gate_norm_kernel(const GateArgs a) {
   const int64_t row = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
   const int lane = threadIdx.x & 31;
   if (row >= a.batch * a.rows) return;
-  const int64_t b = row / a.rows, dim2 = a.dim / 2, off = row * dim2;
-  const int n = static_cast<int>(dim2 / 32);
-  const half2* x = reinterpret_cast<const half2*>(a.x) + off;
-  const half2* y = reinterpret_cast<const half2*>(a.y) + off;
-  const half2* bias = reinterpret_cast<const half2*>(a.bias);
-  const half2* gate = reinterpret_cast<const half2*>(a.gate) + b * dim2;
-  const half2* shift = reinterpret_cast<const half2*>(a.shift) + b * dim2;
-  const half2* scale = reinterpret_cast<const half2*>(a.scale) + b * dim2;
-  half2* out = reinterpret_cast<half2*>(a.out) + off;
-  half2* h = reinterpret_cast<half2*>(a.h) + off;
-  const float h_inv = E4M3 ? 1.f / a.h_scale : 0.f;
-  float2 v[V];
+  const int64_t b = row / a.rows, dim8 = a.dim / 8, off = row * dim8;
+  const int n = static_cast<int>(dim8);
+  const uint4* __restrict__ x = reinterpret_cast<const uint4*>(a.x) + off;
+  const uint4* __restrict__ y = reinterpret_cast<const uint4*>(a.y) + off;
+  const uint4* __restrict__ bias = reinterpret_cast<const uint4*>(a.bias);
+  const uint4* __restrict__ gate = reinterpret_cast<const uint4*>(a.gate) + b * dim8;
+  const uint4* __restrict__ shift = reinterpret_cast<const uint4*>(a.shift) + b * dim8;
+  const uint4* __restrict__ scale = reinterpret_cast<const uint4*>(a.scale) + b * dim8;
+  F8 v[V];
+#pragma unroll
+  for (int j = 0; j < V; j++) {
+    const int c = lane + 32 * j;
+    if (c < n) {
+      const F8 xv = load8(x, c), yv = load8(y, c), bv = load8(bias, c), g = load8(gate, c);
+#pragma unroll
+      for (int k = 0; k < 8; k++) v[j].v[k] = xv.v[k] + g.v[k] * (yv.v[k] + bv.v[k]);
+    }
+  }
+  uint4* __restrict__ out = reinterpret_cast<uint4*>(a.out) + off;
   float sum = 0.f;
 #pragma unroll
   for (int j = 0; j < V; j++) {
-    if (j < n) {
-      const int c = lane + 32 * j;
-      const float2 xv = __half22float2(x[c]), yv = __half22float2(y[c]), bv = __half22float2(bias[c]),
-                   g = __half22float2(gate[c]);
-      const half2 r = __float22half2_rn(make_float2(xv.x + g.x * (yv.x + bv.x), xv.y + g.y * (yv.y + bv.y)));
+    const int c = lane + 32 * j;
+    if (c < n) {
+      const uint4 r = pack8(v[j]);
       out[c] = r;
-      v[j] = __half22float2(r);  // the norm reads the residual as stored (fp16), as the model does
-      sum += v[j].x + v[j].y;
+      v[j] = unpack8(r);  // the norm reads the residual as stored (fp16), as the model does
+#pragma unroll
+      for (int k = 0; k < 8; k++) sum += v[j].v[k];
     }
   }
   const float mean = warp_sum(sum) / a.dim;
   float var = 0.f;
 #pragma unroll
   for (int j = 0; j < V; j++)
-    if (j < n) var += (v[j].x - mean) * (v[j].x - mean) + (v[j].y - mean) * (v[j].y - mean);
+    if (lane + 32 * j < n)
+#pragma unroll
+      for (int k = 0; k < 8; k++) var += (v[j].v[k] - mean) * (v[j].v[k] - mean);
   const float inv = rsqrtf(warp_sum(var) / a.dim + a.epsilon);
+  const float h_inv = E4M3 ? 1.f / a.h_scale : 0.f;
 #pragma unroll
   for (int j = 0; j < V; j++) {
-    if (j < n) {
-      const int c = lane + 32 * j;
-      const float2 sc = __half22float2(scale[c]), sh = __half22float2(shift[c]);
-      const float2 o = make_float2((v[j].x - mean) * inv * (1.f + sc.x) + sh.x, (v[j].y - mean) * inv * (1.f + sc.y) + sh.y);
+    const int c = lane + 32 * j;
+    if (c < n) {
+      const F8 sc = load8(scale, c), sh = load8(shift, c);
+      F8 o;
+#pragma unroll
+      for (int k = 0; k < 8; k++) o.v[k] = (v[j].v[k] - mean) * inv * (1.f + sc.v[k]) + sh.v[k];
       if constexpr (E4M3)
-        reinterpret_cast<__nv_fp8x2_storage_t*>(a.h)[off + c] =
-            __nv_cvt_float2_to_fp8x2(make_float2(o.x * h_inv, o.y * h_inv), __NV_SATFINITE, __NV_E4M3);
+        reinterpret_cast<uint2*>(a.h)[off + c] = pack8_e4m3(o, h_inv);
       else
-        h[c] = __float22half2_rn(o);
+        reinterpret_cast<uint4*>(a.h)[off + c] = pack8(o);
     }
   }
 }
@@ -138,10 +200,12 @@ constexpr int kThreads = 256;
 
 template <bool E4M3>
 void launch_gate_norm(const GateArgs& a, int64_t n, unsigned blocks, cudaStream_t s) {
-  if (n <= 8) gate_norm_kernel<8, E4M3><<<blocks, kThreads, 0, s>>>(a);
-  else if (n <= 16) gate_norm_kernel<16, E4M3><<<blocks, kThreads, 0, s>>>(a);
-  else if (n <= 32) gate_norm_kernel<32, E4M3><<<blocks, kThreads, 0, s>>>(a);
-  else gate_norm_kernel<64, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  if (n <= 1) gate_norm_kernel<1, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  else if (n <= 2) gate_norm_kernel<2, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  else if (n <= 4) gate_norm_kernel<4, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  else if (n <= 6) gate_norm_kernel<6, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  else if (n <= 8) gate_norm_kernel<8, E4M3><<<blocks, kThreads, 0, s>>>(a);
+  else gate_norm_kernel<16, E4M3><<<blocks, kThreads, 0, s>>>(a);
 }
 
 const char* launched(const char* what) {
@@ -152,8 +216,8 @@ const char* launched(const char* what) {
 }  // namespace
 
 const char* joint_qkv_norm(const JointQkvArgs& a, void* stream) {
-  const int64_t warps = a.batch * (a.tokens[0] + a.tokens[1]) * a.heads;
-  const unsigned blocks = static_cast<unsigned>((warps * 32 + kThreads - 1) / kThreads);
+  const int64_t groups = a.batch * (a.tokens[0] + a.tokens[1]) * a.heads;  // 8 lanes each
+  const unsigned blocks = static_cast<unsigned>((groups * 8 + kThreads - 1) / kThreads);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   switch (a.head_dim) {
     case 64: joint_qkv_kernel<1><<<blocks, kThreads, 0, s>>>(a); break;
@@ -174,10 +238,10 @@ const char* gate_residual(const GateArgs& a, void* stream) {
     gate_kernel<<<blocks, kThreads, 0, s>>>(a);
     return launched("the GateResidual kernel did not launch");
   }
-  if (a.dim % 64 != 0 || a.dim > 4096) return "the CUDA kernel needs dim a multiple of 64, at most 4096";
+  if (a.dim % 8 != 0 || a.dim > 4096) return "the CUDA kernel needs dim a multiple of 8, at most 4096";
   const int64_t rows = a.batch * a.rows;
   const unsigned blocks = static_cast<unsigned>((rows * 32 + kThreads - 1) / kThreads);
-  const int64_t n = a.dim / 64;
+  const int64_t n = (a.dim / 8 + 31) / 32;  // 8-value chunks a lane
   if (a.h_scale > 0) launch_gate_norm<true>(a, n, blocks, s);
   else launch_gate_norm<false>(a, n, blocks, s);
   return launched("the GateResidualNorm kernel did not launch");

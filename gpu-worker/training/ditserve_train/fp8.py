@@ -95,6 +95,80 @@ def calibrate(model: MMDiT, args, layers=LAYERS) -> dict[str, float]:
     return {n: a.item() for n, a in amax.items()}
 
 
+def groups(model: MMDiT) -> dict[str, tuple[str, ...]]:
+    """The layers that go FP8 together, by name: each block and stream's qkv layer, its output
+    projection, and its MLP (both layers: fused, the first writes E4M3 for the second)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name in linears(model):
+        stem, kind = name.rsplit(".", 1)
+        key = f"{stem}.mlp" if kind in ("fc1", "fc2") else name
+        out[key] = out.get(key, ()) + (name,)
+    return out
+
+
+@torch.no_grad()
+def macs(model: MMDiT, args) -> dict[str, int]:
+    """Each block linear's multiply-adds in one forward pass of `args` (unpatched model, as
+    `calibrate`): what making it FP8 can save."""
+    out: dict[str, int] = {}
+
+    def hook(name, m):
+        def record(_module, inputs):
+            out[name] = out.get(name, 0) + inputs[0].numel() // m.in_features * m.in_features * m.out_features
+        return record
+
+    hooks = [m.register_forward_pre_hook(hook(n, m)) for n, m in linears(model).items()]
+    try:
+        model(*args)
+    finally:
+        for h in hooks:
+            h.remove()
+    return out
+
+
+@torch.no_grad()
+def sensitivity(model: MMDiT, args, amax: dict[str, float], fuse: bool = True) -> dict[str, float]:
+    """Each group's (`groups`) squared relative L2 error of the output when it alone is FP8, on
+    `args` (a model patched by fused_ops; `fuse`: attach's fuse_mlp and fuse_norms). Errors of
+    independent roundings add in their squares, so these sum to about the whole model's."""
+    clear(model)
+    ref = model(*args).float()
+    out = {}
+    for key, names in groups(model).items():
+        clear(model)
+        attach(model, {n: amax[n] for n in names}, fuse_mlp=fuse, fuse_norms=fuse)
+        out[key] = relative_l2(model(*args).float(), ref) ** 2
+    clear(model)
+    return out
+
+
+def select(error2: dict[str, float], cost: dict[str, float], target: float) -> list[str]:
+    """The groups to make FP8 for an output error within `target` (relative L2): cheapest error
+    per saved multiply-add first, as long as the squared errors' sum stays within target²."""
+    chosen, total = [], 0.0
+    for key in sorted(error2, key=lambda k: error2[k] / max(cost[k], 1)):
+        if total + error2[key] <= target**2:
+            chosen.append(key)
+            total += error2[key]
+    return chosen
+
+
+@torch.no_grad()
+def choose(model: MMDiT, args, amax: dict[str, float], target: float, macs_of: dict[str, int]) -> list[str]:
+    """The groups `select` picks from their `sensitivity` on `args` (a calibration input, not the
+    one measured after) for an output within `target` of fp16. `macs_of`: `macs` of the
+    unpatched model. Leaves the model as it found it (no layer FP8)."""
+    error2 = sensitivity(model, args, amax)
+    cost = {k: sum(macs_of[n] for n in names) for k, names in groups(model).items()}
+    return select(error2, cost, target)
+
+
+def attach_groups(model: MMDiT, amax: dict[str, float], chosen: list[str]) -> MMDiT:
+    """`attach`, fused, for the layers of the `chosen` groups only."""
+    layers = groups(model)
+    return attach(model, {n: amax[n] for k in chosen for n in layers[k]}, fuse_mlp=True, fuse_norms=True)
+
+
 # Headroom for an activation the GEMM writes in E4M3 (the MLP's hidden one): the input may reach
 # past the calibration's largest value, and an E4M3 output does not saturate everywhere.
 # Floating point loses nothing by it but the bottom binade.

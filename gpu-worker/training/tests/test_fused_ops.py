@@ -121,6 +121,41 @@ def test_fp8_activations_stay_e4m3_between_the_ops(tmp_path, fuse_norms):
     assert taken and all(t in made for t in taken)
 
 
+def test_fp8_groups_keep_each_mlp_whole_and_select_spends_the_error_where_it_buys_most():
+    torch, model, _ = _small_model()
+    from ditserve_train import fp8
+
+    groups = fp8.groups(model)
+    # qkv of all four streams, proj and the MLP of the three that are not pre-only
+    assert len(groups) == 4 + 2 * 3 and groups["blocks.0.image.mlp"] == ("blocks.0.image.fc1", "blocks.0.image.fc2")
+    assert sorted(n for names in groups.values() for n in names) == sorted(fp8.linears(model))
+    error2 = {"a": 1e-4, "b": 1e-4, "c": 3e-4}
+    cost = {"a": 1, "b": 4, "c": 6}
+    # b and c save the most per unit of error; a and c together would break the budget
+    assert fp8.select(error2, cost, target=0.02) == ["b", "c"]
+    assert fp8.select(error2, cost, target=0.001) == []
+
+
+def test_fp8_choose_keeps_the_output_within_its_target():
+    torch, model, args = _small_model()
+    from ditserve_train import fp8
+    from ditserve_train.fused_ops import patch
+
+    with torch.no_grad():
+        want = model(*args)
+        amax, macs = fp8.calibrate(model, args), fp8.macs(model, args)
+        assert macs["blocks.0.image.fc1"] == 2 * 16 * 128 * 384  # batch 2 x 16 patches, 128 -> 3 x 128
+        patched = patch(model, linear_gelu=True)
+        everything = fp8.relative_l2(fp8.attach(patched, amax, fuse_mlp=True, fuse_norms=True)(*args), want)
+        fp8.clear(patched)
+        target = everything / 2
+        chosen = fp8.choose(patched, args, amax, target, macs)
+        assert 0 < len(chosen) < len(fp8.groups(model))
+        assert fp8.relative_l2(patched(*args), want) < 1e-4  # choose leaves no layer FP8
+        got = fp8.relative_l2(fp8.attach_groups(patched, amax, chosen)(*args), want)
+        assert 1e-4 < got < target * 1.25  # the squares add only about: a quarter over, at most
+
+
 def test_e4m3_rounding_saturates_and_rounds_to_even():
     torch = pytest.importorskip("torch")
     from ditserve_train.fp8 import quantize
