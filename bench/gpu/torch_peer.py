@@ -147,7 +147,7 @@ def patch(model: MMDiT, variant: str) -> MMDiT:
         chosen = fp8.choose(model.half(), calib, amax, FP8_MIXED_TARGET, macs_of)
         fp8.attach_groups(model.float(), amax, chosen)
         share = sum(macs_of[n] for k in chosen for n in fp8.groups(model)[k]) / sum(macs_of.values())
-        RESULTS.setdefault("sd3", {})["fp8_mixed"] = {"target": FP8_MIXED_TARGET, "fp8_macs_share": share, "groups": chosen}
+        model.fp8_mixed = {"target": FP8_MIXED_TARGET, "fp8_macs_share": share, "groups": chosen}  # sd3() records it
         log(f"fp8 mixed: {len(chosen)} of {len(fp8.groups(model))} groups, {share:.0%} of the linear multiply-adds")
         return model
     if variant.startswith("ditserve_fp8"):  # the ops, LinearGelu, and every block linear in E4M3
@@ -236,9 +236,12 @@ def sd3(out_onnx: Path | None, variants: list[str]) -> None:
                 model = MMDiT(SD3_MEDIUM)
                 randomize(model)  # the same weights each time (seeded)
                 # _Fp16Edges halves it again; export traces in fp16 on the GPU
-                s = export(patch(model.cuda().eval(), variant), out_onnx / variant / "model.fp16.onnx", args)
+                model = patch(model.cuda().eval(), variant)
+                s = export(model, out_onnx / variant / "model.fp16.onnx", args)
                 size = sum(f.stat().st_size for f in (out_onnx / variant).iterdir())
                 r.setdefault("exports", {})[variant] = {"export_s": round(s, 1), "bytes": size}
+                if hasattr(model, "fp8_mixed"):
+                    r["exports"][variant]["fp8_mixed"] = model.fp8_mixed
                 log(f"exported {variant} in {s:.0f}s ({size / 1e9:.2f} GB)")
                 # A depth-2 copy: the census of what onnxruntime fuses (the same per block).
                 m = MMDiT(small).cuda().eval()
@@ -402,7 +405,7 @@ def main() -> None:
     ap.add_argument("--video-model", type=Path, default=None, help="a video model folder (the video part)")
     ap.add_argument("--stage", choices=("a", "b"), default="a", help="a: all but torch.compile; b: torch.compile")
     ap.add_argument("--variants", default="mha,mha_fused",
-                    help="ONNX exports of the SD3 weights: mha, mha_fused, ditserve_ops, ditserve_ops_gemm, ditserve_fp8, ditserve_fp8_fused, ditserve_fp8_fused_norms (gpu-worker/ops)")
+                    help="ONNX exports of the SD3 weights: mha, mha_fused, ditserve_ops, ditserve_ops_gemm, ditserve_fp8, ditserve_fp8_fused, ditserve_fp8_fused_norms, ditserve_fp8_mixed (gpu-worker/ops)")
     ap.add_argument("--only", default=None, help="comma-separated parts of the stage to run (e.g. peak,shipped)")
     a = ap.parse_args()
     RESULTS["device"] = torch.cuda.get_device_name()
