@@ -234,6 +234,20 @@ def from_namespace(cls: type[T], values: dict[str, Any], prefix: str = "") -> T:
     return cls(**kw)
 
 
+def changed_flags(cfg: Any, skip: tuple[str, ...] = ("--out", "--seconds")) -> list[str]:
+    """The options (and values) of cfg's flag fields, nested ones included, that differ from their
+    defaults: with the budget and the output folder (`skip`), what repeats the run."""
+    out: list[str] = []
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if "flag" in f.metadata:
+            if f.metadata["flag"] not in skip and (f.default is MISSING or value != f.default):
+                out += [f.metadata["flag"], str(value)]
+        elif _nested(f) is not None:
+            out += changed_flags(value, skip)
+    return out
+
+
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """The description as written (it holds a command line); each option's default in its help."""
 

@@ -18,7 +18,7 @@ import torch
 
 from . import scenes
 from .card import write_card
-from .config import RunConfig, parse_args
+from .config import RunConfig, changed_flags, parse_args
 from .export import export_all, parity
 from .decode_graph import write_decode_graphs
 from .step_graph import write_step_graphs
@@ -130,7 +130,7 @@ def train(cfg: RunConfig) -> dict:
     log.write_curves()
     shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
     results = {
-        "name": cfg.name, "command": retrain_command(cfg.seconds, "retrain.sh"), "seed": cfg.seed,
+        "name": cfg.name, "command": retrain_command(cfg.seconds, "retrain.sh", changed_flags(cfg)), "seed": cfg.seed,
         "wall_s": time.time() - t_start, "device": device_name(device),
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "max_length": tok.max_length,
         "te": te.cfg.to_json(), "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import random
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -60,10 +61,11 @@ def pick_defaults(sweep, score: Callable[[int, float, int], float], log: Log) ->
     return scores, steps, guidance
 
 
-def retrain_command(seconds: float, script: str) -> str:
-    """The command line that repeats a run of this budget."""
+def retrain_command(seconds: float, script: str, flags: list[str] | None = None) -> str:
+    """The command line that repeats a run of this budget and these options (config.changed_flags)."""
     budget = "" if seconds == DEFAULT_SECONDS else f"DITSERVE_TRAIN_SECONDS={seconds:g} "
-    return f"{budget}bash gpu-worker/training/{script}"
+    options = f"DITSERVE_TRAIN_FLAGS={shlex.quote(' '.join(flags))} " if flags else ""
+    return f"{budget}{options}bash gpu-worker/training/{script}"
 
 
 def write_results(out: Path, model_dir: Path, results: dict) -> None:

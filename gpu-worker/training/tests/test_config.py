@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ditserve_train.config import DEFAULT_SECONDS, DitRun, ExportPerfConfig, RunConfig, VaeRun, parse_args, parser
+from ditserve_train.config import (DEFAULT_SECONDS, DitRun, ExportPerfConfig, RunConfig, VaeRun, VideoRunConfig,
+                                  changed_flags, parse_args, parser)
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES = ("ditserve_train.run", "ditserve-train")
@@ -27,6 +28,16 @@ def test_each_flag_fills_its_field():
     assert cfg == RunConfig(out=Path("o"), name="n", seconds=90.0, seed=3, workers=1, val_per_category=2,
                             test_per_category=1, vae=VaeRun(seconds=5.0, batch_size=4), dit=DitRun(batch_size=8))
     assert type(cfg.seconds) is float and type(cfg.vae.batch_size) is int and isinstance(cfg.out, Path)
+
+
+def test_changed_flags_repeat_the_run():
+    argv = shlex.split("--out o --seconds 90 --seed 3 --batch 8 --vae-seconds 5")
+    flags = changed_flags(parse_args(RunConfig, argv))
+    assert flags == ["--seed", "3", "--vae-seconds", "5.0", "--batch", "8"]  # not the budget or the folder
+    assert parse_args(RunConfig, ["--out", "o", "--seconds", "90", *flags]) == parse_args(RunConfig, argv)
+    assert changed_flags(parse_args(RunConfig, ["--out", "o"])) == []
+    video = parse_args(VideoRunConfig, ["--out", "o", "--batch", "32"])
+    assert changed_flags(video) == ["--batch", "32"]
 
 
 def test_out_is_required():

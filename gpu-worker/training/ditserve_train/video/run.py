@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import VideoRunConfig, parse_args
+from ..config import VideoRunConfig, changed_flags, parse_args
 from ..decode_graph import write_decode_graphs
 from ..flow import from_uint8, to_uint8
 from ..runs import device_name, pick_defaults, retrain_command, save_checkpoint, start, write_results
@@ -123,7 +123,7 @@ def train(cfg: VideoRunConfig) -> dict:
     log.write_curves()
     shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
     results = {
-        "name": cfg.name, "command": retrain_command(cfg.seconds, "retrain_video.sh"), "seed": cfg.seed,
+        "name": cfg.name, "command": retrain_command(cfg.seconds, "retrain_video.sh", changed_flags(cfg)), "seed": cfg.seed,
         "from_image": image.name if image else None,
         "wall_s": time.time() - t_start, "device": device_name(device),
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "te": te.cfg.to_json(),
