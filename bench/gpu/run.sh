@@ -7,6 +7,8 @@
 #   bash bench/gpu/run.sh video [MODEL]   # a video model's clips (default models/shapes-video-s)
 # FP8's error by set of layers, in PyTorch (~40 s):
 #   PYTHONPATH=gpu-worker/training python3 bench/gpu/torch_peer.py --out $OUT/torch_fp8.json --only sd3_fp8
+# and, anywhere, where that error comes from and which groups a budget keeps in FP8:
+#   python3 bench/gpu/fp8_groups.py <run>/torch_fp8.json [--target 0.018]
 # Each writes its raw files to $OUT; copy both into bench/gpu/results/<run>/ and run
 #   python3 bench/gpu/summarize_engine.py --dir bench/gpu/results/<run> --out bench/gpu/results/summary.json
 set -o pipefail

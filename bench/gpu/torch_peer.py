@@ -146,7 +146,8 @@ def patch(model: MMDiT, variant: str) -> MMDiT:
         fused_ops.patch(model, linear_gelu=True)
         chosen = fp8.choose(model.half(), calib, amax, FP8_MIXED_TARGET, macs_of)
         fp8.attach_groups(model.float(), amax, chosen)
-        share = sum(macs_of[n] for k in chosen for n in fp8.groups(model)[k]) / sum(macs_of.values())
+        cost = fp8.group_macs(model, macs_of)
+        share = sum(cost[k] for k in chosen) / sum(cost.values())
         model.fp8_mixed = {"target": FP8_MIXED_TARGET, "fp8_macs_share": share, "groups": chosen}  # sd3() records it
         log(f"fp8 mixed: {len(chosen)} of {len(fp8.groups(model))} groups, {share:.0%} of the linear multiply-adds")
         return model
@@ -287,7 +288,7 @@ def sd3_fp8() -> None:
         error2 = fp8.sensitivity(model, calib, amax["other"])
         r["group_error2_sum"] = sum(error2.values())
         r["group_error2"] = error2
-        cost = {k: sum(macs_of[n] for n in names) for k, names in fp8.groups(model).items()}
+        cost = fp8.group_macs(model, macs_of)
         for target in (0.015, FP8_MIXED_TARGET, 0.02):
             chosen = fp8.select(error2, cost, target)
             fp8.clear(model)

@@ -342,15 +342,7 @@ const char* gemm(LinearState& s, Plan& p, float alpha, const void* a, const void
 __global__ void quantize_e4m3_kernel(const uint4* x, uint2* out, int64_t groups, float inv) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < groups;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const uint4 v = x[i];
-    const half2* h = reinterpret_cast<const half2*>(&v);
-    __nv_fp8x2_storage_t q[4];
-#pragma unroll
-    for (int j = 0; j < 4; j++) {
-      const float2 f = __half22float2(h[j]);
-      q[j] = __nv_cvt_float2_to_fp8x2(make_float2(f.x * inv, f.y * inv), __NV_SATFINITE, __NV_E4M3);
-    }
-    out[i] = make_uint2(q[0] | (static_cast<uint32_t>(q[1]) << 16), q[2] | (static_cast<uint32_t>(q[3]) << 16));
+    out[i] = pack8_e4m3(unpack8(x[i]), inv);
   }
 }
 

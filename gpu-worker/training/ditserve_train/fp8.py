@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fp8_select import group_of, select
 from .models.mmdit import MMDiT
 
 E4M3_MAX = 448.0
@@ -100,13 +101,16 @@ def calibrate(model: MMDiT, args, layers=LAYERS) -> dict[str, float]:
 
 def groups(model: MMDiT) -> dict[str, tuple[str, ...]]:
     """The layers that go FP8 together, by name: each block and stream's qkv layer, its output
-    projection, and its MLP (both layers: fused, the first writes E4M3 for the second)."""
+    projection, and its MLP (fp8_select.group_of)."""
     out: dict[str, tuple[str, ...]] = {}
     for name in linears(model):
-        stem, kind = name.rsplit(".", 1)
-        key = f"{stem}.mlp" if kind in ("fc1", "fc2") else name
-        out[key] = out.get(key, ()) + (name,)
+        out[group_of(name)] = out.get(group_of(name), ()) + (name,)
     return out
+
+
+def group_macs(model: MMDiT, macs_of: dict[str, int]) -> dict[str, int]:
+    """Each group's multiply-adds (`macs_of`: `macs` of the unpatched model)."""
+    return {k: sum(macs_of[n] for n in names) for k, names in groups(model).items()}
 
 
 @torch.no_grad()
@@ -145,25 +149,12 @@ def sensitivity(model: MMDiT, args, amax: dict[str, float], fuse: bool = True) -
     return out
 
 
-def select(error2: dict[str, float], cost: dict[str, float], target: float) -> list[str]:
-    """The groups to make FP8 for an output error within `target` (relative L2): cheapest error
-    per saved multiply-add first, as long as the squared errors' sum stays within target²."""
-    chosen, total = [], 0.0
-    for key in sorted(error2, key=lambda k: error2[k] / max(cost[k], 1)):
-        if total + error2[key] <= target**2:
-            chosen.append(key)
-            total += error2[key]
-    return chosen
-
-
 @torch.no_grad()
 def choose(model: MMDiT, args, amax: dict[str, float], target: float, macs_of: dict[str, int]) -> list[str]:
     """The groups `select` picks from their `sensitivity` on `args` (a calibration input, not the
     one measured after) for an output within `target` of fp16. `macs_of`: `macs` of the
     unpatched model. Leaves the model as it found it (no layer FP8)."""
-    error2 = sensitivity(model, args, amax)
-    cost = {k: sum(macs_of[n] for n in names) for k, names in groups(model).items()}
-    return select(error2, cost, target)
+    return select(sensitivity(model, args, amax), group_macs(model, macs_of), target)
 
 
 def attach_groups(model: MMDiT, amax: dict[str, float], chosen: list[str]) -> MMDiT:

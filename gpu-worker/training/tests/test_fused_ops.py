@@ -121,7 +121,7 @@ def test_fp8_activations_stay_e4m3_between_the_ops(tmp_path, fuse_norms):
     assert taken and all(t in made for t in taken)
 
 
-def test_fp8_groups_keep_each_mlp_whole_and_select_spends_the_error_where_it_buys_most():
+def test_fp8_groups_keep_each_mlp_whole():
     torch, model, _ = _small_model()
     from ditserve_train import fp8
 
@@ -129,11 +129,6 @@ def test_fp8_groups_keep_each_mlp_whole_and_select_spends_the_error_where_it_buy
     # qkv of all four streams, proj and the MLP of the three that are not pre-only
     assert len(groups) == 4 + 2 * 3 and groups["blocks.0.image.mlp"] == ("blocks.0.image.fc1", "blocks.0.image.fc2")
     assert sorted(n for names in groups.values() for n in names) == sorted(fp8.linears(model))
-    error2 = {"a": 1e-4, "b": 1e-4, "c": 3e-4}
-    cost = {"a": 1, "b": 4, "c": 6}
-    # b and c save the most per unit of error; a and c together would break the budget
-    assert fp8.select(error2, cost, target=0.02) == ["b", "c"]
-    assert fp8.select(error2, cost, target=0.001) == []
 
 
 def test_fp8_choose_keeps_the_output_within_its_target():
