@@ -185,6 +185,9 @@ class VideoRunConfig:
     # in the budget (VIDEO_EXPERIMENTS.md); from_image.py says what is taken.
     from_image: str = flag("--from-image", "shapes-mmdit-s",
                            "start from this image model of models/ (or a folder); '' trains every component from scratch")
+    # One GPU command has under 10 minutes; a longer training is several commands, each going on
+    # from the last one's checkpoint (its VAE kept as it is, with a fresh warm-up and decay).
+    resume: str = flag("--resume", "", "continue training from this checkpoint.pt of an earlier run ('' : none)")
     vae: VaeRun = field(default_factory=VaeRun)
     dit: VideoDitRun = field(default_factory=VideoDitRun)
     post_training_reserve_s: float = 110.0

@@ -13,7 +13,11 @@ VERSION = "1.0.0"
 
 def read_config(folder: Path, part: str) -> dict:
     """folder/part/config.json as keyword arguments of its config dataclass (lists as tuples)."""
-    cfg = json.loads((folder / part / "config.json").read_text())
+    return config_kwargs(json.loads((folder / part / "config.json").read_text()))
+
+
+def config_kwargs(cfg: dict) -> dict:
+    """A component's config.json (a config's to_json()) as keyword arguments of its dataclass."""
     return {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items() if k != "_class_name"}
 
 

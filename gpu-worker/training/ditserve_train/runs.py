@@ -42,10 +42,22 @@ def start(cfg) -> tuple:
     return pool, device, log
 
 
+def _half(state: dict) -> dict:
+    return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+
+
 def save_checkpoint(out: Path, te, dit, vae) -> None:
-    torch.save({"text_encoder": te.state_dict(), "transformer": dit.state_dict(), "vae": vae.state_dict(),
+    """out/checkpoint.pt: the (fp16-rounded) weights in fp16, half the bytes and the same numbers,
+    so a checkpoint fits the GPU machine's transfers to continue a run (--resume)."""
+    torch.save({"text_encoder": _half(te.state_dict()), "transformer": _half(dit.state_dict()),
+                "vae": _half(vae.state_dict()),
                 "configs": {"text_encoder": te.cfg.to_json(), "transformer": dit.cfg.to_json(), "vae": vae.cfg.to_json()}},
                out / "checkpoint.pt")
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A save_checkpoint file (load_state_dict casts its fp16 tensors to each module's dtype)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def pick_defaults(sweep, score: Callable[[int, float, int], float], log: Log) -> tuple[dict, int, float]:

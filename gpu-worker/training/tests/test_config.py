@@ -38,6 +38,8 @@ def test_changed_flags_repeat_the_run():
     assert changed_flags(parse_args(RunConfig, ["--out", "o"])) == []
     video = parse_args(VideoRunConfig, ["--out", "o", "--batch", "32"])
     assert changed_flags(video) == ["--batch", "32"]
+    resumed = parse_args(VideoRunConfig, ["--out", "o", "--resume", "/tmp/v1/checkpoint.pt"])
+    assert resumed.resume == "/tmp/v1/checkpoint.pt" and changed_flags(resumed) == ["--resume", "/tmp/v1/checkpoint.pt"]
 
 
 def test_out_is_required():

@@ -25,6 +25,12 @@ def _start(r: dict) -> str:
             "decoder, themselves trained from scratch by `retrain.sh`; no outside weights)")
 
 
+def _commands(r: dict) -> str:
+    # A resumed run (--resume) goes on from an earlier command's checkpoint: its command line is
+    # the chain, and its wall time theirs together.
+    return "two GPU commands, the second going on from the first's checkpoint" if r.get("resumed_from") else "one GPU command"
+
+
 def _vae_origin(r: dict) -> str:
     if not r.get("from_image"):
         return "both trained in this run"
@@ -63,7 +69,7 @@ def write_video_card(folder: Path, r: dict) -> None:
     i2v = r["image_to_video"]
     text = f"""# {r['name']} — a small Sora-style video DiT for moving shapes
 
-ditserve's video model: trained {_start(r)} in one GPU command (`{r['command']}`,
+ditserve's video model: trained {_start(r)} in {_commands(r)} (`{r['command']}`,
 {r['wall_s'] / 60:.1f} min on {r['device']}), shipped in the repository ({r['shipped_mb']:.1f} MB of graphs, weights and configs), served on
 CPU or CUDA. It animates flat-colored shapes on plain backgrounds from English captions, and knows
 nothing outside the vocabulary below. {_status(r['test'])}

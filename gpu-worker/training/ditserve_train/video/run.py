@@ -20,7 +20,9 @@ import torch
 from ..config import VideoRunConfig, changed_flags, parse_args
 from ..decode_graph import write_decode_graphs
 from ..flow import from_uint8, to_uint8
-from ..runs import device_name, pick_defaults, retrain_command, save_checkpoint, start, write_results
+from ..manifest import config_kwargs
+from ..models.vae import Vae, VaeConfig
+from ..runs import device_name, load_checkpoint, pick_defaults, retrain_command, save_checkpoint, start, write_results
 from ..shared_weights import round_to_fp16
 from ..step_graph import write_step_graphs
 from ..train_vae import train_vae
@@ -62,14 +64,21 @@ def train(cfg: VideoRunConfig) -> dict:
 
     tok = video_tokenizer()
     image = image_model_dir(cfg.from_image) if cfg.from_image else None
-    vae = train_vae(device, cfg.vae, cfg.seed, cfg.workers, log, load_image_vae(image) if image else None)
+    resumed = load_checkpoint(Path(cfg.resume)) if cfg.resume else None
+    if resumed is not None:
+        vae = Vae(VaeConfig(**config_kwargs(resumed["configs"]["vae"])))
+        vae.load_state_dict(resumed["vae"])
+        vae = vae.to(device)
+        log.event("resume", checkpoint=cfg.resume)
+    else:
+        vae = train_vae(device, cfg.vae, cfg.seed, cfg.workers, log, load_image_vae(image) if image else None)
     val = C.eval_prompts("val", cfg.val_per_category, seed=7)
     gt_val = render_clips([s for s, _ in val], cfg.frames, 128, 128, seed=11)
     ceiling = evaluate(val, gt_val, pool)
     log.event("ground_truth_val", **ceiling)
 
     run = replace(cfg.dit, seconds=cfg.seconds - (time.time() - t_start) - cfg.post_training_reserve_s)
-    te, dit, pipe = train_video_dit(vae, tok, val, device, run, cfg.seed, cfg.workers, pool, log, image)
+    te, dit, pipe = train_video_dit(vae, tok, val, device, run, cfg.seed, cfg.workers, pool, log, image, resumed)
     round_to_fp16(te, dit, vae)  # every number below is the shipped (fp16-stored) model's
     save_checkpoint(cfg.out, te, dit, vae)
 
@@ -124,7 +133,7 @@ def train(cfg: VideoRunConfig) -> dict:
     shipped = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
     results = {
         "name": cfg.name, "command": retrain_command(cfg.seconds, "retrain_video.sh", changed_flags(cfg)), "seed": cfg.seed,
-        "from_image": image.name if image else None,
+        "from_image": image.name if image else None, "resumed_from": cfg.resume or None,
         "wall_s": time.time() - t_start, "device": device_name(device),
         "torch": torch.__version__, "params": params, "vocab_size": len(tok.vocab), "te": te.cfg.to_json(),
         "dit": dit.cfg.to_json(), "vae": vae.cfg.to_json(), "shift": run.shift, "defaults": defaults,

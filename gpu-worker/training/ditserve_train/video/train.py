@@ -84,9 +84,10 @@ def validate(pipe: VideoPipeline, prompts, pool, steps: int, guidance: float, fr
 
 
 def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run: VideoDitRun, seed: int,
-                    workers: int, pool, log: Log, image: Path | None = None):
+                    workers: int, pool, log: Log, image: Path | None = None, resumed: dict | None = None):
     """(EMA text encoder, EMA transformer, their pipeline); image: the image model's folder to
-    start from (from_image.py), or None for random weights."""
+    start from (from_image.py), or None for random weights; resumed: a checkpoint
+    (runs.load_checkpoint) whose text encoder and transformer go on training."""
     torch.manual_seed(seed)
     te = TextEncoder(TextEncoderConfig(vocab_size=len(tok.vocab), max_length=tok.max_length,
                                        num_layers=run.te_layers))
@@ -95,7 +96,10 @@ def train_video_dit(vae: Vae, tok: WordTokenizer, val, device: torch.device, run
                                       ada_rank=run.ada_rank, joint_attention_dim=te.cfg.hidden_size,
                                       pooled_projection_dim=te.cfg.hidden_size,
                                       text_attention_dim=run.text_attention_dim, frame_text=run.frame_text))
-    if image is not None:
+    if resumed is not None:
+        te.load_state_dict(resumed["text_encoder"])
+        dit.load_state_dict(resumed["transformer"])
+    elif image is not None:
         init_text_encoder(te, tok.vocab, image)
         init_transformer(dit, image)
         log.event("from_image", folder=image.name, checked_against_graphs=CHECKED)
