@@ -28,7 +28,8 @@ def _start(r: dict) -> str:
 def _commands(r: dict) -> str:
     # A resumed run (--resume) goes on from an earlier command's checkpoint: its command line is
     # the chain, and its wall time theirs together.
-    return "two GPU commands, the second going on from the first's checkpoint" if r.get("resumed_from") else "one GPU command"
+    return ("GPU commands chained by `--resume`, each going on from the last one's checkpoint" if r.get("resumed_from")
+            else "one GPU command")
 
 
 def _vae_origin(r: dict) -> str:
